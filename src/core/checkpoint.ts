@@ -1,0 +1,99 @@
+import type { DType } from './tensor/dtype.ts';
+import type { CanonicalLayout } from './tensor/layout.ts';
+
+export type CheckpointFormat = 'onnx' | 'tfjs-layers' | 'tfjs-graph' | 'safetensors';
+
+/** What a weight is used for, from its consuming op (or, for safetensors, its name and shape). */
+export type LayerKind =
+  | 'dense'
+  | 'conv'
+  | 'depthwise-conv'
+  | 'grouped-conv'
+  | 'embedding'
+  | 'recurrent'
+  | 'norm'
+  | 'bias'
+  | 'other';
+
+/** Kinds whose tensor is a weight matrix or kernel (counted in `weightParams`). */
+export const MATRIX_KINDS: ReadonlySet<LayerKind> = new Set([
+  'dense',
+  'conv',
+  'depthwise-conv',
+  'grouped-conv',
+  'embedding',
+  'recurrent',
+]);
+
+/** One op of the model's graph (ONNX node, GraphDef node, or Keras layer). */
+export interface GraphOp {
+  name: string;
+  opType: string;
+  inputs: string[];
+  outputs: string[];
+  /** '' for the main graph, otherwise the path of the subgraph (e.g. `If_0/then_branch`). */
+  graph: string;
+  attributes: Record<string, unknown>;
+}
+
+/** How a weight is used: the consuming op, its kind, and the conversion to `out × in (× kh × kw)`. */
+export interface LayerInfo {
+  kind: LayerKind;
+  /** Name of the consuming op (empty when unknown, e.g. safetensors). */
+  op: string;
+  opType: string;
+  /** Which input of the op this weight is. */
+  inputIndex: number;
+  layout: CanonicalLayout;
+  /** True when the layer was guessed from names and shapes rather than read from a graph. */
+  inferred: boolean;
+  /** Human-readable note on how the kind was decided, when it is not obvious. */
+  note?: string;
+}
+
+export interface QuantizationInfo {
+  /** 'linear' = ONNX DequantizeLinear, 'affine' = TF.js min/scale, 'float16' = TF.js fp16 storage. */
+  scheme: 'linear' | 'affine' | 'float16';
+  storedDtype: DType;
+  /** ONNX: names of the scale / zero-point tensors and the axis. */
+  scale?: string;
+  zeroPoint?: string;
+  axis?: number;
+  /** TF.js affine: value = q * scale + min. */
+  min?: number;
+  affineScale?: number;
+}
+
+/** A lazy handle on one weight tensor: bytes are read and decoded only on demand. */
+export interface WeightTensor {
+  name: string;
+  /** The dtype the bytes are stored in. */
+  dtype: DType;
+  /** Native shape, as stored in the file. */
+  shape: number[];
+  /** Number of elements. */
+  size: number;
+  /** Bytes the tensor occupies in the file. */
+  byteLength: number;
+  quantized?: QuantizationInfo;
+  layer: LayerInfo;
+  /** Raw stored bytes (little-endian, packed). */
+  readBytes(): Uint8Array;
+  /** Values in native layout, dequantized; float64 stays Float64Array, everything else Float32Array. */
+  read(): Float32Array | Float64Array;
+}
+
+export interface Checkpoint {
+  format: CheckpointFormat;
+  /** Absolute path of the file that was opened. */
+  file: string;
+  producer: string;
+  /** ONNX default-domain opset; undefined for other formats. */
+  opset?: number;
+  ops: GraphOp[];
+  weights: WeightTensor[];
+  /** Things the reader noticed but could tolerate (shown in reports). */
+  warnings: string[];
+  /** Releases open file handles. */
+  close(): void;
+}

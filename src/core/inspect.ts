@@ -1,0 +1,61 @@
+import type { Checkpoint, LayerKind } from './checkpoint.ts';
+import { MATRIX_KINDS } from './checkpoint.ts';
+import { canonicalShape } from './tensor/layout.ts';
+
+/** One row of `prunescope inspect`: a weight tensor and the layer that uses it. */
+export interface InspectLayer {
+  name: string;
+  kind: LayerKind;
+  op: string;
+  opType: string;
+  /** Canonical `out × in (× kh × kw)` shape (stored shape for non-matrix weights). */
+  shape: number[];
+  storedShape: number[];
+  dtype: string;
+  params: number;
+  quantized: boolean;
+  inferred: boolean;
+}
+
+export interface InspectResult {
+  format: Checkpoint['format'];
+  file: string;
+  producer: string;
+  opset: number | null;
+  layers: InspectLayer[];
+  totals: { params: number; weightParams: number; bytes: number };
+  warnings: string[];
+}
+
+/** Summarises a checkpoint's weights without reading any tensor bytes. */
+export function inspectCheckpoint(ck: Checkpoint): InspectResult {
+  const layers: InspectLayer[] = ck.weights.map((w) => ({
+    name: w.name,
+    kind: w.layer.kind,
+    op: w.layer.op,
+    opType: w.layer.opType,
+    shape: canonicalShape(w.layer.layout, w.shape),
+    storedShape: w.shape,
+    dtype: w.dtype,
+    params: w.size,
+    quantized: w.quantized !== undefined,
+    inferred: w.layer.inferred,
+  }));
+  let params = 0;
+  let weightParams = 0;
+  let bytes = 0;
+  for (const w of ck.weights) {
+    params += w.size;
+    bytes += w.byteLength;
+    if (MATRIX_KINDS.has(w.layer.kind)) weightParams += w.size;
+  }
+  return {
+    format: ck.format,
+    file: ck.file,
+    producer: ck.producer,
+    opset: ck.opset ?? null,
+    layers,
+    totals: { params, weightParams, bytes },
+    warnings: ck.warnings,
+  };
+}

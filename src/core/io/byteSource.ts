@@ -1,0 +1,113 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CheckpointError } from '../errors.ts';
+
+/** Random-access, synchronous reads from one file. Holds a file descriptor, never the file. */
+export class FileByteSource {
+  private fd: number | undefined;
+  readonly size: number;
+
+  constructor(readonly file: string) {
+    try {
+      this.fd = fs.openSync(file, 'r');
+      this.size = fs.fstatSync(this.fd).size;
+    } catch (e) {
+      throw new CheckpointError(file, describeFsError(e));
+    }
+  }
+
+  /** Reads exactly `length` bytes at `offset` into a fresh (aligned, unshared) buffer. */
+  read(offset: number, length: number): Uint8Array {
+    if (offset < 0 || length < 0 || offset + length > this.size) {
+      throw new CheckpointError(
+        this.file,
+        `truncated: needs bytes ${offset}..${offset + length} but the file has ${this.size}`,
+      );
+    }
+    const out = new Uint8Array(length);
+    this.readInto(out, offset);
+    return out;
+  }
+
+  /** Fills `target` from `offset`; returns the number of bytes read (short only at end of file). */
+  readInto(target: Uint8Array, offset: number): number {
+    if (this.fd === undefined) throw new CheckpointError(this.file, 'file was already closed');
+    let done = 0;
+    while (done < target.length) {
+      const n = fs.readSync(this.fd, target, done, target.length - done, offset + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) {
+      fs.closeSync(this.fd);
+      this.fd = undefined;
+    }
+  }
+}
+
+/** Keeps one FileByteSource per path, so sharded / external-data models reuse descriptors. */
+export class ByteSourcePool {
+  private readonly sources = new Map<string, FileByteSource>();
+  get(file: string): FileByteSource {
+    let s = this.sources.get(file);
+    if (!s) {
+      s = new FileByteSource(file);
+      this.sources.set(file, s);
+    }
+    return s;
+  }
+  closeAll(): void {
+    for (const s of this.sources.values()) s.close();
+    this.sources.clear();
+  }
+}
+
+/**
+ * Resolves `relative` (from a manifest or external-data entry) against `folder` and refuses any
+ * path that leaves it: absolute paths, `..` segments that escape, and symlinks that point out.
+ */
+export function resolveInside(modelFile: string, folder: string, relative: string, what: string): string {
+  if (relative.length === 0 || relative.includes('\0')) {
+    throw new CheckpointError(modelFile, `${what} has an empty or invalid path`);
+  }
+  if (path.isAbsolute(relative) || /^[a-zA-Z]:[\\/]/.test(relative) || relative.startsWith('\\')) {
+    throw new CheckpointError(modelFile, `${what} path '${relative}' is absolute; it must stay inside the model's folder`);
+  }
+  const root = path.resolve(folder);
+  const target = path.resolve(root, relative);
+  if (!isWithin(root, target)) {
+    throw new CheckpointError(modelFile, `${what} path '${relative}' leaves the model's folder`);
+  }
+  if (fs.existsSync(target)) {
+    const realRoot = fs.realpathSync(root);
+    const realTarget = fs.realpathSync(target);
+    if (!isWithin(realRoot, realTarget)) {
+      throw new CheckpointError(modelFile, `${what} path '${relative}' is a link that leaves the model's folder`);
+    }
+  }
+  return target;
+}
+
+function isWithin(root: string, target: string): boolean {
+  const rel = path.relative(root, target);
+  return rel === '' ? false : !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+export function describeFsError(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'file not found';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a folder, not a file';
+    default:
+      return `cannot read file (${code ?? String(e)})`;
+  }
+}

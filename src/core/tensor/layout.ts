@@ -1,0 +1,88 @@
+/**
+ * Conversion of a stored tensor to the canonical `out × in (× kh × kw)` layout of
+ * shared/specs/heavy-tails.md §1.1.
+ */
+export type CanonicalLayout =
+  /** Already canonical (PyTorch Linear/Conv, ONNX Gemm transB=1, ONNX Conv). */
+  | { kind: 'identity' }
+  /** 2-D (in, out) → (out, in): ONNX MatMul / Gemm transB=0, TF.js Dense. */
+  | { kind: 'transpose' }
+  /** 4-D (kh, kw, in, out) → (out, in, kh, kw): TF.js Conv2D. */
+  | { kind: 'hwio' }
+  /** 4-D (kh, kw, in, mult) → (in·mult, 1, kh, kw): TF.js DepthwiseConv2D. */
+  | { kind: 'hwim' }
+  /** 4-D (in, out, kh, kw) → (out, in, kh, kw): ONNX ConvTranspose. */
+  | { kind: 'swap01' }
+  /** Leading dims merged: (dirs, gates·hidden, in) → (dirs·gates·hidden, in): ONNX LSTM/GRU/RNN. */
+  | { kind: 'merge-leading' }
+  /** Not a matrix: biases, norms, anything else (canonical shape = stored shape). */
+  | { kind: 'none' };
+
+export function canonicalShape(layout: CanonicalLayout, shape: readonly number[]): number[] {
+  switch (layout.kind) {
+    case 'identity':
+    case 'none':
+      return [...shape];
+    case 'transpose':
+      return [shape[1]!, shape[0]!];
+    case 'hwio':
+      return [shape[3]!, shape[2]!, shape[0]!, shape[1]!];
+    case 'hwim':
+      return [shape[2]! * shape[3]!, 1, shape[0]!, shape[1]!];
+    case 'swap01':
+      return [shape[1]!, shape[0]!, shape[2]!, shape[3]!];
+    case 'merge-leading':
+      return [shape.slice(0, -1).reduce((a, b) => a * b, 1), shape[shape.length - 1]!];
+  }
+}
+
+/** Reorders `data` (stored layout, row-major) into the canonical layout (row-major). */
+export function toCanonical<T extends Float32Array | Float64Array>(
+  layout: CanonicalLayout,
+  shape: readonly number[],
+  data: T,
+): T {
+  switch (layout.kind) {
+    case 'identity':
+    case 'none':
+    case 'merge-leading':
+      return data;
+    case 'transpose': {
+      const [r, c] = [shape[0]!, shape[1]!];
+      const out = new (data.constructor as { new (n: number): T })(data.length);
+      for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = data[i * c + j]!;
+      return out;
+    }
+    case 'hwio': {
+      // stored [kh][kw][in][out] → [out][in][kh][kw]
+      const [kh, kw, cin, cout] = shape as [number, number, number, number];
+      const out = new (data.constructor as { new (n: number): T })(data.length);
+      for (let h = 0; h < kh; h++)
+        for (let w = 0; w < kw; w++)
+          for (let i = 0; i < cin; i++)
+            for (let o = 0; o < cout; o++)
+              out[((o * cin + i) * kh + h) * kw + w] = data[((h * kw + w) * cin + i) * cout + o]!;
+      return out;
+    }
+    case 'hwim': {
+      // stored [kh][kw][in][mult] → [in*mult + m][0][kh][kw]
+      const [kh, kw, cin, mult] = shape as [number, number, number, number];
+      const out = new (data.constructor as { new (n: number): T })(data.length);
+      for (let h = 0; h < kh; h++)
+        for (let w = 0; w < kw; w++)
+          for (let i = 0; i < cin; i++)
+            for (let m = 0; m < mult; m++)
+              out[((i * mult + m) * kh + h) * kw + w] = data[((h * kw + w) * cin + i) * mult + m]!;
+      return out;
+    }
+    case 'swap01': {
+      const [a, b, kh, kw] = shape as [number, number, number, number];
+      const k = kh * kw;
+      const out = new (data.constructor as { new (n: number): T })(data.length);
+      for (let i = 0; i < a; i++)
+        for (let j = 0; j < b; j++)
+          for (let s = 0; s < k; s++) out[(j * a + i) * k + s] = data[(i * b + j) * k + s]!;
+      return out;
+    }
+  }
+}
