@@ -7,7 +7,7 @@ export type CanonicalLayout =
   | { kind: 'identity' }
   /** 2-D (in, out) → (out, in): ONNX MatMul / Gemm transB=0, TF.js Dense. */
   | { kind: 'transpose' }
-  /** 4-D (kh, kw, in, out) → (out, in, kh, kw): TF.js Conv2D. */
+  /** Channels-last kernel (k₁, …, in, out) → (out, in, k₁, …): TF.js Conv1D/2D/3D. */
   | { kind: 'hwio' }
   /** 4-D (kh, kw, in, mult) → (in·mult, 1, kh, kw): TF.js DepthwiseConv2D. */
   | { kind: 'hwim' }
@@ -26,7 +26,7 @@ export function canonicalShape(layout: CanonicalLayout, shape: readonly number[]
     case 'transpose':
       return [shape[1]!, shape[0]!];
     case 'hwio':
-      return [shape[3]!, shape[2]!, shape[0]!, shape[1]!];
+      return [shape[shape.length - 1]!, shape[shape.length - 2]!, ...shape.slice(0, -2)];
     case 'hwim':
       return [shape[2]! * shape[3]!, 1, shape[0]!, shape[1]!];
     case 'swap01':
@@ -54,14 +54,14 @@ export function toCanonical<T extends Float32Array | Float64Array>(
       return out;
     }
     case 'hwio': {
-      // stored [kh][kw][in][out] → [out][in][kh][kw]
-      const [kh, kw, cin, cout] = shape as [number, number, number, number];
+      // stored [spatial][in][out] → [out][in][spatial]
+      const cout = shape[shape.length - 1]!;
+      const cin = shape[shape.length - 2]!;
+      const k = data.length / (cin * cout);
       const out = new (data.constructor as { new (n: number): T })(data.length);
-      for (let h = 0; h < kh; h++)
-        for (let w = 0; w < kw; w++)
-          for (let i = 0; i < cin; i++)
-            for (let o = 0; o < cout; o++)
-              out[((o * cin + i) * kh + h) * kw + w] = data[((h * kw + w) * cin + i) * cout + o]!;
+      for (let s = 0; s < k; s++)
+        for (let i = 0; i < cin; i++)
+          for (let o = 0; o < cout; o++) out[(o * cin + i) * k + s] = data[(s * cin + i) * cout + o]!;
       return out;
     }
     case 'hwim': {

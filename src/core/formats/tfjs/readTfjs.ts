@@ -1,1 +1,152 @@
-export function readTfjs(f: string): never { throw new Error(f); }
+import * as fs from 'node:fs';
+import type { Checkpoint, GraphOp, WeightTensor } from '../../checkpoint.ts';
+import { CheckpointError } from '../../errors.ts';
+import { ByteSourcePool, describeFsError } from '../../io/byteSource.ts';
+import { classifyGraphDefWeight, classifyKerasWeight } from './classifyTfjsLayers.ts';
+import { locateTfjsWeights } from './tfjsManifest.ts';
+
+const MAX_MODEL_JSON = 256 * 1024 * 1024;
+
+/** Reads a TF.js model.json (layers-model or graph-model) and lazy handles on its float weights. */
+export function readTfjs(file: string): Checkpoint {
+  const json = readModelJson(file);
+  const topology = json['modelTopology'] as Record<string, unknown> | undefined;
+  if (!topology && !json['weightsManifest']) {
+    throw new CheckpointError(file, "not a TF.js model.json: it has neither 'modelTopology' nor 'weightsManifest'");
+  }
+  const isGraph = json['format'] === 'graph-model' || Array.isArray(topology?.['node']);
+  const pool = new ByteSourcePool();
+  try {
+    const entries = locateTfjsWeights(file, json['weightsManifest'], pool);
+    const ops = topology ? (isGraph ? graphDefOps(topology) : kerasOps(topology)) : [];
+    const warnings: string[] = [];
+    if (!topology) warnings.push('model.json has no modelTopology; layers are unknown');
+    const byName = new Map(ops.map((o) => [o.name, o]));
+    const uses = new Map<string, Array<{ op: GraphOp; index: number }>>();
+    for (const op of ops) {
+      op.inputs.forEach((input, index) => {
+        const list = uses.get(input) ?? [];
+        list.push({ op, index });
+        uses.set(input, list);
+      });
+    }
+    const weights: WeightTensor[] = entries
+      .filter((e) => e.dtype === 'float32')
+      .map((e) => ({
+        name: e.name,
+        dtype: e.storedDtype,
+        shape: e.shape,
+        size: e.size,
+        byteLength: e.byteLength,
+        ...(e.quantized && e.quantized.scheme !== 'float16' ? { quantized: e.quantized } : {}),
+        layer: isGraph
+          ? classifyGraphDefWeight(e.name, e.shape.length, ops, uses)
+          : classifyKerasWeight(e.name, e.shape.length, byName),
+        readBytes: e.readBytes,
+        read: e.read,
+      }));
+    const producer = [json['generatedBy'], json['convertedBy']].filter((s) => typeof s === 'string' && s).join(' / ');
+    return {
+      format: isGraph ? 'tfjs-graph' : 'tfjs-layers',
+      file,
+      producer,
+      ops,
+      weights,
+      warnings,
+      close: () => pool.closeAll(),
+    };
+  } catch (e) {
+    pool.closeAll();
+    throw e;
+  }
+}
+
+function readModelJson(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    const size = fs.statSync(file).size;
+    if (size > MAX_MODEL_JSON) throw new CheckpointError(file, `model.json is ${size} bytes; that is too large for a TF.js manifest`);
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(file, describeFsError(e));
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new CheckpointError(file, `not valid JSON (${(e as Error).message})`);
+  }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new CheckpointError(file, 'not a TF.js model.json: the top level is not an object');
+  return json as Record<string, unknown>;
+}
+
+/** Keras topology → one op per layer, recursing into nested models and wrappers. */
+function kerasOps(topology: Record<string, unknown>): GraphOp[] {
+  const root = (topology['model_config'] ?? topology) as { class_name?: string; config?: unknown };
+  const ops: GraphOp[] = [];
+  const visit = (layer: { class_name?: string; config?: Record<string, unknown>; name?: string; inbound_nodes?: unknown }) => {
+    const cfg = (layer.config ?? {}) as Record<string, unknown>;
+    const inner = Array.isArray(cfg['layers']) ? (cfg['layers'] as Array<typeof layer>) : undefined;
+    if (inner) {
+      inner.forEach(visit);
+      return;
+    }
+    const name = (cfg['name'] as string | undefined) ?? layer.name ?? `${layer.class_name}_${ops.length}`;
+    const attributes: Record<string, unknown> = {};
+    if (typeof cfg['groups'] === 'number') attributes['groups'] = cfg['groups'];
+    const wrapped = cfg['layer'] as { class_name?: string } | undefined;
+    if (wrapped?.class_name) attributes['innerClass'] = wrapped.class_name;
+    ops.push({ name, opType: layer.class_name ?? 'Unknown', inputs: inboundNames(layer.inbound_nodes), outputs: [name], graph: '', attributes });
+  };
+  const cfg = root.config as { layers?: unknown } | unknown[] | undefined;
+  const layers = Array.isArray(cfg) ? cfg : Array.isArray((cfg as { layers?: unknown })?.layers) ? ((cfg as { layers: unknown[] }).layers) : [];
+  (layers as Array<Parameters<typeof visit>[0]>).forEach(visit);
+  return ops;
+}
+
+function inboundNames(inbound: unknown): string[] {
+  const names: string[] = [];
+  const walk = (x: unknown) => {
+    if (Array.isArray(x)) {
+      if (typeof x[0] === 'string' && typeof x[1] === 'number') names.push(x[0]);
+      else x.forEach(walk);
+    } else if (x && typeof x === 'object' && Array.isArray((x as { args?: unknown }).args)) {
+      walk((x as { args: unknown }).args);
+    } else if (x && typeof x === 'object' && (x as { class_name?: string }).class_name === '__keras_tensor__') {
+      const h = (x as { config?: { keras_history?: unknown[] } }).config?.keras_history;
+      if (h && typeof h[0] === 'string') names.push(h[0]);
+    }
+  };
+  walk(inbound);
+  return names;
+}
+
+/** GraphDef nodes → ops; inputs normalised (`^ctrl` dropped, `name:0` → `name`). */
+function graphDefOps(topology: Record<string, unknown>): GraphOp[] {
+  const nodes = (topology['node'] as Array<{ name: string; op: string; input?: string[]; attr?: Record<string, Record<string, unknown>> }>) ?? [];
+  return nodes.map((n) => ({
+    name: n.name,
+    opType: n.op,
+    inputs: (n.input ?? []).filter((i) => !i.startsWith('^')).map((i) => i.replace(/:\d+$/, '')),
+    outputs: [n.name],
+    graph: '',
+    attributes: graphDefAttributes(n.attr ?? {}),
+  }));
+}
+
+function graphDefAttributes(attr: Record<string, Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(attr)) {
+    if ('b' in v) out[k] = v['b'];
+    else if ('i' in v) out[k] = Number(v['i']);
+    else if ('f' in v) out[k] = v['f'];
+    else if ('s' in v) out[k] = Buffer.from(String(v['s']), 'base64').toString('utf8');
+    else if (v['list'] && typeof v['list'] === 'object') {
+      const list = v['list'] as { s?: string[]; i?: string[] };
+      if (list.s) out[k] = list.s.map((s) => Buffer.from(s, 'base64').toString('utf8'));
+      else if (list.i) out[k] = list.i.map(Number);
+    }
+  }
+  return out;
+}
