@@ -1,5 +1,8 @@
 // Builds the separate bundles: extension host, core worker, CLI, webview and bench.
 import * as esbuild from 'esbuild';
+import { readFileSync } from 'node:fs';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
 const watch = process.argv.includes('--watch');
 const node = {
@@ -9,6 +12,7 @@ const node = {
   format: 'cjs',
   sourcemap: true,
   logLevel: 'warning',
+  define: { PRUNESCOPE_VERSION: JSON.stringify(version) },
   // Native or heavy runtimes are loaded from node_modules at run time, never bundled.
   external: ['vscode', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],
 };
@@ -16,6 +20,7 @@ const builds = [
   { ...node, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { worker: 'src/core/worker/inspectWorker.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { core: 'src/core/index.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { bench: 'bench/main.ts' }, outdir: 'dist' },
   {
     bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, logLevel: 'warning',

@@ -94,6 +94,8 @@ export interface Checkpoint {
   weights: WeightTensor[];
   /** Things the reader noticed but could tolerate (shown in reports). */
   warnings: string[];
+  /** Bytes read from disk so far: structure reads are small, tensor bytes are read on demand. */
+  bytesRead(): number;
   /** Releases open file handles. */
   close(): void;
 }

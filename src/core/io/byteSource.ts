@@ -6,6 +6,8 @@ import { CheckpointError } from '../errors.ts';
 export class FileByteSource {
   private fd: number | undefined;
   readonly size: number;
+  /** Bytes read from the file so far (for tests and diagnostics). */
+  bytesRead = 0;
 
   constructor(readonly file: string) {
     try {
@@ -38,6 +40,7 @@ export class FileByteSource {
       if (n === 0) break;
       done += n;
     }
+    this.bytesRead += done;
     return done;
   }
 
@@ -60,7 +63,16 @@ export class ByteSourcePool {
     }
     return s;
   }
+  /** Total bytes read through every source of the pool. */
+  bytesRead(): number {
+    let n = 0;
+    for (const s of this.sources.values()) n += s.bytesRead;
+    return n + this.closedBytes;
+  }
+  private closedBytes = 0;
+
   closeAll(): void {
+    for (const s of this.sources.values()) this.closedBytes += s.bytesRead;
     for (const s of this.sources.values()) s.close();
     this.sources.clear();
   }

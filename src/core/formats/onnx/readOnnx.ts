@@ -55,6 +55,7 @@ export function readOnnx(file: string): Checkpoint {
       ops: structure.ops,
       weights,
       warnings: structure.warnings,
+      bytesRead: () => pool.bytesRead(),
       close: () => pool.closeAll(),
     };
   } catch (e) {

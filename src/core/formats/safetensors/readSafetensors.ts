@@ -86,6 +86,7 @@ function finish(file: string, weights: WeightTensor[], metadata: Record<string, 
     ops: [],
     weights,
     warnings: weights.length ? ['safetensors has no graph: layers were inferred from tensor names and shapes (PyTorch layout assumed)'] : [],
+    bytesRead: () => pool.bytesRead(),
     close: () => pool.closeAll(),
   };
 }

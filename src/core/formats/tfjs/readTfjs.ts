@@ -53,6 +53,7 @@ export function readTfjs(file: string): Checkpoint {
       ops,
       weights,
       warnings,
+      bytesRead: () => pool.bytesRead(),
       close: () => pool.closeAll(),
     };
   } catch (e) {

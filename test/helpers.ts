@@ -1,0 +1,50 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Checkpoint, LayerKind } from '../src/core/checkpoint.ts';
+
+export const ROOT = path.resolve(__dirname, '..');
+export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
+
+export function fixture(...parts: string[]): string {
+  return path.join(FIXTURES, ...parts);
+}
+
+export interface Expected {
+  params: number;
+  weightParams: number;
+  producer?: string;
+  opset?: number;
+  paramsByKind?: Partial<Record<LayerKind, number>>;
+  kinds?: Record<string, LayerKind>;
+  tensors: Record<string, { sha256: string; dims?: number[]; shape?: number[]; quantized?: boolean; dtype?: string }>;
+}
+
+/** Reference values written by the fixture scripts (numpy/onnx/torch or tfjs), never by PruneScope. */
+export function expected(name: string): Expected {
+  return JSON.parse(fs.readFileSync(fixture('expected', `${name}.json`), 'utf8')) as Expected;
+}
+
+export function sha256OfValues(v: Float32Array | Float64Array): string {
+  return createHash('sha256').update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)).digest('hex');
+}
+
+export function paramsByKind(ck: Checkpoint): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const w of ck.weights) out[w.layer.kind] = (out[w.layer.kind] ?? 0) + w.size;
+  return out;
+}
+
+/** A fresh temporary folder, removed by the returned cleanup. */
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prunescope-test-'));
+  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Runs the built CLI (dist/cli.js via bin/prunescope.js) as a real process. */
+export function runCli(args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'prunescope.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
