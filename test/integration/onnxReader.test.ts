@@ -34,15 +34,25 @@ for (const name of FIXTURES) {
   });
 }
 
-test('constants.onnx: Constant-node weights inside If branches and a subgraph initializer are found', () => {
+test('constants.onnx: Constant-node weights and initializers inside If branches and a Loop body are found', () => {
   const ck = readOnnx(fixture('onnx', 'constants.onnx'));
   const byName = new Map(ck.weights.map((w) => [w.name, w]));
   assert.equal(byName.get('w1')!.layer.op, 'main_matmul');
   assert.equal(byName.get('w_then')!.layer.op, 'then_matmul');
   assert.equal(byName.get('w_else')!.layer.op, 'else_matmul');
+  assert.equal(byName.get('w_loop')!.layer.op, 'loop_matmul');
+  assert.equal(byName.get('w_loop_init')!.layer.op, 'loop_matmul2');
   assert.deepEqual(
     ck.ops.filter((o) => o.graph !== '').map((o) => `${o.graph}:${o.name}`).sort(),
-    ['branch/else_branch:else_matmul', 'branch/then_branch:then_const', 'branch/then_branch:then_matmul'],
+    [
+      'branch/else_branch:else_matmul',
+      'branch/then_branch:then_const',
+      'branch/then_branch:then_matmul',
+      'loop/body:loop_cond',
+      'loop/body:loop_const',
+      'loop/body:loop_matmul',
+      'loop/body:loop_matmul2',
+    ],
   );
   ck.close();
 });
