@@ -1,0 +1,269 @@
+/**
+ * Everything PruneScope computes for one weight layer: elementwise statistics, tail indices,
+ * compressibility curves for the three pruning methods, the spectrum and its ESD power-law fit.
+ */
+import { MATRIX_KINDS, type WeightTensor } from '../checkpoint.ts';
+import { canonicalShape, toCanonical } from '../tensor/layout.ts';
+import { gramEigenvalues, gramEigenvaluesRawAndCentred, singularFromSquared } from '../linalg/spectrum.ts';
+import { CURVE_RATIOS, gaussianRelErr, prunableCount, relErrCurve, sampleCurve } from './curves.ts';
+import { type EsdFit, fitEsdPowerLaw } from './esd.ts';
+import { convSlices, layerMatrices, type Matrix } from './layerMatrix.ts';
+import { columnMedians, median, rowMedians } from './order.ts';
+import { hashString } from './prng.ts';
+import { type AnalysisMode, estimateTailIndices, type TailIndexResult } from './tailIndex.ts';
+
+export interface AnalysisSettings {
+  mode: AnalysisMode;
+  seed: number;
+  /** Target relative ℓ2 error for "prunable at ε" (non-squared). */
+  eps: number;
+  /** Node scores: 'columns' = the paper's FCN convention (input units), 'rows' = output units (2024 follow-up). */
+  nodeConvention: 'columns' | 'rows';
+  spectra: boolean;
+  /** Skip spectra of matrices whose smaller side exceeds this. */
+  maxSpectrumDim: number;
+  /** Minimum number of samples for a tail estimate. */
+  minSamples: number;
+}
+
+export const DEFAULT_SETTINGS: AnalysisSettings = {
+  mode: 'robust',
+  seed: 0,
+  eps: 0.1,
+  nodeConvention: 'columns',
+  spectra: true,
+  maxSpectrumDim: 4096,
+  minSamples: 100,
+};
+
+export type LayerStatus = 'ok' | 'partial' | 'invalid';
+
+export interface LayerStats {
+  count: number;
+  zeroFraction: number;
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+  absMax: number;
+}
+
+type Method = 'magnitude' | 'node' | 'singular';
+
+export interface LayerResult {
+  name: string;
+  kind: string;
+  op: string;
+  shape: number[];
+  params: number;
+  dtype: string;
+  quantized: boolean;
+  status: LayerStatus;
+  reasons: string[];
+  stats: LayerStats | null;
+  alphaStable: { multivariate: number | null; entries: number | null; norms: number | null };
+  alphaHill: number | null;
+  alphaAlternatives: TailIndexResult['alternatives'] | null;
+  diagnostics: {
+    mode: AnalysisMode;
+    seed: number;
+    stable?: { multivariate: unknown; entries: unknown; norms: unknown };
+    hill?: unknown;
+    transposedClassifier: boolean;
+  };
+  esd: (EsdFit & { eigenvalues: number[] }) | null;
+  singularValues: number[] | null;
+  prunableAtEps: Record<Method, number | null>;
+  /** Exact k*(ε) and the number of scores n for each method. */
+  kStar: Record<Method, { k: number; n: number } | null>;
+  curves: { ratios: number[]; magnitude: number[] | null; node: number[] | null; singular: number[] | null; gaussian: number[] };
+  ms: number;
+}
+
+export function isAnalysable(w: WeightTensor): boolean {
+  return MATRIX_KINDS.has(w.layer.kind) && w.shape.length >= 2 && w.size > 0;
+}
+
+/** Analyses one layer. `isClassifier` marks the model's last dense layer (transposed in paper mode). */
+export function analyzeLayer(w: WeightTensor, settings: AnalysisSettings, isClassifier = false): LayerResult {
+  const t0 = performance.now();
+  const shape = canonicalShape(w.layer.layout, w.shape);
+  const transposedClassifier = settings.mode === 'paper' && isClassifier && shape.length === 2;
+  const seed = (settings.seed ^ hashString(w.name)) >>> 0;
+  const result: LayerResult = {
+    name: w.name,
+    kind: w.layer.kind,
+    op: w.layer.opType,
+    shape,
+    params: w.size,
+    dtype: w.dtype,
+    quantized: w.quantized !== undefined,
+    status: 'ok',
+    reasons: [],
+    stats: null,
+    alphaStable: { multivariate: null, entries: null, norms: null },
+    alphaHill: null,
+    alphaAlternatives: null,
+    diagnostics: { mode: settings.mode, seed, transposedClassifier },
+    esd: null,
+    singularValues: null,
+    prunableAtEps: { magnitude: null, node: null, singular: null },
+    kStar: { magnitude: null, node: null, singular: null },
+    curves: { ratios: [...CURVE_RATIOS], magnitude: null, node: null, singular: null, gaussian: CURVE_RATIOS.map(gaussianRelErr) },
+    ms: 0,
+  };
+  const finish = () => {
+    result.ms = performance.now() - t0;
+    return result;
+  };
+  if (w.dtype !== 'float32' && w.dtype !== 'float64') result.reasons.push(`stored as ${w.dtype}${result.quantized ? ' (quantized)' : ''}: dequantized before estimation, which creates ties that can bias tail estimates`);
+
+  const raw = w.read();
+  const values = Float64Array.from(toCanonical(w.layer.layout, w.shape, raw));
+  const stats = elementwiseStats(values);
+  if (stats.nonFinite > 0) {
+    result.status = 'invalid';
+    result.reasons.push(`${stats.nonFinite} NaN/Inf values: nothing can be estimated`);
+    return finish();
+  }
+  result.stats = stats.stats;
+  if (stats.stats.absMax === 0) {
+    result.status = 'invalid';
+    result.reasons.push('all weights are zero: no tail index, curve or spectrum is defined');
+    return finish();
+  }
+  if (stats.stats.min === stats.stats.max) {
+    result.status = 'invalid';
+    result.reasons.push('all weights are equal: after centring nothing is left to estimate');
+    return finish();
+  }
+
+  const { tail, filters, isConv } = layerMatrices(values, shape, w.layer.kind, transposedClassifier);
+  const tailResult = estimateTailIndices(tail, { mode: settings.mode, seed, permutations: 5, minSamples: settings.minSamples });
+  for (const [form, est] of Object.entries({ multivariate: tailResult.multivariate, entries: tailResult.entries, norms: tailResult.norms })) {
+    result.alphaStable[form as 'entries'] = est.value;
+    if (est.value === null) result.reasons.push(`alphaStable.${form}: ${est.reason}`);
+  }
+  result.alphaHill = tailResult.hill.value;
+  if (tailResult.hill.value === null) result.reasons.push(`alphaHill: ${tailResult.hill.reason}`);
+  result.alphaAlternatives = tailResult.alternatives;
+  result.diagnostics.stable = {
+    multivariate: tailResult.multivariate.diagnostics,
+    entries: tailResult.entries.diagnostics,
+    norms: tailResult.norms.diagnostics,
+  };
+  if (tailResult.hill.value !== null) result.diagnostics.hill = tailResult.hill.diagnostics;
+
+  // Magnitude: |vec(W) − median|.
+  const mag = values.slice();
+  const m0 = median(mag);
+  for (let i = 0; i < mag.length; i++) mag[i] -= m0;
+  setCurve(result, 'magnitude', relErrCurve(mag), settings.eps);
+  // Node scores.
+  setCurve(result, 'node', relErrCurve(nodeScores(isConv ? tail : filters, isConv, settings.nodeConvention)), settings.eps);
+
+  if (!settings.spectra) {
+    result.reasons.push('spectra skipped (--no-spectra)');
+  } else if (Math.min(filters.rows, filters.cols) > settings.maxSpectrumDim) {
+    result.reasons.push(`spectra skipped: min(${filters.rows}, ${filters.cols}) exceeds maxSpectrumDim ${settings.maxSpectrumDim}`);
+  } else {
+    const med = columnMedians(filters.data, filters.rows, filters.cols);
+    let esdEigen: Float64Array;
+    if (isConv) {
+      esdEigen = pooledSliceEigenvalues(values, shape);
+      const { centred } = gramEigenvaluesRawAndCentred(filters.data, filters.rows, filters.cols, med);
+      result.singularValues = Array.from(singularFromSquared(centred));
+    } else {
+      const { raw: rawEig, centred } = gramEigenvaluesRawAndCentred(filters.data, filters.rows, filters.cols, med);
+      esdEigen = rawEig;
+      result.singularValues = Array.from(singularFromSquared(centred));
+    }
+    setCurve(result, 'singular', relErrCurve(result.singularValues), settings.eps);
+    const fit = fitEsdPowerLaw(esdEigen);
+    if (fit.ok) result.esd = { ...fit.fit, eigenvalues: Array.from(esdEigen).filter((v) => v > 1e-5) };
+    else result.reasons.push(`esd: ${fit.reason}`);
+  }
+  if (result.reasons.some((r) => /^(alphaStable|alphaHill|esd|spectra)/.test(r))) result.status = 'partial';
+  return finish();
+}
+
+function setCurve(result: LayerResult, method: Method, e: Float64Array, eps: number): void {
+  const n = e.length - 1;
+  const k = prunableCount(e, eps);
+  result.curves[method] = sampleCurve(e, CURVE_RATIOS);
+  result.kStar[method] = { k, n };
+  result.prunableAtEps[method] = n ? k / n : null;
+}
+
+/**
+ * Node scores (heavy-tails.md §2.4 d). Dense, 'columns' (the paper's FCN code): subtract each row's
+ * median, score = column norms. Conv (the paper's CNN code): kernel-rows with column medians
+ * subtracted, score = row norms. 'rows' (2024 follow-up): no centring, norms of output units.
+ */
+function nodeScores(a: Matrix, isConv: boolean, convention: 'columns' | 'rows'): Float64Array {
+  const { data, rows, cols } = a;
+  if (convention === 'rows') {
+    const s = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) {
+      let q = 0;
+      for (let j = 0; j < cols; j++) q += data[i * cols + j]! ** 2;
+      s[i] = Math.sqrt(q);
+    }
+    return s;
+  }
+  if (isConv) {
+    const med = columnMedians(data, rows, cols);
+    const s = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) {
+      let q = 0;
+      for (let j = 0; j < cols; j++) q += (data[i * cols + j]! - med[j]!) ** 2;
+      s[i] = Math.sqrt(q);
+    }
+    return s;
+  }
+  const med = rowMedians(data, rows, cols);
+  const q = new Float64Array(cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) q[j] += (data[i * cols + j]! - med[i]!) ** 2;
+  return q.map(Math.sqrt);
+}
+
+/** WeightWatcher pools the eigenvalues of every (kh, kw) slice of a conv kernel. */
+function pooledSliceEigenvalues(values: Float64Array, shape: readonly number[]): Float64Array {
+  const parts = convSlices(values, shape).map((s) => gramEigenvalues(s.data, s.rows, s.cols));
+  const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out.sort();
+}
+
+/** One pass: count, zeros, mean/std (Welford), min/max, and the non-finite count. */
+export function elementwiseStats(x: Float64Array | Float32Array): { stats: LayerStats; nonFinite: number } {
+  let n = 0;
+  let mean = 0;
+  let m2 = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  let zeros = 0;
+  let nonFinite = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (!Number.isFinite(v)) {
+      nonFinite++;
+      continue;
+    }
+    if (v === 0) zeros++;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    n++;
+    const d = v - mean;
+    mean += d / n;
+    m2 += d * (v - mean);
+  }
+  return {
+    stats: { count: x.length, zeroFraction: x.length ? zeros / x.length : 0, mean, std: n > 1 ? Math.sqrt(m2 / n) : 0, min, max, absMax: Math.max(Math.abs(min), Math.abs(max)) },
+    nonFinite,
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * ℓ2-compressibility curves (heavy-tails.md §2.1): every pruning method's relative error is the
+ * same computation on a non-negative score vector — sort |v| ascending, accumulate energy.
+ */
+
+/** e[k] = sqrt(Σ_{j≤k} s_j² / Σ s_j²), s = |v| ascending, k = 0..n (0 everywhere for v = 0). */
+export function relErrCurve(v: ArrayLike<number>): Float64Array {
+  const n = v.length;
+  const s = new Float64Array(n);
+  for (let i = 0; i < n; i++) s[i] = Math.abs(v[i]!);
+  s.sort();
+  const e = new Float64Array(n + 1);
+  let acc = 0;
+  for (let i = 0; i < n; i++) {
+    acc += s[i]! * s[i]!;
+    e[i + 1] = acc;
+  }
+  if (acc === 0) return new Float64Array(n + 1);
+  for (let k = 0; k <= n; k++) e[k] = Math.sqrt(e[k]! / acc);
+  return e;
+}
+
+/** k*(ε): the number of k in 1..n with e[k] < ε (strict), i.e. how many scores can be pruned. */
+export function prunableCount(e: Float64Array, eps: number): number {
+  let lo = 1;
+  let hi = e.length - 1; // e is non-decreasing: binary search for the last e[k] < eps
+  let ans = 0;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (e[mid]! < eps) {
+      ans = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return ans;
+}
+
+/** The fixed ratio grid of stored curves: 0, 0.025, …, 1. */
+export const CURVE_RATIOS: readonly number[] = Array.from({ length: 41 }, (_, i) => Math.round(i * 25) / 1000);
+
+/** Curve values at pruning ratios r (k = ⌊r·n⌋ scores pruned, as the paper's operators do). */
+export function sampleCurve(e: Float64Array, ratios: readonly number[]): number[] {
+  const n = e.length - 1;
+  return ratios.map((r) => e[Math.floor(r * n + 1e-9)]!);
+}
+
+// ── Gaussian reference (closed form, [DERIVED]) ────────────────────────────────────────────
+
+const SQRT2PI = Math.sqrt(2 * Math.PI);
+
+function normalPdf(t: number): number {
+  return Math.exp(-0.5 * t * t) / SQRT2PI;
+}
+
+/** Standard normal CDF through the Chebyshev erfc approximation of Numerical Recipes (|rel err| < 1.2e-7). */
+function normalCdf(x: number): number {
+  const z = Math.abs(x) / Math.SQRT2;
+  const t = 1 / (1 + 0.5 * z);
+  const r =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? 1 - 0.5 * r : 0.5 * r;
+}
+
+/** Φ⁻¹(p) by bisection on the CDF (accurate to the CDF's 1e-7: ample for a reference curve). */
+export function normalQuantile(p: number): number {
+  if (p <= 0) return -Infinity;
+  if (p >= 1) return Infinity;
+  let lo = -40;
+  let hi = 40;
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2;
+    if (normalCdf(mid) < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/** Relative ℓ2 error of pruning the fraction r of smallest |x| from i.i.d. N(0,1): ε² = r − 2tφ(t). */
+export function gaussianRelErr(r: number): number {
+  if (r <= 0) return 0;
+  if (r >= 1) return 1;
+  const t = normalQuantile((1 + r) / 2);
+  return Math.sqrt(Math.max(0, r - 2 * t * normalPdf(t)));
+}
+
+/** The prunable fraction at ε for Gaussian data (inverse of gaussianRelErr). */
+export function gaussianPrunableAt(eps: number): number {
+  let lo = 0;
+  let hi = 1;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (gaussianRelErr(mid) < eps) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,128 @@
+/**
+ * Eigenvalues of a real symmetric matrix in float64: Householder reduction to tridiagonal form
+ * (working on the lower triangle only, row-major, so every inner loop is contiguous), then the
+ * implicit QL algorithm with Wilkinson shifts. No eigenvectors. O(4/3·n³) + O(n²).
+ */
+
+/**
+ * Reduces the symmetric n×n matrix `a` (row-major; only the lower triangle is read, and it is
+ * overwritten) to tridiagonal form. Returns the diagonal `d` and the sub-diagonal `e` (e[0] = 0).
+ */
+export function tridiagonalize(a: Float64Array, n: number): { d: Float64Array; e: Float64Array } {
+  const d = new Float64Array(n);
+  const e = new Float64Array(n);
+  const v = new Float64Array(n);
+  const p = new Float64Array(n);
+  for (let k = 0; k < n - 2; k++) {
+    // x = a[k+1.., k]; Householder v with v[k+1] = 1 so that (I − β v vᵀ) x = −sign·‖x‖ e1
+    let sigma = 0;
+    for (let i = k + 2; i < n; i++) sigma += a[i * n + k]! * a[i * n + k]!;
+    const x0 = a[(k + 1) * n + k]!;
+    d[k] = a[k * n + k]!;
+    if (sigma === 0) {
+      e[k + 1] = x0;
+      continue;
+    }
+    const norm = Math.sqrt(x0 * x0 + sigma);
+    const alpha = x0 <= 0 ? norm : -norm; // new sub-diagonal entry is −alpha
+    const v0 = x0 - alpha;
+    const beta = -v0 / alpha; // = 2 / (vᵀv) with v scaled so v[k+1] = 1
+    v[k + 1] = 1;
+    for (let i = k + 2; i < n; i++) v[i] = a[i * n + k]! / v0;
+    e[k + 1] = alpha;
+    // p = β · A22 · v, using the lower triangle of the trailing block (rows/cols k+1..n−1)
+    p.fill(0, k + 1, n);
+    for (let i = k + 1; i < n; i++) {
+      const row = i * n;
+      const vi = v[i]!;
+      let s = 0;
+      for (let j = k + 1; j < i; j++) {
+        const aij = a[row + j]!;
+        s += aij * v[j]!;
+        p[j] += aij * vi;
+      }
+      p[i] += s + a[row + i]! * vi;
+    }
+    let pv = 0;
+    for (let i = k + 1; i < n; i++) {
+      p[i] *= beta;
+      pv += p[i]! * v[i]!;
+    }
+    // w = p − (β/2)(pᵀv) v ; A22 −= v wᵀ + w vᵀ (lower triangle)
+    const c = 0.5 * beta * pv;
+    for (let i = k + 1; i < n; i++) p[i] -= c * v[i]!;
+    for (let i = k + 1; i < n; i++) {
+      const row = i * n;
+      const vi = v[i]!;
+      const wi = p[i]!;
+      for (let j = k + 1; j <= i; j++) a[row + j] -= vi * p[j]! + wi * v[j]!;
+    }
+  }
+  if (n >= 2) {
+    d[n - 2] = a[(n - 2) * n + (n - 2)]!;
+    e[n - 1] = a[(n - 1) * n + (n - 2)]!;
+  }
+  if (n >= 1) d[n - 1] = a[(n - 1) * n + (n - 1)]!;
+  return { d, e };
+}
+
+/**
+ * Eigenvalues of the symmetric tridiagonal matrix (diagonal d, sub-diagonal e with e[i] between
+ * rows i−1 and i; e[0] unused), by implicit QL with Wilkinson shifts. Returns them ascending.
+ */
+export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Float64Array {
+  const n = dIn.length;
+  const d = Float64Array.from(dIn);
+  const e = new Float64Array(n);
+  for (let i = 1; i < n; i++) e[i - 1] = eIn[i]!;
+  for (let l = 0; l < n; l++) {
+    let iter = 0;
+    for (;;) {
+      let m = l;
+      for (; m < n - 1; m++) {
+        const dd = Math.abs(d[m]!) + Math.abs(d[m + 1]!);
+        if (Math.abs(e[m]!) <= Number.EPSILON * dd) break;
+      }
+      if (m === l) break;
+      if (++iter > 60) throw new Error('tridiagonal QL did not converge');
+      let g = (d[l + 1]! - d[l]!) / (2 * e[l]!);
+      let r = Math.hypot(g, 1);
+      g = d[m]! - d[l]! + e[l]! / (g + (g >= 0 ? Math.abs(r) : -Math.abs(r)));
+      let s = 1;
+      let c = 1;
+      let p = 0;
+      let i = m - 1;
+      for (; i >= l; i--) {
+        let f = s * e[i]!;
+        const b = c * e[i]!;
+        r = Math.hypot(f, g);
+        e[i + 1] = r;
+        if (r === 0) {
+          d[i + 1] -= p;
+          e[m] = 0;
+          break;
+        }
+        s = f / r;
+        c = g / r;
+        g = d[i + 1]! - p;
+        r = (d[i]! - g) * s + 2 * c * b;
+        p = s * r;
+        d[i + 1] = g + p;
+        g = c * r - b;
+        f = 0;
+      }
+      if (r === 0 && i >= l) continue;
+      d[l] -= p;
+      e[l] = g;
+      e[m] = 0;
+    }
+  }
+  return d.sort();
+}
+
+/** Eigenvalues (ascending) of a symmetric matrix; `a` is overwritten. */
+export function symmetricEigenvalues(a: Float64Array, n: number): Float64Array {
+  if (n === 0) return new Float64Array(0);
+  const { d, e } = tridiagonalize(a, n);
+  return tridiagonalEigenvalues(d, e);
+}
