@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildOnnxModel } from '../src/core/formats/onnx/onnxBuilder.ts';
+import { analysisBench } from './analysisBench.ts';
 import { bertBaseSpec } from './bertBase.ts';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -68,6 +69,7 @@ function main(): void {
     ['prunescope inspect --json', `${inspect.ms.toFixed(0)} ms  (${(inspect.ms / readOnce.ms).toFixed(2)}× reading once; target ≤ 2×)`, `${inspect.maxRssMB.toFixed(0)} MB (target ≤ 200 MB)`],
     ['open + decode every tensor, one at a time', `${decodeAll.ms.toFixed(0)} ms  (${(mb / (decodeAll.ms / 1000)).toFixed(0)} MB/s)`, `${decodeAll.maxRssMB.toFixed(0)} MB`],
   ];
+  if (!process.argv.includes('--readers-only')) rows.push(...analysisBench(ROOT, MODEL, size));
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
   console.log(`\n${'measurement'.padEnd(w0)}  ${'wall time (best of 3)'.padEnd(w1)}  peak RSS`);

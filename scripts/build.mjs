@@ -14,11 +14,12 @@ const node = {
   logLevel: 'warning',
   define: { PRUNESCOPE_VERSION: JSON.stringify(version) },
   // Native or heavy runtimes are loaded from node_modules at run time, never bundled.
-  external: ['vscode', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],
+  external: ['vscode', 'chart.js', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],
 };
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { worker: 'src/core/worker/inspectWorker.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { analyzeWorker: 'src/core/analysis/analyzeWorker.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { core: 'src/core/index.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { bench: 'bench/main.ts' }, outdir: 'dist' },

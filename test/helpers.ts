@@ -48,3 +48,13 @@ export function runCli(args: string[]): { status: number; stdout: string; stderr
   const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'prunescope.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** Like runCli, without blocking the test runner's event loop. */
+export function runCliAsync(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const { execFile } = require('node:child_process') as typeof import('node:child_process');
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(ROOT, 'bin', 'prunescope.js'), ...args], { encoding: 'utf8', timeout: 120_000 }, (err, stdout, stderr) => {
+      resolve({ status: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+  });
+}

@@ -1,30 +1,58 @@
 import { parseArgs } from 'node:util';
 import { isCheckpointError } from '../core/errors.ts';
 import { SUPPORTED_INPUTS } from '../core/formats/openCheckpoint.ts';
+import { VERSION } from '../core/version.ts';
 import { runInspect } from './inspectCommand.ts';
-
-/** Replaced with package.json's version by the esbuild bundle. */
-declare const PRUNESCOPE_VERSION: string | undefined;
+import { parseAnalyzeOptions, runAnalyze, UsageError } from './analyzeCommand.ts';
+import { AnalysisCancelled } from '../core/analysis/analyzeModel.ts';
 
 const USAGE = `Usage: prunescope <command> [options]
 
 Commands:
   inspect <model> [--json]   List a checkpoint's weight tensors, their layers and parameter totals.
-                             <model> is ${SUPPORTED_INPUTS}.
+  analyze <model> [options]  Tail indices, compressibility curves and spectra of every weight layer.
+  <model> is ${SUPPORTED_INPUTS}.
+
+inspect options:
+  --json                 Print exactly one JSON object instead of a table.
+
+analyze options:
+  --json <out.json>      Write the report (versioned JSON schema).
+  --html <out.html>      Write a self-contained HTML report (charts, no network).
+  --mode robust|paper    robust (default): zeros dropped, truncation fallback; paper: the authors' exact procedure.
+  --seed <n>             Seed of the permutations (default 0).
+  --eps <x>              Target relative error for "prunable at ε" (default 0.1).
+  --layers <regex>       Only layers whose name matches.
+  --no-spectra           Skip singular values and the ESD fit.
+  --node-convention columns|rows   Node scores: input units (paper, default) or output units.
+  --workers <n>          Worker threads (default: one per core; 0 = none).
 
 Options:
-  --json       Print exactly one JSON object instead of a table.
   -h, --help   Show this help.
   --version    Show the version.`;
 
-/** Exit codes: 0 success, 1 bad model or input file, 2 usage error, 3 internal error. */
-export function main(argv: string[]): number {
+/** Exit codes: 0 success, 1 bad model or input file, 2 usage error, 3 internal error, 130 cancelled. */
+export async function main(argv: string[]): Promise<number> {
+  // `inspect --json` is a flag; `analyze --json <file>` takes a value.
+  const args = argv[0] === 'inspect' ? argv.map((a) => (a === '--json' ? '--json=' : a)) : argv;
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args,
       allowPositionals: true,
-      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
+      options: {
+        json: { type: 'string' },
+        html: { type: 'string' },
+        mode: { type: 'string' },
+        seed: { type: 'string' },
+        eps: { type: 'string' },
+        layers: { type: 'string' },
+        'no-spectra': { type: 'boolean' },
+        'node-convention': { type: 'string' },
+        workers: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
     });
   } catch (e) {
     process.stderr.write(`prunescope: ${(e as Error).message}\n${USAGE}\n`);
@@ -32,7 +60,7 @@ export function main(argv: string[]): number {
   }
   const { values, positionals } = parsed;
   if (values.version) {
-    process.stdout.write(`${typeof PRUNESCOPE_VERSION === 'string' ? PRUNESCOPE_VERSION : 'dev'}\n`);
+    process.stdout.write(`${VERSION}\n`);
     return 0;
   }
   const [command, ...rest] = positionals;
@@ -47,7 +75,32 @@ export function main(argv: string[]): number {
           process.stderr.write(`prunescope inspect: expected one model file, got ${rest.length}\n${USAGE}\n`);
           return 2;
         }
-        process.stdout.write(`${runInspect(rest[0]!, values.json === true)}\n`);
+        process.stdout.write(`${runInspect(rest[0]!, values.json !== undefined)}\n`);
+        return 0;
+      }
+      case 'analyze': {
+        if (rest.length !== 1) {
+          process.stderr.write(`prunescope analyze: expected one model file, got ${rest.length}\n${USAGE}\n`);
+          return 2;
+        }
+        let opts;
+        try {
+          opts = parseAnalyzeOptions(values, process.stderr.isTTY === true);
+        } catch (e) {
+          if (e instanceof UsageError) {
+            process.stderr.write(`prunescope analyze: ${e.message}\n`);
+            return 2;
+          }
+          throw e;
+        }
+        const abort = new AbortController();
+        const onSigint = () => abort.abort();
+        process.once('SIGINT', onSigint);
+        try {
+          process.stdout.write(`${await runAnalyze(rest[0]!, opts, abort.signal)}\n`);
+        } finally {
+          process.off('SIGINT', onSigint);
+        }
         return 0;
       }
       default:
@@ -55,6 +108,10 @@ export function main(argv: string[]): number {
         return 2;
     }
   } catch (e) {
+    if (e instanceof AnalysisCancelled) {
+      process.stderr.write('prunescope: cancelled\n');
+      return 130;
+    }
     if (isCheckpointError(e)) {
       process.stderr.write(`prunescope: error: ${e.message}\n`);
       return 1;

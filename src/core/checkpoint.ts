@@ -81,6 +81,11 @@ export interface WeightTensor {
   readBytes(): Uint8Array;
   /** Values in native layout, dequantized; float64 stays Float64Array, everything else Float32Array. */
   read(): Float32Array | Float64Array;
+  /**
+   * Decodes the values (native layout) straight into `target`, reading the file in chunks, so no
+   * second full-size copy exists. Present for plain (not quantized) float tensors stored as bytes.
+   */
+  readInto?(target: Float64Array): void;
 }
 
 export interface Checkpoint {

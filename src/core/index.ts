@@ -8,3 +8,11 @@ export { readSafetensors, readSafetensorsIndex } from './formats/safetensors/rea
 export { inspectCheckpoint, type InspectResult, type InspectLayer } from './inspect.ts';
 export { canonicalShape, toCanonical, type CanonicalLayout } from './tensor/layout.ts';
 export { decodeValues, type DType } from './tensor/dtype.ts';
+export { analyzeModel, AnalysisCancelled, type AnalyzeOptions } from './analysis/analyzeModel.ts';
+export { analyzeLayer, elementwiseStats, isAnalysable, DEFAULT_SETTINGS, type AnalysisSettings, type LayerResult } from './analysis/analyzeLayer.ts';
+export { fitEsdPowerLaw } from './analysis/esd.ts';
+export { columnMedians } from './analysis/order.ts';
+export { gramEigenvaluesRawAndCentred } from './linalg/spectrum.ts';
+export { renderHtmlReport } from './report/renderHtmlReport.ts';
+export { SCHEMA_VERSION, type AnalysisReport } from './report/report.ts';
+export { REPORT_SCHEMA } from './report/reportSchema.ts';

@@ -24,6 +24,11 @@ for (const name of FIXTURES) {
         assert.deepEqual(w.shape, e.dims, w.name);
         assert.equal(w.quantized !== undefined, e.quantized, `${w.name} quantized`);
         assert.equal(sha256OfValues(w.read()), e.sha256, `${w.name} (${w.dtype}) decoded values differ from numpy's`);
+        if (w.readInto) {
+          const into = new Float64Array(w.size);
+          w.readInto(into);
+          assert.deepEqual(into, Float64Array.from(w.read()), `${w.name}: chunked readInto differs from read`);
+        }
       }
       for (const [tensor, kind] of Object.entries(exp.kinds ?? {})) {
         assert.equal(ck.weights.find((w) => w.name === tensor)?.layer.kind, kind, tensor);

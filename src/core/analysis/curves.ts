@@ -3,20 +3,27 @@
  * same computation on a non-negative score vector — sort |v| ascending, accumulate energy.
  */
 
-/** e[k] = sqrt(Σ_{j≤k} s_j² / Σ s_j²), s = |v| ascending, k = 0..n (0 everywhere for v = 0). */
-export function relErrCurve(v: ArrayLike<number>): Float64Array {
+/** e[k] = sqrt(Σ_{j≤k} s_j² / Σ s_j²), s = |v − offset| ascending, k = 0..n (0 everywhere for v = offset). */
+export function relErrCurve(v: ArrayLike<number>, offset = 0): Float64Array {
+  // One buffer: |v − offset| sorted in e[1..n], then turned into the cumulative curve in place.
   const n = v.length;
-  const s = new Float64Array(n);
-  for (let i = 0; i < n; i++) s[i] = Math.abs(v[i]!);
-  s.sort();
   const e = new Float64Array(n + 1);
+  for (let i = 0; i < n; i++) e[i + 1] = Math.abs(v[i]! - offset);
+  return curveFromAbs(e);
+}
+
+/** Turns e = [_, |v_1|, …, |v_n|] (any order) into the curve, in place. */
+export function curveFromAbs(e: Float64Array): Float64Array {
+  const n = e.length - 1;
+  e[0] = 0;
+  e.subarray(1).sort();
   let acc = 0;
-  for (let i = 0; i < n; i++) {
-    acc += s[i]! * s[i]!;
-    e[i + 1] = acc;
+  for (let i = 1; i <= n; i++) {
+    acc += e[i]! * e[i]!;
+    e[i] = acc;
   }
-  if (acc === 0) return new Float64Array(n + 1);
-  for (let k = 0; k <= n; k++) e[k] = Math.sqrt(e[k]! / acc);
+  if (acc === 0) return e.fill(0);
+  for (let k = 1; k <= n; k++) e[k] = Math.sqrt(e[k]! / acc);
   return e;
 }
 

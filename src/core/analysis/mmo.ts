@@ -34,6 +34,22 @@ export function truncationCandidates(n: number): number[] {
   return BASE_BLOCKS.filter((b) => b <= n / 2);
 }
 
+/** Σ log(‖X_j‖ + eps) over all samples (order-free). */
+export function sumLogNorms(x: Float64Array, n: number, d: number): number {
+  let acc = 0;
+  for (let j = 0; j < n; j++) {
+    let q;
+    if (d === 1) q = Math.abs(x[j]!);
+    else {
+      q = 0;
+      for (let c = 0; c < d; c++) q += x[j * d + c]! * x[j * d + c]!;
+      q = Math.sqrt(q);
+    }
+    acc += Math.log(q + LOG_EPS);
+  }
+  return acc;
+}
+
 /** Prefix sums of log(‖X_j‖ + eps) over the samples in visiting order (for L_X of any prefix). */
 function logNormPrefix(x: Float64Array, n: number, d: number, order?: Uint32Array): Float64Array {
   const prefix = new Float64Array(n + 1);
@@ -57,10 +73,10 @@ function logNormPrefix(x: Float64Array, n: number, d: number, order?: Uint32Arra
  * α̂(K1) = log K1 / (L_Y − L_X) over ⌊N/K1⌋ complete blocks of K1 consecutive samples (rows of the
  * row-major n × d matrix `x`, visited in `order` when given).
  */
-export function mmoOnce(x: Float64Array, n: number, d: number, k1: number, order?: Uint32Array, prefix = logNormPrefix(x, n, d, order)): number {
+export function mmoOnce(x: Float64Array, n: number, d: number, k1: number, order?: Uint32Array, prefix?: Float64Array, total?: number): number {
   const k2 = Math.floor(n / k1);
   const used = k2 * k1;
-  const lx = prefix[used]! / used;
+  const lx = (used === n && total !== undefined ? total : (prefix ?? logNormPrefix(x, n, d, order))[used]!) / used;
   let ly = 0;
   if (d === 1) {
     for (let b = 0; b < k2; b++) {
@@ -101,7 +117,16 @@ export function estimateMmo(
   x: Float64Array,
   n: number,
   d: number,
-  opts: { allowTruncation: boolean; cap?: number; order?: Uint32Array },
+  opts: {
+    allowTruncation: boolean;
+    cap?: number;
+    order?: Uint32Array;
+    /**
+     * Σ log(‖X_j‖ + eps) over all n samples, when the caller knows it: with the divisor rule every
+     * block size uses all samples, so L_X does not depend on the permutation and is computed once.
+     */
+    sumLogNorms?: number;
+  },
 ): MmoResult {
   let candidates = mmoCandidates(n);
   let truncated = false;
@@ -113,8 +138,10 @@ export function estimateMmo(
     truncated = true;
   }
   if (candidates.length === 0) throw new RangeError(`N = ${n} is too small for any block size`);
-  const prefix = logNormPrefix(x, n, d, opts.order);
-  const perCandidate = candidates.map((k1) => mmoOnce(x, n, d, k1, opts.order, prefix));
+  // Without truncation every candidate uses all n samples, so L_X needs only the total.
+  const total = !truncated ? (opts.sumLogNorms ?? sumLogNorms(x, n, d)) : undefined;
+  const prefix = total === undefined ? logNormPrefix(x, n, d, opts.order) : undefined;
+  const perCandidate = candidates.map((k1) => mmoOnce(x, n, d, k1, opts.order, prefix, total));
   const sorted = [...perCandidate].sort((a, b) => a - b);
   const m = sorted.length;
   const med = m % 2 ? sorted[(m - 1) / 2]! : (sorted[m / 2 - 1]! + sorted[m / 2]!) / 2;

@@ -5,6 +5,14 @@
  */
 export class Mulberry32 {
   private a: number;
+
+  /** A generator in the same state (it will produce the same sequence). */
+  clone(): Mulberry32 {
+    const c = new Mulberry32(0);
+    c.a = this.a;
+    return c;
+  }
+
   constructor(seed: number) {
     this.a = seed >>> 0;
   }
@@ -36,6 +44,43 @@ export function shuffle(a: Uint32Array, rng: Mulberry32): Uint32Array {
     a[j] = t;
   }
   return a;
+}
+
+/** In-place Fisher–Yates shuffle of values (the same swaps as shuffling indices, without an index array). */
+export function shuffleValues(a: Float64Array, rng: Mulberry32): Float64Array {
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = rng.below(i + 1);
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t;
+  }
+  return a;
+}
+
+/**
+ * Writes a uniformly random permutation of `src` into `dst` (Rao–Sandelius): every value gets a
+ * random bucket, values are scattered bucket by bucket, then each bucket (small enough for the
+ * cache) is Fisher–Yates shuffled. Uniform, like a plain Fisher–Yates, but with sequential
+ * memory traffic instead of one cache miss per swap on large arrays.
+ */
+export function shuffleInto(src: Float64Array, dst: Float64Array, rng: Mulberry32): Float64Array {
+  const n = src.length;
+  if (n <= 1 << 16) {
+    dst.set(src);
+    return shuffleValues(dst, rng);
+  }
+  let bits = 1;
+  while (n >> bits > 1 << 14 && bits < 16) bits++;
+  const buckets = 1 << bits;
+  const shift = 32 - bits;
+  const offsets = new Uint32Array(buckets + 1);
+  const first = rng.clone();
+  for (let i = 0; i < n; i++) offsets[(first.nextU32() >>> shift) + 1]++;
+  for (let b = 0; b < buckets; b++) offsets[b + 1] += offsets[b]!;
+  const cursor = offsets.slice(0, buckets);
+  for (let i = 0; i < n; i++) dst[cursor[rng.nextU32() >>> shift]!++] = src[i]!;
+  for (let b = 0; b < buckets; b++) shuffleValues(dst.subarray(offsets[b]!, offsets[b + 1]!), rng);
+  return dst;
 }
 
 /** A random permutation of 0..n−1. */

@@ -4,10 +4,10 @@
  * robust mode.
  */
 import type { Matrix } from './layerMatrix.ts';
-import { estimateMmo, mmoCandidates, truncationCandidates } from './mmo.ts';
+import { estimateMmo, mmoCandidates, sumLogNorms, truncationCandidates } from './mmo.ts';
 import { columnMedians, median } from './order.ts';
-import { estimateOrder, sortedAbs } from './orderStatistics.ts';
-import { Mulberry32, permutation } from './prng.ts';
+import { estimateOrder } from './orderStatistics.ts';
+import { Mulberry32, permutation, shuffleInto } from './prng.ts';
 
 export type AnalysisMode = 'robust' | 'paper';
 
@@ -42,57 +42,66 @@ export interface TailIndexResult {
   alternatives: { moment: number | null; momentRatio: number | null; pickands: number | null; paulauskas: number | null };
 }
 
-/** Runs every tail estimator on one layer's `tail` matricisation (values must be finite). */
-export function estimateTailIndices(a: Matrix, opts: TailOptions): TailIndexResult {
+/**
+ * Runs every tail estimator on one layer's `tail` matricisation (values must be finite).
+ * Consumes `a.data`: it is centred in place and then reused as scratch; the entries sample lives in
+ * `work` when given. A layer thus costs two copies of itself in memory, not five.
+ */
+export function estimateTailIndices(a: Matrix, opts: TailOptions, work?: Float64Array): TailIndexResult {
   const robust = opts.mode === 'robust';
-  // Robust mode drops all-zero rows (multivariate, norms) and exact zeros (entries).
+  const cols = a.cols;
+  const zeroCount = countZeros(a.data);
+  const zeroFraction = a.data.length ? zeroCount / a.data.length : 0;
+  // Robust mode drops all-zero rows (multivariate, norms): compact the kept rows in place.
   let rows = a.rows;
   let data = a.data;
-  const zeroCount = countZeros(a.data);
-  if (robust) {
-    const keep: number[] = [];
+  if (robust && zeroCount > 0) {
+    let kept = 0;
     for (let i = 0; i < a.rows; i++) {
       let nz = false;
-      for (let j = 0; j < a.cols && !nz; j++) nz = a.data[i * a.cols + j] !== 0;
-      if (nz) keep.push(i);
+      for (let j = 0; j < cols && !nz; j++) nz = data[i * cols + j] !== 0;
+      if (!nz) continue;
+      if (kept !== i) data.copyWithin(kept * cols, i * cols, (i + 1) * cols);
+      kept++;
     }
-    if (keep.length !== a.rows) {
-      data = new Float64Array(keep.length * a.cols);
-      keep.forEach((r, k) => data.set(a.data.subarray(r * a.cols, (r + 1) * a.cols), k * a.cols));
-      rows = keep.length;
-    }
+    rows = kept;
+    data = data.subarray(0, rows * cols);
   }
-  const cols = a.cols;
   const colMed = columnMedians(data, rows, cols);
-  const centered = new Float64Array(data.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) centered[i * cols + j] = data[i * cols + j]! - colMed[j]!;
-
-  const zeroFraction = a.data.length ? zeroCount / a.data.length : 0;
-  const rng = new Mulberry32(opts.seed);
-  const multivariate = runStable(centered, rows, cols, zeroFraction, opts, rng, true);
-
   // Entries: the column-centred values (robust: those that were not exact zeros), minus their median.
-  let entries: Float64Array;
-  if (robust && zeroCount > 0) {
-    const kept: number[] = [];
-    for (let i = 0; i < data.length; i++) if (data[i] !== 0) kept.push(centered[i]!);
-    entries = Float64Array.from(kept);
-  } else entries = centered.slice();
-  subtractMedian(entries);
-  const entriesEstimate = runStable(entries, entries.length, 1, zeroFraction, opts, rng, false);
-
+  let count = 0;
+  const entriesLength = robust ? data.length - countZeros(data) : data.length;
+  const entries = work && work.length >= entriesLength ? work.subarray(0, entriesLength) : new Float64Array(entriesLength);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i]!;
+    if (robust && v === 0) continue;
+    entries[count++] = v - colMed[i % cols]!;
+  }
+  // Centre the matrix in place for the row-based forms.
+  for (let i = 0; i < data.length; i++) data[i] -= colMed[i % cols]!;
   const norms = new Float64Array(rows);
   for (let i = 0; i < rows; i++) {
     let q = 0;
-    for (let j = 0; j < cols; j++) q += centered[i * cols + j]! ** 2;
+    for (let j = 0; j < cols; j++) q += data[i * cols + j]! ** 2;
     norms[i] = Math.sqrt(q);
   }
   subtractMedian(norms);
-  const normsEstimate = runStable(norms, rows, 1, zeroFraction, opts, rng, false);
 
-  return { multivariate, entries: entriesEstimate, norms: normsEstimate, ...orderEstimates(entries, opts) };
+  const rng = new Mulberry32(opts.seed);
+  const multivariate = runStable(data, rows, cols, zeroFraction, opts, rng);
+  // The matrix is no longer needed: it becomes the scratch buffer of the univariate forms.
+  const scratch = a.data;
+  subtractMedian(entries, scratch);
+  const entriesEstimate = runStable(entries, entries.length, 1, zeroFraction, opts, rng, scratch);
+  const normsEstimate = runStable(norms, rows, 1, zeroFraction, opts, rng, scratch);
+  return { multivariate, entries: entriesEstimate, norms: normsEstimate, ...orderEstimates(entries, opts, scratch) };
 }
 
+/**
+ * MMO over `opts.permutations` seeded permutations; the result is their median. Multivariate
+ * samples are visited through a row permutation; univariate ones are copied into `scratch` and
+ * shuffled there, so the block sums read memory sequentially.
+ */
 function runStable(
   x: Float64Array,
   n: number,
@@ -100,22 +109,20 @@ function runStable(
   zeroFraction: number,
   opts: TailOptions,
   rng: Mulberry32,
-  multivariate: boolean,
+  scratch?: Float64Array,
 ): Estimate<StableDiagnostics> {
   const base = { N: n, d, zeroFraction };
   if (n < opts.minSamples) return { value: null, reason: `too few samples (N = ${n} < ${opts.minSamples})`, diagnostics: base };
   const perPermutation: number[] = [];
   let first: ReturnType<typeof estimateMmo> | undefined;
-  const scratch = multivariate ? undefined : new Float64Array(n);
+  const allowTruncation = opts.mode === 'robust';
+  const logSum = sumLogNorms(x, n, d); // L_X is the same for every permutation
+
   for (let p = 0; p < opts.permutations; p++) {
-    const order = permutation(n, rng);
     let r;
     try {
-      if (multivariate) r = estimateMmo(x, n, d, { allowTruncation: opts.mode === 'robust', order });
-      else {
-        for (let i = 0; i < n; i++) scratch![i] = x[order[i]!]!; // sequential access for the block sums
-        r = estimateMmo(scratch!, n, 1, { allowTruncation: opts.mode === 'robust' });
-      }
+      if (d > 1) r = estimateMmo(x, n, d, { allowTruncation, order: permutation(n, rng), sumLogNorms: logSum });
+      else r = estimateMmo(shuffleInto(x, scratch!.subarray(0, n), rng), n, 1, { allowTruncation, sumLogNorms: logSum });
     } catch (e) {
       return { value: null, reason: `paper mode: ${(e as Error).message}; the authors' code fails here (robust mode truncates)`, diagnostics: base };
     }
@@ -128,7 +135,7 @@ function runStable(
   return { value, diagnostics };
 }
 
-function orderEstimates(entries: Float64Array, opts: TailOptions): Pick<TailIndexResult, 'hill' | 'alternatives'> {
+function orderEstimates(entries: Float64Array, opts: TailOptions, scratch: Float64Array): Pick<TailIndexResult, 'hill' | 'alternatives'> {
   const n = entries.length;
   if (n < opts.minSamples) {
     const reason = `too few samples (N = ${n} < ${opts.minSamples})`;
@@ -136,7 +143,9 @@ function orderEstimates(entries: Float64Array, opts: TailOptions): Pick<TailInde
   }
   let candidates = mmoCandidates(n);
   if (candidates.includes(1)) candidates = truncationCandidates(n);
-  const sorted = sortedAbs(entries);
+  const sorted = scratch.subarray(0, n);
+  for (let i = 0; i < n; i++) sorted[i] = Math.abs(entries[i]!);
+  sorted.sort();
   const finite = (v: number) => (Number.isFinite(v) ? v : null);
   const hill = estimateOrder('hill', entries, sorted, candidates);
   return {
@@ -158,7 +167,7 @@ function countZeros(x: Float64Array): number {
   return z;
 }
 
-function subtractMedian(x: Float64Array): void {
-  const m = median(x);
+function subtractMedian(x: Float64Array, scratch?: Float64Array): void {
+  const m = median(x, scratch);
   for (let i = 0; i < x.length; i++) x[i] -= m;
 }

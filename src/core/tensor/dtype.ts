@@ -109,11 +109,13 @@ export function decodeValues(bytes: Uint8Array, dtype: DType, count: number): Fl
   const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
   const buf = aligned.buffer;
   const off = aligned.byteOffset;
+  // A fresh buffer that holds exactly these values is viewed in place, not copied.
+  const owned = off === 0 && buf.byteLength === need;
   switch (dtype) {
     case 'float32':
-      return new Float32Array(buf, off, count).slice();
+      return owned ? new Float32Array(buf, 0, count) : new Float32Array(buf, off, count).slice();
     case 'float64':
-      return new Float64Array(buf, off, count).slice();
+      return owned ? new Float64Array(buf, 0, count) : new Float64Array(buf, off, count).slice();
     case 'float16': {
       const src = new Uint16Array(buf, off, count);
       const out = new Float32Array(count);
@@ -152,5 +154,20 @@ export function decodeValues(bytes: Uint8Array, dtype: DType, count: number): Fl
       for (let i = 0; i < count; i++) out[i] = Number(src[i]!);
       return out;
     }
+  }
+}
+
+/** Decodes `count` elements read through `readRange(byteOffset, byteLength)` into `target`, 4 MiB at a time. */
+export function decodeChunkedInto(
+  target: Float64Array,
+  dtype: DType,
+  count: number,
+  readRange: (byteOffset: number, byteLength: number) => Uint8Array,
+): void {
+  const bpe = BYTES[dtype];
+  const chunk = Math.max(1, Math.floor((4 << 20) / bpe));
+  for (let start = 0; start < count; start += chunk) {
+    const n = Math.min(chunk, count - start);
+    target.set(decodeValues(readRange(start * bpe, n * bpe), dtype, n), start);
   }
 }

@@ -52,6 +52,8 @@ export interface ResolvedTensor {
   size: number;
   byteLength: number;
   readBytes(): Uint8Array;
+  /** A byte range of the stored values (raw and external payloads only). */
+  readRange?(byteOffset: number, byteLength: number): Uint8Array;
   /** Values in the native layout (not dequantized). */
   readValues(): Float32Array | Float64Array;
 }
@@ -79,7 +81,8 @@ export function resolveTensor(file: string, model: FileByteSource, pool: ByteSou
     case 'raw': {
       if (p.span.length !== byteLength) throw mismatch(p.span.length, 'bytes of raw_data');
       const read = () => model.read(p.span.offset, p.span.length);
-      return { record: t, dtype, size, byteLength, readBytes: read, readValues: () => decodeValues(read(), dtype, size) };
+      const readRange = (o: number, n: number) => model.read(p.span.offset + o, n);
+      return { record: t, dtype, size, byteLength, readBytes: read, readRange, readValues: () => decodeValues(read(), dtype, size) };
     }
     case 'external': {
       const target = resolveInside(file, path.dirname(file), p.location, `external data of '${t.name}'`);
@@ -98,7 +101,8 @@ export function resolveTensor(file: string, model: FileByteSource, pool: ByteSou
         );
       }
       const read = () => pool.get(target).read(p.offset, length);
-      return { record: t, dtype, size, byteLength, readBytes: read, readValues: () => decodeValues(read(), dtype, size) };
+      const readRange = (o: number, n: number) => pool.get(target).read(p.offset + o, n);
+      return { record: t, dtype, size, byteLength, readBytes: read, readRange, readValues: () => decodeValues(read(), dtype, size) };
     }
     case 'packed': {
       const fixed = p.field === 'float' ? 4 : p.field === 'double' ? 8 : 0;

@@ -1,7 +1,7 @@
 import type { Checkpoint, QuantizationInfo, WeightTensor } from '../../checkpoint.ts';
 import { CheckpointError } from '../../errors.ts';
 import { ByteSourcePool } from '../../io/byteSource.ts';
-import { isFloatDType } from '../../tensor/dtype.ts';
+import { decodeChunkedInto, isFloatDType } from '../../tensor/dtype.ts';
 import { OnnxGraphIndex } from './classifyOnnxLayers.ts';
 import { scanOnnxModel } from './onnxProto.ts';
 import { type ResolvedTensor, resolveTensor } from './onnxTensor.ts';
@@ -44,7 +44,8 @@ export function readOnnx(file: string): Checkpoint {
         const q = quantizationOf(file, dequantizer, resolved);
         weights.push({ ...base, quantized: q, read: () => dequantize(file, t, q, resolved) });
       } else {
-        weights.push({ ...base, read: t.readValues });
+        const range = t.readRange;
+        weights.push({ ...base, read: t.readValues, ...(range ? { readInto: (target: Float64Array) => decodeChunkedInto(target, t.dtype, t.size, range) } : {}) });
       }
     }
     return {

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Checkpoint, LayerInfo, WeightTensor } from '../../checkpoint.ts';
 import { CheckpointError } from '../../errors.ts';
 import { ByteSourcePool, type FileByteSource, describeFsError, resolveInside } from '../../io/byteSource.ts';
-import { type DType, bytesPerElement, decodeValues, elementCount, isFloatDType } from '../../tensor/dtype.ts';
+import { type DType, bytesPerElement, decodeChunkedInto, decodeValues, elementCount, isFloatDType } from '../../tensor/dtype.ts';
 
 /** The safetensors spec caps the JSON header at 100 MB. */
 const MAX_HEADER = 100 * 1024 * 1024;
@@ -143,6 +143,7 @@ function readShard(file: string, source: FileByteSource): { weights: WeightTenso
       layer: inferLayer(name, e.shape),
       readBytes: read,
       read: () => decodeValues(read(), dtype, size),
+      readInto: (target: Float64Array) => decodeChunkedInto(target, dtype, size, (o, n) => source.read(dataStart + begin + o, n)),
     });
   }
   spans.sort((a, b) => a[0] - b[0]);

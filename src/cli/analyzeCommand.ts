@@ -1,0 +1,116 @@
+import * as path from 'node:path';
+import { analyzeModel } from '../core/analysis/analyzeModel.ts';
+import type { LayerResult } from '../core/analysis/analyzeLayer.ts';
+import { CheckpointError } from '../core/errors.ts';
+import { writeFileAtomic } from '../core/io/writeFileAtomic.ts';
+import { renderHtmlReport } from '../core/report/renderHtmlReport.ts';
+import type { AnalysisReport } from '../core/report/report.ts';
+import { formatCount, formatTable } from './formatTable.ts';
+
+export interface AnalyzeCliOptions {
+  json?: string;
+  html?: string;
+  mode: 'robust' | 'paper';
+  seed: number;
+  eps: number;
+  layers?: RegExp;
+  spectra: boolean;
+  workers?: number;
+  nodeConvention: 'columns' | 'rows';
+  progress: boolean;
+}
+
+/** Parses and checks the analyze options; throws UsageError with a one-line message. */
+export class UsageError extends Error {}
+
+export function parseAnalyzeOptions(v: Record<string, string | boolean | undefined>, progress: boolean): AnalyzeCliOptions {
+  const mode = (v['mode'] as string | undefined) ?? 'robust';
+  if (mode !== 'robust' && mode !== 'paper') throw new UsageError(`--mode must be robust or paper, not '${mode}'`);
+  const seed = v['seed'] === undefined ? 0 : Number(v['seed']);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, not '${v['seed']}'`);
+  const eps = v['eps'] === undefined ? 0.1 : Number(v['eps']);
+  if (!(eps > 0 && eps < 1)) throw new UsageError(`--eps must be a number in (0, 1), not '${v['eps']}'`);
+  const workers = v['workers'] === undefined ? undefined : Number(v['workers']);
+  if (workers !== undefined && !(Number.isSafeInteger(workers) && workers >= 0)) throw new UsageError(`--workers must be a non-negative integer`);
+  let layers: RegExp | undefined;
+  if (typeof v['layers'] === 'string') {
+    try {
+      layers = new RegExp(v['layers']);
+    } catch {
+      throw new UsageError(`--layers is not a valid regular expression: '${v['layers']}'`);
+    }
+  }
+  const node = (v['node-convention'] as string | undefined) ?? 'columns';
+  if (node !== 'columns' && node !== 'rows') throw new UsageError(`--node-convention must be columns or rows`);
+  return {
+    ...(typeof v['json'] === 'string' ? { json: v['json'] } : {}),
+    ...(typeof v['html'] === 'string' ? { html: v['html'] } : {}),
+    mode,
+    seed,
+    eps,
+    ...(layers ? { layers } : {}),
+    spectra: v['no-spectra'] !== true,
+    ...(workers !== undefined ? { workers } : {}),
+    nodeConvention: node,
+    progress,
+  };
+}
+
+export async function runAnalyze(file: string, o: AnalyzeCliOptions, signal?: AbortSignal): Promise<string> {
+  const model = path.resolve(file);
+  for (const out of [o.json, o.html]) {
+    if (out && path.resolve(out) === model) throw new CheckpointError(model, 'refusing to write the report over the model itself');
+  }
+  const report = await analyzeModel(model, {
+    mode: o.mode,
+    seed: o.seed,
+    eps: o.eps,
+    spectra: o.spectra,
+    nodeConvention: o.nodeConvention,
+    ...(o.layers ? { layers: o.layers } : {}),
+    ...(o.workers !== undefined ? { workers: o.workers } : {}),
+    ...(signal ? { signal } : {}),
+    onLayer: (l, done, total) => {
+      if (o.progress) process.stderr.write(`\r[${done}/${total}] ${l.name.slice(0, 60).padEnd(60)}`);
+    },
+  });
+  if (o.progress) process.stderr.write('\r' + ' '.repeat(70) + '\r');
+  if (o.json) writeFileAtomic(o.json, JSON.stringify(report, null, 1) + '\n');
+  if (o.html) writeFileAtomic(o.html, renderHtmlReport(report));
+  return analyzeText(report);
+}
+
+const f = (v: number | null, d = 3) => (v === null ? '—' : v.toFixed(d));
+const p = (v: number | null) => (v === null ? '—' : `${(100 * v).toFixed(1)}%`);
+
+export function analyzeText(r: AnalysisReport): string {
+  const rows = r.layers.map((l: LayerResult) => [
+    l.name,
+    l.kind,
+    l.shape.join('×'),
+    formatCount(l.params),
+    f(l.alphaStable.multivariate),
+    f(l.alphaHill),
+    l.esd ? f(l.esd.alpha, 2) : '—',
+    p(l.prunableAtEps.magnitude),
+    p(l.prunableAtEps.node),
+    p(l.prunableAtEps.singular),
+    l.status,
+  ]);
+  const s = r.summary;
+  const lines = [
+    `${path.basename(r.model.path)}: ${r.model.format}, ${formatCount(r.model.params)} params, ${r.layers.length} weight layers analysed (mode ${r.settings.mode}, seed ${r.settings.seed}, ε = ${r.settings.eps})`,
+    '',
+    formatTable(
+      ['layer', 'kind', 'shape', 'params', 'α-stable', 'α-Hill', 'α-ESD', `mag@ε`, `node@ε`, `SV@ε`, 'status'],
+      rows,
+      new Set([3, 4, 5, 6, 7, 8, 9]),
+    ),
+    '',
+    `summary: α-stable median ${f(s.alphaStableMedian)}, parameter-weighted ${f(s.alphaStableWeighted)}; α-ESD median ${f(s.alphaEsdMedian, 2)}`,
+    `prunable at ε = ${r.settings.eps} (parameter-weighted): magnitude ${p(s.prunableAtEps.magnitude)}, node ${p(s.prunableAtEps.node)}, singular value ${p(s.prunableAtEps.singular)}`,
+  ];
+  for (const l of r.layers.filter((x) => x.status !== 'ok')) lines.push(`${l.status}: ${l.name}: ${l.reasons.filter((x) => !x.startsWith('stored as')).join('; ')}`);
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,188 @@
+/**
+ * Analyses every weight layer of a checkpoint in a pool of worker threads (largest layers first),
+ * streaming each layer's result as it finishes, and assembles the versioned report.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Checkpoint, WeightTensor } from '../checkpoint.ts';
+import { openCheckpoint } from '../formats/openCheckpoint.ts';
+import { type AnalysisReport, SCHEMA_VERSION, summarize } from '../report/report.ts';
+import { VERSION } from '../version.ts';
+import { analyzeLayer, type AnalysisSettings, DEFAULT_SETTINGS, isAnalysable, type LayerResult, releaseLayerScratch } from './analyzeLayer.ts';
+import type { AnalyzeWorkerReply, AnalyzeWorkerRequest } from './analyzeWorker.ts';
+
+export interface AnalyzeOptions extends Partial<AnalysisSettings> {
+  /** Worker threads; 0 analyses in the calling thread. Default: one per core. */
+  workers?: number;
+  /**
+   * At most this many parameters are analysed at once across the pool (a layer needs about 16 bytes
+   * per parameter while it is analysed); a larger layer runs alone. Default 16M (≈ 256 MB).
+   */
+  maxConcurrentParams?: number;
+  /** Only layers whose name matches. */
+  layers?: RegExp;
+  signal?: AbortSignal;
+  /** Called as each layer finishes (in completion order). */
+  onLayer?: (result: LayerResult, done: number, total: number) => void;
+}
+
+export class AnalysisCancelled extends Error {
+  override readonly name = 'AnalysisCancelled';
+  constructor() {
+    super('analysis cancelled');
+  }
+}
+
+export async function analyzeModel(file: string, options: AnalyzeOptions = {}): Promise<AnalysisReport> {
+  const startedAt = new Date().toISOString();
+  const settings: AnalysisSettings = { ...DEFAULT_SETTINGS, ...pickSettings(options) };
+  const ck = openCheckpoint(file);
+  try {
+    const selected = ck.weights.filter((w) => !options.layers || options.layers.test(w.name));
+    const targets = selected.filter(isAnalysable);
+    const classifier = lastDense(ck);
+    const workers = Math.max(0, Math.min(options.workers ?? os.availableParallelism(), targets.length));
+    const results = new Map<string, LayerResult>();
+    let done = 0;
+    const record = (r: LayerResult) => {
+      results.set(r.name, r);
+      options.onLayer?.(r, ++done, targets.length);
+    };
+    if (options.signal?.aborted) throw new AnalysisCancelled();
+    if (workers === 0) {
+      try {
+        for (const w of targets) {
+          if (options.signal?.aborted) throw new AnalysisCancelled();
+          record(analyzeLayer(w, settings, w === classifier));
+          await new Promise((r) => setImmediate(r)); // let an abort be seen between layers
+        }
+      } finally {
+        releaseLayerScratch();
+      }
+    } else {
+      await runPool(ck.file, settings, targets, classifier, workers, options.maxConcurrentParams ?? 16_000_000, record, options.signal);
+    }
+    const layers = targets.map((w) => results.get(w.name)!);
+    const skippedWeights = selected.filter((w) => !isAnalysable(w));
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      model: {
+        path: ck.file,
+        sha256: await sha256File(ck.file, options.signal),
+        size: fs.statSync(ck.file).size,
+        format: ck.format,
+        producer: ck.producer,
+        params: ck.weights.reduce((n, w) => n + w.size, 0),
+        weightParams: targets.reduce((n, w) => n + w.size, 0),
+      },
+      prunescope: { version: VERSION },
+      settings: { ...settings, layers: options.layers?.source ?? null, workers },
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      layers,
+      skipped: { count: skippedWeights.length, params: skippedWeights.reduce((n, w) => n + w.size, 0) },
+      summary: summarize(layers),
+      warnings: ck.warnings,
+    };
+  } finally {
+    ck.close();
+  }
+}
+
+function pickSettings(o: AnalyzeOptions): Partial<AnalysisSettings> {
+  const out: Partial<AnalysisSettings> = {};
+  for (const k of Object.keys(DEFAULT_SETTINGS) as Array<keyof AnalysisSettings>) {
+    if (o[k] !== undefined) (out as Record<string, unknown>)[k] = o[k];
+  }
+  return out;
+}
+
+/** The classifier = the last dense layer in model order (transposed for tail estimation in paper mode). */
+function lastDense(ck: Checkpoint): WeightTensor | undefined {
+  return [...ck.weights].reverse().find((w) => w.layer.kind === 'dense' && w.shape.length === 2);
+}
+
+/** The bundled worker (dist/analyzeWorker.js); from sources (tests under tsx), the .ts through tsx's require hook. */
+function newWorker(workerData: unknown): Worker {
+  const bundled = path.join(__dirname, 'analyzeWorker.js');
+  if (fs.existsSync(bundled)) return new Worker(bundled, { workerData });
+  const source = path.join(__dirname, 'analyzeWorker.ts');
+  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(source)});`, { eval: true, workerData });
+}
+
+function runPool(
+  file: string,
+  settings: AnalysisSettings,
+  targets: WeightTensor[],
+  classifier: WeightTensor | undefined,
+  size: number,
+  maxConcurrentParams: number,
+  record: (r: LayerResult) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  // Largest first balances the pool; the smallest layer goes first so a result shows up at once.
+  const queue = [...targets].sort((a, b) => b.size - a.size);
+  if (queue.length > size) queue.unshift(queue.pop()!);
+  const pool: Worker[] = [];
+  return new Promise<void>((resolve, reject) => {
+    let pending = targets.length;
+    let finished = false;
+    const stop = (err?: Error) => {
+      if (finished) return;
+      finished = true;
+      signal?.removeEventListener('abort', onAbort);
+      void Promise.all(pool.map((w) => w.terminate())).then(() => (err ? reject(err) : resolve()));
+    };
+    const onAbort = () => stop(new AnalysisCancelled());
+    signal?.addEventListener('abort', onAbort);
+    const idle: Worker[] = [];
+    const inFlight = new Map<Worker, number>();
+    const feed = () => {
+      while (idle.length && queue.length) {
+        const busy = [...inFlight.values()].reduce((a, b) => a + b, 0);
+        // The next layer that fits the memory cap (or any layer when nothing else runs).
+        const i = inFlight.size === 0 ? 0 : queue.findIndex((l) => busy + l.size <= maxConcurrentParams);
+        if (i < 0) {
+          // Blocked by the cap: idle workers give their scratch memory back while they wait.
+          for (const w of idle) w.postMessage({ release: true } satisfies AnalyzeWorkerRequest);
+          return;
+        }
+        const [next] = queue.splice(i, 1);
+        const w = idle.pop()!;
+        inFlight.set(w, next!.size);
+        w.postMessage({ name: next!.name, isClassifier: next === classifier } satisfies AnalyzeWorkerRequest);
+      }
+    };
+    for (let i = 0; i < size; i++) {
+      const w = newWorker({ file, settings });
+      pool.push(w);
+      w.on('message', (reply: AnalyzeWorkerReply) => {
+        if (finished) return;
+        if (!reply.ok) return stop(new Error(`layer '${reply.name}': ${reply.message}`));
+        record(reply.result);
+        inFlight.delete(w);
+        idle.push(w);
+        if (--pending === 0) return stop();
+        feed();
+      });
+      w.on('error', (e) => stop(e));
+      idle.push(w);
+    }
+    feed();
+    if (pending === 0) stop();
+  });
+}
+
+async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 22, ...(signal ? { signal } : {}) })) hash.update(chunk as Buffer);
+  } catch (e) {
+    if (signal?.aborted) throw new AnalysisCancelled();
+    throw e;
+  }
+  return hash.digest('hex');
+}

@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, test } from 'node:test';
+import Ajv2020 from 'ajv/dist/2020';
+import { chromium } from 'playwright-core';
+import { REPORT_SCHEMA } from '../../src/core/report/reportSchema.ts';
+import { analyzeModel } from '../../src/core/analysis/analyzeModel.ts';
+import { fixture, runCliAsync, tempDir } from '../helpers.ts';
+
+const tmp = tempDir();
+after(tmp.cleanup);
+const ajv = new Ajv2020({ allErrors: true, strict: false, validateFormats: false });
+const validate = ajv.compile(REPORT_SCHEMA);
+
+const MODELS = [
+  'onnx/mlp.onnx',
+  'onnx/cnn_bn.onnx',
+  'onnx/lstm.onnx',
+  'onnx/mlp_external.onnx',
+  'onnx/constants.onnx',
+  'onnx/dtypes.onnx',
+  'tfjs/cnn/model.json',
+  'tfjs/rnn/model.json',
+  'tfjs/quantized/model.json',
+  'tfjs/graph/model.json',
+  'safetensors/model.safetensors',
+  'safetensors/sharded/model.safetensors.index.json',
+];
+
+for (const m of MODELS) {
+  test(`analyze ${m}: exit 0, JSON valid against the schema, one result per weight matrix`, async () => {
+    const base = path.join(tmp.dir, m.replace(/[/.]/g, '_'));
+    const r = await runCliAsync(['analyze', fixture(...m.split('/')), '--json', `${base}.json`, '--html', `${base}.html`, '--workers', '1']);
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(fs.readFileSync(`${base}.json`, 'utf8'));
+    assert.ok(validate(report), ajv.errorsText(validate.errors));
+    const inspect = JSON.parse((await runCliAsync(['inspect', fixture(...m.split('/')), '--json'])).stdout);
+    assert.equal(report.model.params, inspect.totals.params);
+    assert.equal(report.model.weightParams, inspect.totals.weightParams);
+    assert.equal(JSON.stringify(report).includes('Infinity'), false);
+    assert.ok(fs.statSync(`${base}.html`).size > 100_000); // chart.js is inlined
+    assert.deepEqual(fs.readdirSync(tmp.dir).filter((f) => f.endsWith('.tmp')), []);
+  });
+}
+
+test('analyze: same seed → identical results; workers and in-thread agree; --layers filters', async () => {
+  const file = fixture('tfjs', 'cnn', 'model.json');
+  const a = await analyzeModel(file, { workers: 2, seed: 5 });
+  const b = await analyzeModel(file, { workers: 0, seed: 5 });
+  const strip = (r: typeof a) => r.layers.map((l) => ({ ...l, ms: 0 }));
+  assert.deepEqual(strip(a), strip(b));
+  const only = await analyzeModel(file, { workers: 0, layers: /^fc/ });
+  assert.deepEqual(only.layers.map((l) => l.name), ['fc1/kernel', 'fc2/kernel']);
+});
+
+test('analyze: an aborted run rejects promptly and leaves no worker behind', async () => {
+  const ctrl = new AbortController();
+  const started = Date.now();
+  const p = analyzeModel(fixture('onnx', 'lstm.onnx'), { workers: 2, signal: ctrl.signal });
+  ctrl.abort();
+  await assert.rejects(p, { name: 'AnalysisCancelled' });
+  assert.ok(Date.now() - started < 1000);
+});
+
+test('analyze --html renders every chart in headless Chromium', async () => {
+  const out = path.join(tmp.dir, 'example.html');
+  const r = await runCliAsync(['analyze', path.join(__dirname, '..', '..', 'examples', 'mlp.onnx'), '--html', out]);
+  assert.equal(r.status, 0, r.stderr);
+  const browser = await chromium.launch({
+    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
+    const requests: string[] = [];
+    page.on('request', (req) => requests.push(req.url()));
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`file://${out}`);
+    await page.waitForSelector('body[data-rendered="true"]', { timeout: 10_000 });
+    const charts = await page.evaluate(() =>
+      Array.from(document.querySelectorAll('canvas')).map((c) => {
+        const chart = (window as unknown as { Chart: { getChart(c: HTMLCanvasElement): { data: { datasets: Array<{ data: unknown[] }> } } | undefined } }).Chart.getChart(c);
+        const ctx = c.getContext('2d')!;
+        const px = ctx.getImageData(0, 0, c.width, c.height).data;
+        let painted = 0;
+        for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) painted++;
+        return { id: c.id, datasets: chart?.data.datasets.length ?? 0, points: chart?.data.datasets[0]?.data.length ?? 0, painted };
+      }),
+    );
+    assert.deepEqual(errors, []);
+    assert.deepEqual(requests.filter((u) => !u.startsWith('file://')), []);
+    assert.deepEqual(charts.map((c) => c.id), ['chart-alpha', 'chart-alpha-esd', 'chart-curves', 'chart-esd']);
+    for (const c of charts) {
+      assert.ok(c.datasets >= 2 && c.points > 0, `${c.id}: ${JSON.stringify(c)}`);
+      assert.ok(c.painted > 1000, `${c.id} is blank`);
+    }
+    assert.equal(await page.locator('#layers tbody tr').count(), 3);
+    if (process.env['PRUNESCOPE_SCREENSHOT']) await page.screenshot({ path: process.env['PRUNESCOPE_SCREENSHOT'], fullPage: true });
+  } finally {
+    await browser.close();
+  }
+});
