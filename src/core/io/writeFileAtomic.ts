@@ -8,6 +8,7 @@ import * as path from 'node:path';
  */
 export function writeFileAtomic(target: string, content: string | Uint8Array): void {
   const dir = path.dirname(path.resolve(target));
+  fs.mkdirSync(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     fs.writeFileSync(tmp, content);
