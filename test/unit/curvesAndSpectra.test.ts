@@ -9,9 +9,9 @@ import { fitEsdPowerLaw } from '../../src/core/analysis/esd.ts';
 import { median } from '../../src/core/analysis/order.ts';
 import { Mulberry32, sasSamples } from '../../src/core/analysis/prng.ts';
 import { gramEigenvalues, singularFromSquared } from '../../src/core/linalg/spectrum.ts';
-import { ROOT, fixture } from '../helpers.ts';
+import { fixture } from '../helpers.ts';
 
-const VECTORS_DIR = path.join(ROOT, '..', 'shared', 'specs', 'vectors');
+const VECTORS_DIR = fixture('spec-vectors');
 const VECTORS = JSON.parse(fs.readFileSync(path.join(VECTORS_DIR, 'test_vectors.json'), 'utf8'));
 
 function close(actual: number, expected: number, what: string, rel = 1e-9): void {

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { test } from 'node:test';
 import { estimateMmo, mmoCandidates } from '../../src/core/analysis/mmo.ts';
 import { estimateOrder } from '../../src/core/analysis/orderStatistics.ts';
 import { Mulberry32, sasSamples } from '../../src/core/analysis/prng.ts';
-import { ROOT } from '../helpers.ts';
+import { fixture } from '../helpers.ts';
 
 /** The spec's reference values (shared/specs/vectors, made by an independent numpy implementation). */
-const VECTORS = JSON.parse(fs.readFileSync(path.join(ROOT, '..', 'shared', 'specs', 'vectors', 'test_vectors.json'), 'utf8'));
+const VECTORS = JSON.parse(fs.readFileSync(fixture('spec-vectors', 'test_vectors.json'), 'utf8'));
 
 function close(actual: number, expected: number, what: string, rel = 1e-9): void {
   const tol = rel * Math.max(1, Math.abs(expected));
