@@ -4,6 +4,7 @@ import { SUPPORTED_INPUTS } from '../core/formats/openCheckpoint.ts';
 import { VERSION } from '../core/version.ts';
 import { runInspect } from './inspectCommand.ts';
 import { parseAnalyzeOptions, runAnalyze, UsageError } from './analyzeCommand.ts';
+import { parsePruneOptions, runPrune } from './pruneCommand.ts';
 import { AnalysisCancelled } from '../core/analysis/analyzeModel.ts';
 
 const USAGE = `Usage: prunescope <command> [options]
@@ -11,6 +12,8 @@ const USAGE = `Usage: prunescope <command> [options]
 Commands:
   inspect <model> [--json]   List a checkpoint's weight tensors, their layers and parameter totals.
   analyze <model> [options]  Tail indices, compressibility curves and spectra of every weight layer.
+  prune <model> -o <out.onnx> --method magnitude (--ratio r | --eps e) [options]
+                             Prune weight layers and write a new model (ONNX; magnitude for now).
   <model> is ${SUPPORTED_INPUTS}.
 
 inspect options:
@@ -33,8 +36,8 @@ Options:
 
 /** Exit codes: 0 success, 1 bad model or input file, 2 usage error, 3 internal error, 130 cancelled. */
 export async function main(argv: string[]): Promise<number> {
-  // `inspect --json` is a flag; `analyze --json <file>` takes a value.
-  const args = argv[0] === 'inspect' ? argv.map((a) => (a === '--json' ? '--json=' : a)) : argv;
+  // `inspect --json` and `prune --json` are flags; `analyze --json <file>` takes a value.
+  const args = argv[0] === 'inspect' || argv[0] === 'prune' ? argv.map((a) => (a === '--json' ? '--json=' : a)) : argv;
   let parsed;
   try {
     parsed = parseArgs({
@@ -50,6 +53,13 @@ export async function main(argv: string[]): Promise<number> {
         'no-spectra': { type: 'boolean' },
         'node-convention': { type: 'string' },
         workers: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        method: { type: 'string' },
+        ratio: { type: 'string' },
+        global: { type: 'boolean' },
+        center: { type: 'string' },
+        verify: { type: 'boolean' },
+        force: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -100,6 +110,22 @@ export async function main(argv: string[]): Promise<number> {
           process.stdout.write(`${await runAnalyze(rest[0]!, opts, abort.signal)}\n`);
         } finally {
           process.off('SIGINT', onSigint);
+        }
+        return 0;
+      }
+      case 'prune': {
+        if (rest.length !== 1) {
+          process.stderr.write(`prunescope prune: expected one model file, got ${rest.length}\n${USAGE}\n`);
+          return 2;
+        }
+        try {
+          process.stdout.write(`${await runPrune(rest[0]!, parsePruneOptions(values))}\n`);
+        } catch (e) {
+          if (e instanceof UsageError) {
+            process.stderr.write(`prunescope prune: ${e.message}\n`);
+            return 2;
+          }
+          throw e;
         }
         return 0;
       }

@@ -77,6 +77,8 @@ export interface WeightTensor {
   byteLength: number;
   quantized?: QuantizationInfo;
   layer: LayerInfo;
+  /** ONNX only: where the tensor lives (writers can replace main-graph initializers). */
+  onnx?: { origin: 'initializer' | 'constant'; graph: string; dataType: number };
   /** Raw stored bytes (little-endian, packed). */
   readBytes(): Uint8Array;
   /** Values in native layout, dequantized; float64 stays Float64Array, everything else Float32Array. */

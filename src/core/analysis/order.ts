@@ -37,6 +37,11 @@ function select(a: Float64Array, k: number): number {
   return a[k]!;
 }
 
+/** The k-th smallest value (0-based) of `a`, reordering it (no copy). */
+export function selectKth(a: Float64Array, k: number): number {
+  return select(a, k);
+}
+
 /** Median of `a`, reordering it (no copy). */
 export function medianInPlace(a: Float64Array): number {
   const n = a.length;

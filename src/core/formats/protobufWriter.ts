@@ -44,6 +44,11 @@ export class ProtobufWriter {
     return this.push(value);
   }
 
+  /** Bytes already encoded as protobuf (copied verbatim). */
+  raw(bytes: Uint8Array | StreamedBytes): this {
+    return this.push(bytes);
+  }
+
   message(field: number, build: (w: ProtobufWriter) => void): this {
     const child = new ProtobufWriter();
     build(child);

@@ -171,3 +171,29 @@ export function decodeChunkedInto(
     target.set(decodeValues(readRange(start * bpe, n * bpe), dtype, n), start);
   }
 }
+
+/** Encodes float values as little-endian bytes of a float dtype (round to nearest even for 16-bit types). */
+export function encodeFloats(values: ArrayLike<number>, dtype: 'float32' | 'float64' | 'float16' | 'bfloat16'): Uint8Array {
+  const n = values.length;
+  switch (dtype) {
+    case 'float32':
+      return new Uint8Array(Float32Array.from(values).buffer);
+    case 'float64':
+      return new Uint8Array(Float64Array.from(values).buffer);
+    case 'float16': {
+      const out = new Uint16Array(n);
+      for (let i = 0; i < n; i++) out[i] = floatToHalf(values[i]!);
+      return new Uint8Array(out.buffer);
+    }
+    case 'bfloat16': {
+      const bits = new Uint32Array(Float32Array.from(values).buffer);
+      const out = new Uint16Array(n);
+      for (let i = 0; i < n; i++) {
+        const x = bits[i]!;
+        const isNaN = (x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff) !== 0;
+        out[i] = isNaN ? (x >>> 16) | 0x40 : (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+      }
+      return new Uint8Array(out.buffer);
+    }
+  }
+}

@@ -43,8 +43,27 @@ export interface TensorRecord {
   graph: string;
 }
 
+/** One top-level field of the main GraphProto, located in the file (tag included). */
+export interface GraphChild {
+  field: number;
+  start: number;
+  end: number;
+  /** The initializer's tensor name, for field 5. */
+  name?: string;
+}
+
+/** Where the main graph lies, so a writer can copy everything it does not change verbatim. */
+export interface OnnxLayout {
+  /** The ModelProto.graph field: its tag's first byte, and its payload's start and end. */
+  graphFieldStart: number;
+  graphPayloadStart: number;
+  graphPayloadEnd: number;
+  children: GraphChild[];
+}
+
 export interface OnnxStructure {
   irVersion: number;
+  layout?: OnnxLayout;
   producer: string;
   opset?: number;
   ops: GraphOp[];
@@ -62,6 +81,7 @@ export function scanOnnxModel(source: FileByteSource): OnnxStructure {
   let producerVersion = '';
   let sawGraph = false;
   while (s.more()) {
+    const fieldStart = s.position;
     const [field, wire] = s.tag();
     switch (field) {
       case Model.irVersion:
@@ -76,13 +96,18 @@ export function scanOnnxModel(source: FileByteSource): OnnxStructure {
         s.expect(wire, WireType.LengthDelimited, 'producer_version');
         producerVersion = s.string();
         break;
-      case Model.graph:
+      case Model.graph: {
         s.expect(wire, WireType.LengthDelimited, 'graph');
-        s.enter(s.length());
-        scanGraph(s, '', out);
+        const graphFieldStart = fieldStart;
+        const length = s.length();
+        const graphPayloadStart = s.position;
+        out.layout = { graphFieldStart, graphPayloadStart, graphPayloadEnd: graphPayloadStart + length, children: [] };
+        s.enter(length);
+        scanGraph(s, '', out, out.layout.children);
         s.leave();
         sawGraph = true;
         break;
+      }
       case Model.opsetImport: {
         s.expect(wire, WireType.LengthDelimited, 'opset_import');
         s.enter(s.length());
@@ -126,8 +151,22 @@ function sniffNonProtobuf(source: FileByteSource): void {
   }
 }
 
-function scanGraph(s: ProtobufScanner, graphPath: string, out: OnnxStructure): void {
+function scanGraph(s: ProtobufScanner, graphPath: string, out: OnnxStructure, children?: GraphChild[]): void {
   while (s.more()) {
+    const start = s.position;
+    const tensorsBefore = out.tensors.length;
+    const field = scanGraphField(s, graphPath, out);
+    if (children) {
+      const child: GraphChild = { field, start, end: s.position };
+      if (field === Graph.initializer) child.name = out.tensors[tensorsBefore]!.name;
+      children.push(child);
+    }
+  }
+}
+
+/** Scans one field of a GraphProto; returns its field number. */
+function scanGraphField(s: ProtobufScanner, graphPath: string, out: OnnxStructure): number {
+  {
     const [field, wire] = s.tag();
     if (field === Graph.node && wire === WireType.LengthDelimited) {
       s.enter(s.length());
@@ -143,6 +182,7 @@ function scanGraph(s: ProtobufScanner, graphPath: string, out: OnnxStructure): v
     } else {
       s.skip(wire);
     }
+    return field;
   }
 }
 

@@ -38,6 +38,7 @@ export function readOnnx(file: string): Checkpoint {
         size: t.size,
         byteLength: t.byteLength,
         layer,
+        onnx: { origin: t.record.origin, graph: t.record.graph, dataType: t.record.dataType },
         readBytes: t.readBytes,
       };
       if (quantized) {

@@ -1,0 +1,82 @@
+import * as path from 'node:path';
+import { PruneOptionsError, type PruneOptions, type PruneReport, pruneModel } from '../core/pruning/pruneModel.ts';
+import { formatBytes, formatCount, formatTable } from './formatTable.ts';
+import { UsageError } from './analyzeCommand.ts';
+
+export function parsePruneOptions(v: Record<string, string | boolean | undefined>): { options: PruneOptions; output: string; json: boolean } {
+  const method = (v['method'] as string | undefined) ?? '';
+  if (!['magnitude', 'singular', 'node'].includes(method)) throw new UsageError(`--method must be magnitude, singular or node`);
+  const output = v['output'];
+  if (typeof output !== 'string') throw new UsageError('-o <out> is required: the pruned model is never written over the input');
+  const num = (k: string) => {
+    if (v[k] === undefined) return undefined;
+    const x = Number(v[k]);
+    if (!Number.isFinite(x)) throw new UsageError(`--${k} must be a number, not '${v[k]}'`);
+    return x;
+  };
+  let layers: RegExp | undefined;
+  if (typeof v['layers'] === 'string') {
+    try {
+      layers = new RegExp(v['layers']);
+    } catch {
+      throw new UsageError(`--layers is not a valid regular expression: '${v['layers']}'`);
+    }
+  }
+  const centre = (v['center'] as string | undefined) ?? 'none';
+  if (centre !== 'none' && centre !== 'median') throw new UsageError('--center must be none or median');
+  const ratio = num('ratio');
+  const eps = num('eps');
+  return {
+    output,
+    json: v['json'] === true || v['json'] === '',
+    options: {
+      method: method as PruneOptions['method'],
+      ...(ratio !== undefined ? { ratio } : {}),
+      ...(eps !== undefined ? { eps } : {}),
+      global: v['global'] === true,
+      ...(layers ? { layers } : {}),
+      centre,
+      force: v['force'] === true,
+      verify: v['verify'] === true,
+    },
+  };
+}
+
+export async function runPrune(file: string, args: ReturnType<typeof parsePruneOptions>): Promise<string> {
+  let report: PruneReport;
+  try {
+    report = await pruneModel(file, args.output, args.options);
+  } catch (e) {
+    if (e instanceof PruneOptionsError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (args.json) {
+    const { input: _i, output: _o, method: _m, ...rest } = report;
+    void _i, _o, _m;
+    return JSON.stringify({ ...rest, layers: report.layers.map(({ relErr: _r, ...l }) => (void _r, l)), relErr: Object.fromEntries(report.layers.map((l) => [l.name, l.relErr])) }, null, 2);
+  }
+  const rows = report.layers.map((l) => [
+    l.name,
+    l.skipped ? 'skipped' : `${(100 * l.ratio).toFixed(1)}%`,
+    formatCount(l.paramsBefore),
+    formatCount(l.paramsAfter),
+    l.relErr === null ? '—' : l.relErr.toFixed(4),
+    l.reason ?? '',
+  ]);
+  const b = report.bytes;
+  const lines = [
+    `${path.basename(report.input)} → ${path.basename(report.output)}: ${report.method} pruning`,
+    '',
+    formatTable(['layer', 'pruned', 'params before', 'after', 'rel. error', 'note'], rows, new Set([1, 2, 3, 4])),
+    '',
+    `params: ${formatCount(report.paramsBefore)} → ${formatCount(report.paramsAfter)} non-zero (${(100 * (1 - report.paramsAfter / report.paramsBefore)).toFixed(1)}% removed)`,
+    `size: ${formatBytes(b.before)} → ${formatBytes(b.after)} dense (shapes kept, zeros stored); ${formatBytes(b.afterGzip)} gzipped; ≈ ${formatBytes(b.afterSparse)} if sparse-encoded (estimate)`,
+  ];
+  const v = report.verify;
+  if (v) {
+    lines.push(
+      `verified in onnxruntime on ${v.samples} random inputs: max |Δ| ${v.maxAbs.toExponential(3)}, relative error ${v.relErr.toExponential(3)}, cosine ${v.cosine.toFixed(6)}, top-1 agreement ${(100 * v.top1Agreement).toFixed(1)}%`,
+    );
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,95 @@
+/**
+ * Writes an edited copy of an ONNX model by splicing: every byte the edit does not touch (opset,
+ * metadata, doc strings, nodes, value_info, subgraphs…) is copied verbatim from the source, the
+ * replaced initializers are re-encoded, and only the enclosing GraphProto length is recomputed.
+ * External-data tensors are inlined so the copy does not depend on files next to the original.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { CheckpointError } from '../../errors.ts';
+import { ByteSourcePool, type FileByteSource } from '../../io/byteSource.ts';
+import { ProtobufWriter, type StreamedBytes } from '../protobufWriter.ts';
+import { type OnnxLayout, scanOnnxModel, type TensorRecord } from './onnxProto.ts';
+import { resolveTensor } from './onnxTensor.ts';
+
+export interface InitializerReplacement {
+  dims: number[];
+  /** ONNX TensorProto.DataType. */
+  dataType: number;
+  raw: Uint8Array;
+}
+
+export interface OnnxEdits {
+  /** Initializers of the main graph to replace, by name. */
+  replace: ReadonlyMap<string, InitializerReplacement>;
+}
+
+/** protobuf's 2 GiB message limit: larger models need external data (not written yet). */
+const MAX_INLINE = 2 ** 31 - 1;
+
+/** Bytes [start, end) of a file, streamed in 4 MiB chunks. */
+function fileSpan(source: FileByteSource, start: number, end: number): StreamedBytes {
+  return {
+    length: end - start,
+    produce(emit) {
+      for (let o = start; o < end; o += 4 << 20) emit(source.read(o, Math.min(4 << 20, end - o)));
+    },
+  };
+}
+
+function encodeTensor(w: ProtobufWriter, name: string, dims: number[], dataType: number, raw: Uint8Array | StreamedBytes): void {
+  w.message(5, (t) => {
+    for (const d of dims) t.int64(1, d);
+    t.varint(2, dataType);
+    t.string(8, name);
+    if (raw instanceof Uint8Array) t.bytes(9, raw);
+    else t.streamedBytes(9, raw);
+  });
+}
+
+/**
+ * Writes `source` with `edits` applied to `target` (atomically: a temp file in the target's folder,
+ * then a rename). Refuses to write over the source, and over an existing file unless `force`.
+ */
+export function writeOnnxWithEdits(sourceFile: string, target: string, edits: OnnxEdits, force = false): void {
+  const src = path.resolve(sourceFile);
+  const out = path.resolve(target);
+  if (src === out || (fs.existsSync(out) && fs.realpathSync(out) === fs.realpathSync(src))) {
+    throw new CheckpointError(src, 'refusing to write the pruned model over the original');
+  }
+  if (fs.existsSync(out) && !force) throw new CheckpointError(out, 'already exists (pass --force to replace it)');
+  const pool = new ByteSourcePool();
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.tmp`);
+  try {
+    const source = pool.get(src);
+    const structure = scanOnnxModel(source);
+    const layout = structure.layout as OnnxLayout;
+    const byName = new Map<string, TensorRecord>(structure.tensors.filter((t) => t.origin === 'initializer' && t.graph === '').map((t) => [t.name, t]));
+    for (const name of edits.replace.keys()) {
+      if (!byName.has(name)) throw new CheckpointError(src, `no initializer named '${name}' in the main graph`);
+    }
+    const model = new ProtobufWriter();
+    model.raw(fileSpan(source, 0, layout.graphFieldStart));
+    model.message(7, (g) => {
+      for (const child of layout.children) {
+        const replacement = child.name !== undefined ? edits.replace.get(child.name) : undefined;
+        const record = child.name !== undefined ? byName.get(child.name) : undefined;
+        if (replacement) encodeTensor(g, child.name!, replacement.dims, replacement.dataType, replacement.raw);
+        else if (record?.payload.kind === 'external') {
+          const t = resolveTensor(src, source, pool, record);
+          encodeTensor(g, record.name, record.dims, record.dataType, { length: t.byteLength, produce: (emit) => emit(t.readBytes()) });
+        } else g.raw(fileSpan(source, child.start, child.end));
+      }
+    });
+    model.raw(fileSpan(source, layout.graphPayloadEnd, source.size));
+    if (model.size() > MAX_INLINE) {
+      throw new CheckpointError(src, `the pruned model would be ${model.size()} bytes; models over 2 GiB need external data, which the writer does not produce yet`);
+    }
+    model.writeToFile(tmp);
+    fs.renameSync(tmp, out);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+    pool.closeAll();
+  }
+}

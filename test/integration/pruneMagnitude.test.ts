@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, test } from 'node:test';
+import { analyzeLayer, DEFAULT_SETTINGS } from '../../src/core/analysis/analyzeLayer.ts';
+import { readOnnx } from '../../src/core/formats/onnx/readOnnx.ts';
+import { pruneModel } from '../../src/core/pruning/pruneModel.ts';
+import { verifyOnnx } from '../../src/core/runtime/verifyOnnx.ts';
+import { fixture, runCliAsync, tempDir } from '../helpers.ts';
+
+const tmp = tempDir();
+after(tmp.cleanup);
+const out = (name: string) => path.join(tmp.dir, name);
+
+for (const name of ['mlp', 'cnn_bn', 'lstm', 'mlp_external']) {
+  test(`${name}.onnx: magnitude pruning at ratio 0 reproduces the outputs exactly in onnxruntime`, async () => {
+    const r = await pruneModel(fixture('onnx', `${name}.onnx`), out(`${name}-r0.onnx`), { method: 'magnitude', ratio: 0 });
+    assert.equal(r.paramsAfter, r.paramsBefore);
+    const v = await verifyOnnx(fixture('onnx', `${name}.onnx`), out(`${name}-r0.onnx`));
+    assert.equal(v.maxAbs, 0);
+    assert.equal(v.top1Agreement, 1);
+  });
+}
+
+test('each pruned layer\'s relative error equals its analysis curve at that ratio (median-centred, 1e-6)', async () => {
+  const r = await pruneModel(fixture('onnx', 'cnn_bn.onnx'), out('cnn-half.onnx'), { method: 'magnitude', ratio: 0.5, centre: 'median' });
+  const ck = readOnnx(fixture('onnx', 'cnn_bn.onnx'));
+  for (const l of r.layers.filter((x) => !x.skipped)) {
+    const analysis = analyzeLayer(ck.weights.find((w) => w.name === l.name)!, DEFAULT_SETTINGS);
+    const at = analysis.curves.ratios.indexOf(0.5);
+    assert.ok(Math.abs(l.relErr! - analysis.curves.magnitude![at]!) < 1e-6, `${l.name}: ${l.relErr} vs ${analysis.curves.magnitude![at]}`);
+    assert.equal(l.paramsAfter, l.paramsBefore - Math.floor(0.5 * l.paramsBefore));
+  }
+  ck.close();
+});
+
+test('the rewrite keeps opset, producer, every node and every untouched tensor byte; only pruned tensors change', async () => {
+  await pruneModel(fixture('onnx', 'lstm.onnx'), out('lstm-30.onnx'), { method: 'magnitude', ratio: 0.3 });
+  const a = readOnnx(fixture('onnx', 'lstm.onnx'));
+  const b = readOnnx(out('lstm-30.onnx'));
+  assert.equal(b.opset, a.opset);
+  assert.equal(b.producer, a.producer);
+  assert.deepEqual(b.ops, a.ops);
+  for (const w of a.weights) {
+    const w2 = b.weights.find((x) => x.name === w.name)!;
+    assert.deepEqual(w2.shape, w.shape);
+    const same = Buffer.compare(Buffer.from(w.readBytes()), Buffer.from(w2.readBytes())) === 0;
+    const pruned = ['dense', 'embedding', 'recurrent'].includes(w.layer.kind);
+    assert.equal(same, !pruned, `${w.name} (${w.layer.kind})`);
+    if (pruned) {
+      const v = w2.read();
+      assert.equal(v.filter((x) => x === 0).length, Math.floor(0.3 * w.size), w.name);
+    }
+  }
+  a.close();
+  b.close();
+});
+
+test('global magnitude pruning removes ⌊r·total⌋ weights with one threshold across layers', async () => {
+  const r = await pruneModel(fixture('onnx', 'mlp.onnx'), out('mlp-global.onnx'), { method: 'magnitude', ratio: 0.6, global: true });
+  const total = r.layers.reduce((a, l) => a + l.paramsBefore, 0);
+  assert.equal(total - r.layers.reduce((a, l) => a + l.paramsAfter, 0), Math.floor(0.6 * total));
+  assert.notEqual(r.layers[0]!.ratio, r.layers[1]!.ratio); // per-layer ratios differ under one threshold
+});
+
+test('ε-targeted pruning keeps every layer\'s error below ε, and --verify reports the deviation', async () => {
+  const r = await pruneModel(fixture('onnx', 'mlp.onnx'), out('mlp-eps.onnx'), { method: 'magnitude', eps: 0.1, verify: true });
+  for (const l of r.layers) assert.ok(l.relErr! < 0.1, `${l.name}: ${l.relErr}`);
+  assert.ok(r.verify && r.verify.cosine > 0.99 && r.verify.samples === 8, JSON.stringify(r.verify));
+  assert.ok(r.bytes.afterGzip < r.bytes.after);
+});
+
+test('onnx.checker accepts the pruned model (when Debian\'s python3-onnx is installed)', (t) => {
+  const probe = spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { encoding: 'utf8' });
+  if (probe.status !== 0) return t.skip('python3-onnx is not installed');
+  for (const f of ['cnn-half.onnx', 'lstm-30.onnx', 'mlp-global.onnx', 'mlp_external-r0.onnx']) {
+    const r = spawnSync('/usr/bin/python3', ['-c', `import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1])); print('ok')`, out(f)], { encoding: 'utf8' });
+    assert.equal(r.stdout.trim(), 'ok', `${f}: ${r.stderr}`);
+  }
+});
+
+test('bad prune options fail before any work, with exit 2 and one line', async () => {
+  const model = fixture('onnx', 'mlp.onnx');
+  const cases: Array<[string[], RegExp]> = [
+    [['--method', 'magnitude', '--ratio', '1'], /--ratio must be in \[0, 1\), not 1/],
+    [['--method', 'magnitude', '--eps', '0'], /--eps must be > 0, not 0/],
+    [['--method', 'magnitude', '--ratio', '0.5', '--eps', '0.1'], /exactly one of --ratio or --eps/],
+    [['--method', 'magnitude', '--ratio', '0.5', '--layers', 'nope'], /--layers nope matches no weight layer/],
+    [['--method', 'singular', '--ratio', '0.5'], /--method singular is not implemented yet/],
+    [['--method', 'magnitude', '--ratio', '0.5', '-o', out('x.tflite')], /must be a \.onnx file/],
+  ];
+  for (const [args, pattern] of cases) {
+    const withOut = args.includes('-o') ? args : [...args, '-o', out('bad.onnx')];
+    const r = await runCliAsync(['prune', model, ...withOut]);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, pattern);
+    assert.equal(fs.existsSync(out('bad.onnx')), false);
+  }
+});
+
+test('prune never writes over the input, and needs --force to replace an output', async () => {
+  const copy = out('victim.onnx');
+  fs.copyFileSync(fixture('onnx', 'mlp.onnx'), copy);
+  const before = fs.readFileSync(copy);
+  const r1 = await runCliAsync(['prune', copy, '--method', 'magnitude', '--ratio', '0.5', '-o', copy]);
+  assert.equal(r1.status, 1);
+  assert.match(r1.stderr, /refusing to write the pruned model over the original/);
+  assert.deepEqual(fs.readFileSync(copy), before);
+  const target = out('exists.onnx');
+  fs.writeFileSync(target, 'keep me');
+  const r2 = await runCliAsync(['prune', copy, '--method', 'magnitude', '--ratio', '0.5', '-o', target]);
+  assert.equal(r2.status, 1);
+  assert.match(r2.stderr, /already exists \(pass --force to replace it\)/);
+  assert.equal(fs.readFileSync(target, 'utf8'), 'keep me');
+  const r3 = await runCliAsync(['prune', copy, '--method', 'magnitude', '--ratio', '0.5', '-o', target, '--force', '--json']);
+  assert.equal(r3.status, 0, r3.stderr);
+  const j = JSON.parse(r3.stdout);
+  assert.equal(j.paramsBefore - j.paramsAfter, j.layers.reduce((a: number, l: { paramsBefore: number; paramsAfter: number }) => a + l.paramsBefore - l.paramsAfter, 0));
+  assert.deepEqual(fs.readdirSync(tmp.dir).filter((f) => f.endsWith('.tmp')), []);
+});
