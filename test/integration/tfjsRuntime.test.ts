@@ -21,9 +21,10 @@ test('loadTfjs picks tfjs-node when present, else the wasm backend, and runs the
   // Run the graph model's last layer by hand from PruneScope's canonical weights, and compare to tfjs.
   const dir = fixture('tfjs', 'graph');
   const json = JSON.parse(fs.readFileSync(`${dir}/model.json`, 'utf8'));
-  const model = await tf.loadGraphModel(
-    tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: fs.readFileSync(`${dir}/group1-shard1of1.bin`).buffer.slice(0) }),
-  );
+  // A small Buffer can be a slice of Node's shared pool: copy exactly its bytes, never `.buffer` whole.
+  const bin = fs.readFileSync(`${dir}/group1-shard1of1.bin`);
+  const weightData = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength);
+  const model = await tf.loadGraphModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData }));
   const input = tf.randomNormal([1, 6, 6, 2], 0, 1, 'float32', 11);
   const flat = (model.execute(input, 'flat/Reshape') as import('@tensorflow/tfjs').Tensor).dataSync();
   const y = (model.predict(input) as import('@tensorflow/tfjs').Tensor).dataSync();
