@@ -69,8 +69,10 @@ export async function runPrune(file: string, args: ReturnType<typeof parsePruneO
     '',
     formatTable(['layer', 'pruned', 'params before', 'after', 'rel. error', 'note'], rows, new Set([1, 2, 3, 4])),
     '',
-    `params: ${formatCount(report.paramsBefore)} → ${formatCount(report.paramsAfter)} non-zero (${(100 * (1 - report.paramsAfter / report.paramsBefore)).toFixed(1)}% removed)`,
-    `size: ${formatBytes(b.before)} → ${formatBytes(b.after)} dense (shapes kept, zeros stored); ${formatBytes(b.afterGzip)} gzipped; ≈ ${formatBytes(b.afterSparse)} if sparse-encoded (estimate)`,
+    `params: ${formatCount(report.paramsBefore)} → ${formatCount(report.paramsAfter)}${report.method === 'magnitude' ? ' non-zero' : ''} (${(100 * (1 - report.paramsAfter / report.paramsBefore)).toFixed(1)}% removed)`,
+    report.method === 'magnitude'
+      ? `size: ${formatBytes(b.before)} → ${formatBytes(b.after)} dense (shapes kept, zeros stored); ${formatBytes(b.afterGzip)} gzipped; ≈ ${formatBytes(b.afterSparse)} if sparse-encoded (estimate)`
+      : `size: ${formatBytes(b.before)} → ${formatBytes(b.after)}; ${formatBytes(b.afterGzip)} gzipped`,
   ];
   const v = report.verify;
   if (v) {

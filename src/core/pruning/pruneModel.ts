@@ -6,10 +6,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { MATRIX_KINDS, type WeightTensor } from '../checkpoint.ts';
+import { type GraphOp, MATRIX_KINDS, type WeightTensor } from '../checkpoint.ts';
 import { CheckpointError } from '../errors.ts';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
-import { type InitializerReplacement, writeOnnxWithEdits } from '../formats/onnx/writeOnnx.ts';
+import type { NodeSpec } from '../formats/onnx/onnxBuilder.ts';
+import { type InitializerReplacement, type OnnxEdits, writeOnnxWithEdits } from '../formats/onnx/writeOnnx.ts';
+import { canonicalShape, toCanonical } from '../tensor/layout.ts';
+import { pruneSingular, reconstruct, transposed } from './singular.ts';
 import { verifyOnnx, type Verification } from '../runtime/verifyOnnx.ts';
 import { bytesPerElement, encodeFloats } from '../tensor/dtype.ts';
 import { type Centre, type MagnitudePruned, pruneMagnitude, pruneMagnitudeGlobal } from './magnitude.ts';
@@ -55,7 +58,8 @@ export interface PruneReport {
 export class PruneOptionsError extends Error {}
 
 function validate(o: PruneOptions): void {
-  if (o.method !== 'magnitude') throw new PruneOptionsError(`--method ${o.method} is not implemented yet (magnitude is)`);
+  if (o.method === 'node') throw new PruneOptionsError(`--method node is not implemented yet (magnitude and singular are)`);
+  if (o.method === 'singular' && (o.eps !== undefined || o.global)) throw new PruneOptionsError('--method singular takes --ratio (the fraction of singular values removed per layer)');
   if ((o.ratio === undefined) === (o.eps === undefined)) throw new PruneOptionsError('give exactly one of --ratio or --eps');
   if (o.ratio !== undefined && !(o.ratio >= 0 && o.ratio < 1)) throw new PruneOptionsError(`--ratio must be in [0, 1), not ${o.ratio}`);
   if (o.eps !== undefined && !(o.eps > 0)) throw new PruneOptionsError(`--eps must be > 0, not ${o.eps}`);
@@ -85,6 +89,7 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
     const layers: PruneLayerReport[] = selected
       .filter((w) => ineligible(w) !== undefined)
       .map((w) => ({ name: w.name, method: o.method, ratio: 0, paramsBefore: w.size, paramsAfter: w.size, relErr: null, skipped: true, reason: ineligible(w)! }));
+    if (o.method === 'singular') return await finish(input, out, o, ck.weights, layers, pruneSingularEdits(ck.ops, eligible, o, layers));
     let pruned: MagnitudePruned[];
     if (o.global) pruned = pruneMagnitudeGlobal(eligible.map((w) => w.read()), o.ratio!, o.centre ?? 'none');
     else pruned = eligible.map((w) => pruneMagnitude(w.read(), o.ratio !== undefined ? { ratio: o.ratio } : { eps: o.eps! }, o.centre ?? 'none'));
@@ -102,31 +107,111 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
       if (o.centre !== 'median' && sparse < dense) sparseSaving += dense - sparse;
       layers.push({ name: w.name, method: o.method, ratio: p.k / p.n, paramsBefore: p.n, paramsAfter: p.n - p.k, relErr: p.relErr, skipped: false });
     });
-    writeOnnxWithEdits(input, out, { replace }, o.force);
-    let verify: Verification | null = null;
-    if (o.verify) {
-      try {
-        verify = await verifyOnnx(input, out);
-      } catch (e) {
-        fs.rmSync(out, { force: true });
-        throw new CheckpointError(out, `verification failed, output deleted: ${(e as Error).message}`);
-      }
-    }
-    const paramsBefore = ck.weights.reduce((a, w) => a + w.size, 0);
-    const after = fs.statSync(out).size;
-    return {
-      input,
-      output: out,
-      method: o.method,
-      paramsBefore,
-      paramsAfter: paramsBefore - removed,
-      bytes: { before: fs.statSync(input).size, after, afterGzip: await gzipSize(out), afterSparse: after - sparseSaving, afterSparseIsEstimate: true },
-      layers: layers.sort((a, b) => ck.weights.findIndex((w) => w.name === a.name) - ck.weights.findIndex((w) => w.name === b.name)),
-      verify,
-    };
+    return await finish(input, out, o, ck.weights, layers, { edits: { replace }, removed, sparseSaving });
   } finally {
     ck.close();
   }
+}
+
+interface Planned {
+  edits: OnnxEdits;
+  /** Parameters removed (magnitude: zeroed entries; singular: m·n − r·(m+n) where factorised). */
+  removed: number;
+  sparseSaving: number;
+}
+
+/** Writes the edited model, verifies it when asked, and measures it. */
+async function finish(input: string, out: string, o: PruneOptions, weights: WeightTensor[], layers: PruneLayerReport[], plan: Planned): Promise<PruneReport> {
+  writeOnnxWithEdits(input, out, plan.edits, o.force);
+  let verify: Verification | null = null;
+  if (o.verify) {
+    try {
+      verify = await verifyOnnx(input, out);
+    } catch (e) {
+      fs.rmSync(out, { force: true });
+      throw new CheckpointError(out, `verification failed, output deleted: ${(e as Error).message}`);
+    }
+  }
+  const paramsBefore = weights.reduce((a, w) => a + w.size, 0);
+  const after = fs.statSync(out).size;
+  const order = new Map(weights.map((w, i) => [w.name, i]));
+  return {
+    input,
+    output: out,
+    method: o.method,
+    paramsBefore,
+    paramsAfter: paramsBefore - plan.removed,
+    bytes: { before: fs.statSync(input).size, after, afterGzip: await gzipSize(out), afterSparse: after - plan.sparseSaving, afterSparseIsEstimate: true },
+    layers: layers.sort((a, b) => order.get(a.name)! - order.get(b.name)!),
+    verify,
+  };
+}
+
+/**
+ * Singular-value pruning: Gemm/MatMul weights read directly by their node are factorised into two
+ * thinner layers when that saves parameters (r·(m+n) < m·n); otherwise, and for conv / embedding /
+ * recurrent weights, the dense rank-r reconstruction replaces the tensor and the report says so.
+ */
+function pruneSingularEdits(ops: GraphOp[], eligible: WeightTensor[], o: PruneOptions, layers: PruneLayerReport[]): Planned {
+  const replace = new Map<string, InitializerReplacement>();
+  const remove = new Set<string>();
+  const add: Array<InitializerReplacement & { name: string }> = [];
+  const replaceNodes = new Map<string, NodeSpec[]>();
+  const uses = new Map<string, number>();
+  for (const op of ops) for (const i of op.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+  let removed = 0;
+  for (const w of eligible) {
+    const shape = canonicalShape(w.layer.layout, w.shape);
+    const m = shape[0]!;
+    const n = w.size / m;
+    const values = Float64Array.from(toCanonical(w.layer.layout, w.shape, w.read()));
+    const f = pruneSingular(values, m, n, o.ratio!, o.centre ?? 'none');
+    if (f.keep === 0) throw new PruneOptionsError(`pruning '${w.name}' would remove every singular value; refused`);
+    const op = ops.find((x) => x.name === w.layer.op);
+    const direct = op && op.inputs[w.layer.inputIndex] === w.name && (uses.get(w.name) ?? 0) === 1;
+    const gemmOk = op?.opType === 'Gemm' && w.layer.inputIndex === 1 && !op.attributes['transA'];
+    const matmulOk = op?.opType === 'MatMul' && w.layer.inputIndex === 1;
+    const saves = f.rank * (m + n) < m * n;
+    const dtype = w.dtype as 'float32';
+    const report = { name: w.name, method: o.method, ratio: 1 - f.keep / Math.min(m, n), paramsBefore: w.size, relErr: f.relErr, skipped: false };
+    if (w.layer.kind === 'dense' && direct && (gemmOk || matmulOk) && saves) {
+      // X·Wᵀ = (X·Rᵀ)·Lᵀ: a MatMul into rank r, then the original op (bias, alpha, beta kept) out of it.
+      const first = `${w.name}.svd_in`;
+      const second = `${w.name}.svd_out`;
+      const hidden = `${op.outputs[0]}.svd_hidden`;
+      add.push({ name: first, dims: [n, f.rank], dataType: w.onnx!.dataType, raw: encodeFloats(transposed(f.right, f.rank, n), dtype) });
+      add.push({ name: second, dims: [f.rank, m], dataType: w.onnx!.dataType, raw: encodeFloats(transposed(f.left, m, f.rank), dtype) });
+      remove.add(w.name);
+      const rest = op.inputs.slice(2);
+      const tail: NodeSpec =
+        op.opType === 'Gemm'
+          ? { name: `${op.name}.svd_out`, opType: 'Gemm', inputs: [hidden, second, ...rest], outputs: op.outputs, floats: { alpha: (op.attributes['alpha'] as number | undefined) ?? 1, beta: (op.attributes['beta'] as number | undefined) ?? 1 } }
+          : { name: `${op.name}.svd_out`, opType: 'MatMul', inputs: [hidden, second], outputs: op.outputs };
+      replaceNodes.set(op.name, [{ name: `${op.name}.svd_in`, opType: 'MatMul', inputs: [op.inputs[0]!, first], outputs: [hidden] }, tail]);
+      const after = f.rank * (m + n);
+      removed += w.size - after;
+      layers.push({ ...report, paramsAfter: after, reason: `factorised into ${n}×${f.rank} and ${f.rank}×${m}` });
+    } else {
+      const dense = reconstruct(f, m, n);
+      const native = inverseCanonical(w, dense);
+      replace.set(w.name, { dims: w.shape, dataType: w.onnx!.dataType, raw: encodeFloats(native, dtype) });
+      const why = !saves
+        ? `rank ${f.rank} would not save parameters (${f.rank}·(${m}+${n}) ≥ ${m}·${n})`
+        : w.layer.kind !== 'dense'
+          ? `${w.layer.kind} layers are not factorised yet`
+          : 'the weight is not read directly by one Gemm/MatMul';
+      layers.push({ ...report, paramsAfter: w.size, reason: `dense rank-${f.rank} reconstruction written: ${why}` });
+    }
+  }
+  return { edits: { replace, remove, add, replaceNodes }, removed, sparseSaving: 0 };
+}
+
+/** Canonical values back to the stored layout (identity / transpose / merge-leading layouts). */
+function inverseCanonical(w: WeightTensor, canonical: Float64Array): Float64Array {
+  const k = w.layer.layout.kind;
+  if (k === 'identity' || k === 'merge-leading' || k === 'none') return canonical;
+  if (k === 'transpose') return transposed(canonical, w.shape[1]!, w.shape[0]!);
+  throw new PruneOptionsError(`cannot write '${w.name}' back from layout ${k}`);
 }
 
 function gzipSize(file: string): Promise<number> {

@@ -1,6 +1,28 @@
 import type { StreamedBytes } from '../protobufWriter.ts';
 import { ProtobufWriter } from '../protobufWriter.ts';
 
+/** A node to encode; attributes are INT or FLOAT scalars. */
+export interface NodeSpec {
+  name: string;
+  opType: string;
+  inputs: string[];
+  outputs: string[];
+  ints?: Record<string, number>;
+  floats?: Record<string, number>;
+}
+
+/** Encodes a NodeProto as field `field` (1 in GraphProto) of `w`. */
+export function encodeNode(w: ProtobufWriter, n: NodeSpec): void {
+  w.message(1, (node) => {
+    for (const i of n.inputs) node.string(1, i);
+    for (const o of n.outputs) node.string(2, o);
+    node.string(3, n.name);
+    node.string(4, n.opType);
+    for (const [name, value] of Object.entries(n.ints ?? {})) node.message(5, (a) => a.string(1, name).int64(3, value).varint(20, 2 /* INT */));
+    for (const [name, value] of Object.entries(n.floats ?? {})) node.message(5, (a) => a.string(1, name).float(2, value).varint(20, 1 /* FLOAT */));
+  });
+}
+
 /** A minimal description of an ONNX model to encode (enough for fixtures, benches and writers). */
 export interface OnnxModelSpec {
   producer: string;
@@ -8,7 +30,7 @@ export interface OnnxModelSpec {
   graphName: string;
   inputs: Array<{ name: string; elemType: number; dims: Array<number | string> }>;
   outputs: Array<{ name: string; elemType: number; dims: Array<number | string> }>;
-  nodes: Array<{ name: string; opType: string; inputs: string[]; outputs: string[]; ints?: Record<string, number> }>;
+  nodes: NodeSpec[];
   initializers: Array<{
     name: string;
     dataType: number;
@@ -25,17 +47,7 @@ export function buildOnnxModel(spec: OnnxModelSpec): ProtobufWriter {
   model.varint(1, 8); // ir_version
   model.string(2, spec.producer);
   model.message(7, (g) => {
-    for (const n of spec.nodes) {
-      g.message(1, (node) => {
-        for (const i of n.inputs) node.string(1, i);
-        for (const o of n.outputs) node.string(2, o);
-        node.string(3, n.name);
-        node.string(4, n.opType);
-        for (const [name, value] of Object.entries(n.ints ?? {})) {
-          node.message(5, (a) => a.string(1, name).int64(3, value).varint(20, 2 /* INT */));
-        }
-      });
-    }
+    for (const n of spec.nodes) encodeNode(g, n);
     g.string(2, spec.graphName);
     for (const t of spec.initializers) {
       g.message(5, (tensor) => {

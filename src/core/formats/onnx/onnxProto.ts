@@ -5,7 +5,7 @@ import { type ByteSpan, ProtobufScanner, WireType } from '../protobufScanner.ts'
 
 /** Field numbers of onnx.proto (checked against onnx 1.12's descriptors). */
 const Model = { irVersion: 1, producerName: 2, producerVersion: 3, graph: 7, opsetImport: 8 } as const;
-const Graph = { node: 1, name: 2, initializer: 5, sparseInitializer: 15 } as const;
+const Graph = { node: 1, name: 2, initializer: 5, input: 11, sparseInitializer: 15 } as const;
 const Node = { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 } as const;
 const Attr = { name: 1, f: 2, i: 3, s: 4, t: 5, g: 6, floats: 7, ints: 8, graphs: 11 } as const;
 const Tensor = {
@@ -48,7 +48,7 @@ export interface GraphChild {
   field: number;
   start: number;
   end: number;
-  /** The initializer's tensor name, for field 5. */
+  /** The initializer's tensor name (field 5), the node's name (field 1) or the input's name (field 11). */
   name?: string;
 }
 
@@ -68,6 +68,8 @@ export interface OnnxStructure {
   opset?: number;
   ops: GraphOp[];
   tensors: TensorRecord[];
+  /** Names of the main graph's inputs. */
+  graphInputs: string[];
   warnings: string[];
 }
 
@@ -76,7 +78,7 @@ export function scanOnnxModel(source: FileByteSource): OnnxStructure {
   if (source.size === 0) throw new CheckpointError(source.file, 'the file is empty');
   sniffNonProtobuf(source);
   const s = new ProtobufScanner(source);
-  const out: OnnxStructure = { irVersion: 0, producer: '', ops: [], tensors: [], warnings: [] };
+  const out: OnnxStructure = { irVersion: 0, producer: '', ops: [], tensors: [], graphInputs: [], warnings: [] };
   let producerName = '';
   let producerVersion = '';
   let sawGraph = false;
@@ -155,20 +157,34 @@ function scanGraph(s: ProtobufScanner, graphPath: string, out: OnnxStructure, ch
   while (s.more()) {
     const start = s.position;
     const tensorsBefore = out.tensors.length;
-    const field = scanGraphField(s, graphPath, out);
+    const opsBefore = out.ops.length;
+    const field = scanGraphField(s, graphPath, out, children !== undefined);
     if (children) {
       const child: GraphChild = { field, start, end: s.position };
       if (field === Graph.initializer) child.name = out.tensors[tensorsBefore]!.name;
+      if (field === Graph.node) child.name = out.ops[opsBefore]!.name;
+      if (field === Graph.input) child.name = out.graphInputs[out.graphInputs.length - 1];
       children.push(child);
     }
   }
 }
 
 /** Scans one field of a GraphProto; returns its field number. */
-function scanGraphField(s: ProtobufScanner, graphPath: string, out: OnnxStructure): number {
+function scanGraphField(s: ProtobufScanner, graphPath: string, out: OnnxStructure, main = false): number {
   {
     const [field, wire] = s.tag();
-    if (field === Graph.node && wire === WireType.LengthDelimited) {
+    if (main && field === Graph.input && wire === WireType.LengthDelimited) {
+      // ValueInfoProto: only its name (field 1) is kept.
+      s.enter(s.length());
+      let name = '';
+      while (s.more()) {
+        const [f, w] = s.tag();
+        if (f === 1 && w === WireType.LengthDelimited) name = s.string();
+        else s.skip(w);
+      }
+      s.leave();
+      out.graphInputs.push(name);
+    } else if (field === Graph.node && wire === WireType.LengthDelimited) {
       s.enter(s.length());
       scanNode(s, graphPath, out);
       s.leave();

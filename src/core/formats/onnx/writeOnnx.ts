@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { CheckpointError } from '../../errors.ts';
 import { ByteSourcePool, type FileByteSource } from '../../io/byteSource.ts';
 import { ProtobufWriter, type StreamedBytes } from '../protobufWriter.ts';
+import { encodeNode, type NodeSpec } from './onnxBuilder.ts';
 import { type OnnxLayout, scanOnnxModel, type TensorRecord } from './onnxProto.ts';
 import { resolveTensor } from './onnxTensor.ts';
 
@@ -22,6 +23,12 @@ export interface InitializerReplacement {
 export interface OnnxEdits {
   /** Initializers of the main graph to replace, by name. */
   replace: ReadonlyMap<string, InitializerReplacement>;
+  /** Initializers to drop (and their graph-input entries, for models that list them). */
+  remove?: ReadonlySet<string>;
+  /** New initializers, written after the existing ones. */
+  add?: ReadonlyArray<InitializerReplacement & { name: string }>;
+  /** Main-graph nodes to replace, by name, with these nodes (in place, so order stays topological). */
+  replaceNodes?: ReadonlyMap<string, NodeSpec[]>;
 }
 
 /** protobuf's 2 GiB message limit: larger models need external data (not written yet). */
@@ -66,13 +73,23 @@ export function writeOnnxWithEdits(sourceFile: string, target: string, edits: On
     const structure = scanOnnxModel(source);
     const layout = structure.layout as OnnxLayout;
     const byName = new Map<string, TensorRecord>(structure.tensors.filter((t) => t.origin === 'initializer' && t.graph === '').map((t) => [t.name, t]));
-    for (const name of edits.replace.keys()) {
+    for (const name of [...edits.replace.keys(), ...(edits.remove ?? [])]) {
       if (!byName.has(name)) throw new CheckpointError(src, `no initializer named '${name}' in the main graph`);
+    }
+    const nodeNames = new Set(layout.children.filter((c) => c.field === 1).map((c) => c.name));
+    for (const name of edits.replaceNodes?.keys() ?? []) {
+      if (!nodeNames.has(name)) throw new CheckpointError(src, `no node named '${name}' in the main graph`);
     }
     const model = new ProtobufWriter();
     model.raw(fileSpan(source, 0, layout.graphFieldStart));
     model.message(7, (g) => {
       for (const child of layout.children) {
+        if (child.name !== undefined && (child.field === 5 || child.field === 11) && edits.remove?.has(child.name)) continue;
+        const nodes = child.field === 1 && child.name !== undefined ? edits.replaceNodes?.get(child.name) : undefined;
+        if (nodes) {
+          for (const n of nodes) encodeNode(g, n);
+          continue;
+        }
         const replacement = child.name !== undefined ? edits.replace.get(child.name) : undefined;
         const record = child.name !== undefined ? byName.get(child.name) : undefined;
         if (replacement) encodeTensor(g, child.name!, replacement.dims, replacement.dataType, replacement.raw);
@@ -81,6 +98,7 @@ export function writeOnnxWithEdits(sourceFile: string, target: string, edits: On
           encodeTensor(g, record.name, record.dims, record.dataType, { length: t.byteLength, produce: (emit) => emit(t.readBytes()) });
         } else g.raw(fileSpan(source, child.start, child.end));
       }
+      for (const t of edits.add ?? []) encodeTensor(g, t.name, t.dims, t.dataType, t.raw);
     });
     model.raw(fileSpan(source, layout.graphPayloadEnd, source.size));
     if (model.size() > MAX_INLINE) {
