@@ -12,7 +12,7 @@ const USAGE = `Usage: prunescope <command> [options]
 Commands:
   inspect <model> [--json]   List a checkpoint's weight tensors, their layers and parameter totals.
   analyze <model> [options]  Tail indices, compressibility curves and spectra of every weight layer.
-  prune <model> -o <out.onnx> --method magnitude|singular (--ratio r | --eps e) [options]
+  prune <model> -o <out.onnx> --method magnitude|singular|node (--ratio r | --eps e) [options]
                              Prune weight layers and write a new model (ONNX for now).
   <model> is ${SUPPORTED_INPUTS}.
 

@@ -87,8 +87,8 @@ test('bad prune options fail before any work, with exit 2 and one line', async (
     [['--method', 'magnitude', '--eps', '0'], /--eps must be > 0, not 0/],
     [['--method', 'magnitude', '--ratio', '0.5', '--eps', '0.1'], /exactly one of --ratio or --eps/],
     [['--method', 'magnitude', '--ratio', '0.5', '--layers', 'nope'], /--layers nope matches no weight layer/],
-    [['--method', 'node', '--ratio', '0.5'], /--method node is not implemented yet/],
-    [['--method', 'singular', '--eps', '0.1'], /--method singular takes --ratio/],
+    [['--method', 'node', '--eps', '0.1'], /--method node takes --ratio/],
+    [['--method', 'singular', '--eps', '0.1'], /--method singular takes --ratio \(the fraction removed per layer\)/],
     [['--method', 'magnitude', '--ratio', '0.5', '-o', out('x.tflite')], /must be a \.onnx file/],
   ];
   for (const [args, pattern] of cases) {

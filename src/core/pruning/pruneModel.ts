@@ -12,6 +12,7 @@ import { openCheckpoint } from '../formats/openCheckpoint.ts';
 import type { NodeSpec } from '../formats/onnx/onnxBuilder.ts';
 import { type InitializerReplacement, type OnnxEdits, writeOnnxWithEdits } from '../formats/onnx/writeOnnx.ts';
 import { canonicalShape, toCanonical } from '../tensor/layout.ts';
+import { planNodePruning } from './nodeDependencies.ts';
 import { pruneSingular, reconstruct, transposed } from './singular.ts';
 import { verifyOnnx, type Verification } from '../runtime/verifyOnnx.ts';
 import { bytesPerElement, encodeFloats } from '../tensor/dtype.ts';
@@ -58,8 +59,7 @@ export interface PruneReport {
 export class PruneOptionsError extends Error {}
 
 function validate(o: PruneOptions): void {
-  if (o.method === 'node') throw new PruneOptionsError(`--method node is not implemented yet (magnitude and singular are)`);
-  if (o.method === 'singular' && (o.eps !== undefined || o.global)) throw new PruneOptionsError('--method singular takes --ratio (the fraction of singular values removed per layer)');
+  if (o.method !== 'magnitude' && (o.eps !== undefined || o.global)) throw new PruneOptionsError(`--method ${o.method} takes --ratio (the fraction removed per layer)`);
   if ((o.ratio === undefined) === (o.eps === undefined)) throw new PruneOptionsError('give exactly one of --ratio or --eps');
   if (o.ratio !== undefined && !(o.ratio >= 0 && o.ratio < 1)) throw new PruneOptionsError(`--ratio must be in [0, 1), not ${o.ratio}`);
   if (o.eps !== undefined && !(o.eps > 0)) throw new PruneOptionsError(`--eps must be > 0, not ${o.eps}`);
@@ -90,6 +90,7 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
       .filter((w) => ineligible(w) !== undefined)
       .map((w) => ({ name: w.name, method: o.method, ratio: 0, paramsBefore: w.size, paramsAfter: w.size, relErr: null, skipped: true, reason: ineligible(w)! }));
     if (o.method === 'singular') return await finish(input, out, o, ck.weights, layers, pruneSingularEdits(ck.ops, eligible, o, layers));
+    if (o.method === 'node') return await finish(input, out, o, ck.weights, layers, pruneNodeEdits(ck.ops, ck.weights, eligible, o, layers));
     let pruned: MagnitudePruned[];
     if (o.global) pruned = pruneMagnitudeGlobal(eligible.map((w) => w.read()), o.ratio!, o.centre ?? 'none');
     else pruned = eligible.map((w) => pruneMagnitude(w.read(), o.ratio !== undefined ? { ratio: o.ratio } : { eps: o.eps! }, o.centre ?? 'none'));
@@ -204,6 +205,76 @@ function pruneSingularEdits(ops: GraphOp[], eligible: WeightTensor[], o: PruneOp
     }
   }
   return { edits: { replace, remove, add, replaceNodes }, removed, sparseSaving: 0 };
+}
+
+/**
+ * Node pruning: for each layer the dependency analysis accepts, remove the ⌊r·units⌋ units with
+ * the smallest incoming-weight norm, and shrink every tensor on the chain to the next layer.
+ * Shrinks of different layers can hit one tensor on different axes; they are merged and applied once.
+ */
+function pruneNodeEdits(ops: GraphOp[], all: WeightTensor[], eligible: WeightTensor[], o: PruneOptions, layers: PruneLayerReport[]): Planned {
+  const byName = new Map(all.map((w) => [w.name, w]));
+  const keep = new Map<string, Map<number, number[]>>(); // tensor → axis → kept indices
+  const staleValues = new Set<string>();
+  for (const w of eligible) {
+    const plan = planNodePruning(w, ops, byName);
+    if (!plan.ok) {
+      layers.push({ name: w.name, method: o.method, ratio: 0, paramsBefore: w.size, paramsAfter: w.size, relErr: null, skipped: true, reason: plan.reason });
+      continue;
+    }
+    const own = plan.shrinks[0]!;
+    const scores = axisNorms(w.read(), w.shape, own.axis);
+    const k = Math.floor(o.ratio! * plan.units + 1e-9);
+    if (k >= plan.units) throw new PruneOptionsError(`pruning '${w.name}' would remove all ${plan.units} units; refused`);
+    const order = Array.from(scores.keys()).sort((a, b) => scores[a]! - scores[b]! || a - b);
+    const kept = order.slice(k).sort((a, b) => a - b);
+    for (const sh of plan.shrinks) {
+      const axes = keep.get(sh.tensor) ?? new Map<number, number[]>();
+      axes.set(sh.axis, kept);
+      keep.set(sh.tensor, axes);
+    }
+    for (const v of plan.staleValues) staleValues.add(v);
+    const removedEnergy = order.slice(0, k).reduce((a, u) => a + scores[u]! ** 2, 0);
+    const totalEnergy = order.reduce((a, u) => a + scores[u]! ** 2, 0);
+    layers.push({ name: w.name, method: o.method, ratio: k / plan.units, paramsBefore: w.size, paramsAfter: (w.size / plan.units) * (plan.units - k), relErr: totalEnergy ? Math.sqrt(removedEnergy / totalEnergy) : 0, skipped: false, reason: `${plan.units - k} of ${plan.units} units kept; shrinks ${plan.shrinks.slice(1).map((s) => s.tensor).join(', ') || 'nothing else'}` });
+  }
+  const replace = new Map<string, InitializerReplacement>();
+  let removed = 0;
+  for (const [name, axes] of keep) {
+    const t = byName.get(name)!;
+    const { values, shape } = gatherAxes(t.read(), t.shape, axes);
+    removed += t.size - values.length;
+    replace.set(name, { dims: shape, dataType: t.onnx!.dataType, raw: encodeFloats(values, t.dtype as 'float32') });
+  }
+  return { edits: { replace, removeValueInfo: staleValues }, removed, sparseSaving: 0 };
+}
+
+/** ℓ2 norms of the slices of a row-major tensor along `axis` (one per index of that axis). */
+function axisNorms(values: ArrayLike<number>, shape: readonly number[], axis: number): Float64Array {
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const n = shape[axis]!;
+  const out = new Float64Array(n);
+  for (let i = 0; i < values.length; i++) out[Math.floor(i / inner) % n] += values[i]! ** 2;
+  return out.map(Math.sqrt);
+}
+
+/** Keeps the given indices along each axis of a row-major tensor. */
+function gatherAxes(values: ArrayLike<number>, shape: readonly number[], axes: ReadonlyMap<number, number[]>): { values: Float64Array; shape: number[] } {
+  const newShape = shape.map((d, a) => axes.get(a)?.length ?? d);
+  const index = shape.map((d, a) => axes.get(a) ?? Array.from({ length: d }, (_, i) => i));
+  const strides = shape.map((_, a) => shape.slice(a + 1).reduce((x, y) => x * y, 1));
+  const out = new Float64Array(newShape.reduce((a, b) => a * b, 1));
+  const pos = new Array<number>(shape.length).fill(0);
+  for (let o = 0; o < out.length; o++) {
+    let src = 0;
+    for (let a = 0; a < shape.length; a++) src += index[a]![pos[a]!]! * strides[a]!;
+    out[o] = values[src]!;
+    for (let a = shape.length - 1; a >= 0; a--) {
+      if (++pos[a]! < newShape[a]!) break;
+      pos[a] = 0;
+    }
+  }
+  return { values: out, shape: newShape };
 }
 
 /** Canonical values back to the stored layout (identity / transpose / merge-leading layouts). */

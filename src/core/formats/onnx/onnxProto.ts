@@ -5,7 +5,7 @@ import { type ByteSpan, ProtobufScanner, WireType } from '../protobufScanner.ts'
 
 /** Field numbers of onnx.proto (checked against onnx 1.12's descriptors). */
 const Model = { irVersion: 1, producerName: 2, producerVersion: 3, graph: 7, opsetImport: 8 } as const;
-const Graph = { node: 1, name: 2, initializer: 5, input: 11, sparseInitializer: 15 } as const;
+const Graph = { node: 1, name: 2, initializer: 5, input: 11, valueInfo: 13, sparseInitializer: 15 } as const;
 const Node = { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 } as const;
 const Attr = { name: 1, f: 2, i: 3, s: 4, t: 5, g: 6, floats: 7, ints: 8, graphs: 11 } as const;
 const Tensor = {
@@ -70,6 +70,8 @@ export interface OnnxStructure {
   tensors: TensorRecord[];
   /** Names of the main graph's inputs. */
   graphInputs: string[];
+  /** Scratch: the name of the last ValueInfoProto scanned. */
+  lastValueInfoName?: string;
   warnings: string[];
 }
 
@@ -163,7 +165,7 @@ function scanGraph(s: ProtobufScanner, graphPath: string, out: OnnxStructure, ch
       const child: GraphChild = { field, start, end: s.position };
       if (field === Graph.initializer) child.name = out.tensors[tensorsBefore]!.name;
       if (field === Graph.node) child.name = out.ops[opsBefore]!.name;
-      if (field === Graph.input) child.name = out.graphInputs[out.graphInputs.length - 1];
+      if (field === Graph.input || field === Graph.valueInfo) child.name = out.lastValueInfoName;
       children.push(child);
     }
   }
@@ -173,7 +175,7 @@ function scanGraph(s: ProtobufScanner, graphPath: string, out: OnnxStructure, ch
 function scanGraphField(s: ProtobufScanner, graphPath: string, out: OnnxStructure, main = false): number {
   {
     const [field, wire] = s.tag();
-    if (main && field === Graph.input && wire === WireType.LengthDelimited) {
+    if (main && (field === Graph.input || field === Graph.valueInfo) && wire === WireType.LengthDelimited) {
       // ValueInfoProto: only its name (field 1) is kept.
       s.enter(s.length());
       let name = '';
@@ -183,7 +185,8 @@ function scanGraphField(s: ProtobufScanner, graphPath: string, out: OnnxStructur
         else s.skip(w);
       }
       s.leave();
-      out.graphInputs.push(name);
+      if (field === Graph.input) out.graphInputs.push(name);
+      out.lastValueInfoName = name;
     } else if (field === Graph.node && wire === WireType.LengthDelimited) {
       s.enter(s.length());
       scanNode(s, graphPath, out);

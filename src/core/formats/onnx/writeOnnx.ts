@@ -27,6 +27,8 @@ export interface OnnxEdits {
   remove?: ReadonlySet<string>;
   /** New initializers, written after the existing ones. */
   add?: ReadonlyArray<InitializerReplacement & { name: string }>;
+  /** value_info entries to drop (their shapes are stale after the edit). */
+  removeValueInfo?: ReadonlySet<string>;
   /** Main-graph nodes to replace, by name, with these nodes (in place, so order stays topological). */
   replaceNodes?: ReadonlyMap<string, NodeSpec[]>;
 }
@@ -85,6 +87,7 @@ export function writeOnnxWithEdits(sourceFile: string, target: string, edits: On
     model.message(7, (g) => {
       for (const child of layout.children) {
         if (child.name !== undefined && (child.field === 5 || child.field === 11) && edits.remove?.has(child.name)) continue;
+        if (child.name !== undefined && child.field === 13 && edits.removeValueInfo?.has(child.name)) continue;
         const nodes = child.field === 1 && child.name !== undefined ? edits.replaceNodes?.get(child.name) : undefined;
         if (nodes) {
           for (const n of nodes) encodeNode(g, n);
