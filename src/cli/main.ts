@@ -12,8 +12,8 @@ const USAGE = `Usage: prunescope <command> [options]
 Commands:
   inspect <model> [--json]   List a checkpoint's weight tensors, their layers and parameter totals.
   analyze <model> [options]  Tail indices, compressibility curves and spectra of every weight layer.
-  prune <model> -o <out.onnx> --method magnitude|singular|node (--ratio r | --eps e) [options]
-                             Prune weight layers and write a new model (ONNX for now).
+  prune <model> -o <out> --method magnitude|singular|node (--ratio r | --eps e) [options]
+                             Prune weight layers and write a new model (ONNX → .onnx, TF.js → model.json).
   <model> is ${SUPPORTED_INPUTS}.
 
 inspect options:
@@ -60,6 +60,7 @@ export async function main(argv: string[]): Promise<number> {
         center: { type: 'string' },
         verify: { type: 'boolean' },
         force: { type: 'boolean' },
+        dtype: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },

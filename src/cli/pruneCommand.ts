@@ -22,6 +22,7 @@ export function parsePruneOptions(v: Record<string, string | boolean | undefined
       throw new UsageError(`--layers is not a valid regular expression: '${v['layers']}'`);
     }
   }
+  if (v['dtype'] !== undefined && v['dtype'] !== 'float32') throw new UsageError('--dtype takes float32 (keep the source quantization by leaving it out)');
   const centre = (v['center'] as string | undefined) ?? 'none';
   if (centre !== 'none' && centre !== 'median') throw new UsageError('--center must be none or median');
   const ratio = num('ratio');
@@ -38,6 +39,7 @@ export function parsePruneOptions(v: Record<string, string | boolean | undefined
       centre,
       force: v['force'] === true,
       verify: v['verify'] === true,
+      float32: v['dtype'] === 'float32',
     },
   };
 }
@@ -77,7 +79,7 @@ export async function runPrune(file: string, args: ReturnType<typeof parsePruneO
   const v = report.verify;
   if (v) {
     lines.push(
-      `verified in onnxruntime on ${v.samples} random inputs: max |Δ| ${v.maxAbs.toExponential(3)}, relative error ${v.relErr.toExponential(3)}, cosine ${v.cosine.toFixed(6)}, top-1 agreement ${(100 * v.top1Agreement).toFixed(1)}%`,
+      `verified in ${v.runtime} on ${v.samples} random inputs: max |Δ| ${v.maxAbs.toExponential(3)}, relative error ${v.relErr.toExponential(3)}, cosine ${v.cosine.toFixed(6)}, top-1 agreement ${(100 * v.top1Agreement).toFixed(1)}%`,
     );
   }
   return lines.join('\n');

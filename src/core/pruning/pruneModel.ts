@@ -6,13 +6,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { type GraphOp, MATRIX_KINDS, type WeightTensor } from '../checkpoint.ts';
+import { type Checkpoint, type GraphOp, MATRIX_KINDS, type WeightTensor } from '../checkpoint.ts';
 import { CheckpointError } from '../errors.ts';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
 import type { NodeSpec } from '../formats/onnx/onnxBuilder.ts';
 import { type InitializerReplacement, type OnnxEdits, writeOnnxWithEdits } from '../formats/onnx/writeOnnx.ts';
 import { canonicalShape, toCanonical } from '../tensor/layout.ts';
 import { planNodePruning } from './nodeDependencies.ts';
+import { planTfjsPruning, writeTfjsLayersModel } from './pruneTfjs.ts';
+import { verifyTfjs } from '../runtime/verifyTfjs.ts';
 import { pruneSingular, reconstruct, transposed } from './singular.ts';
 import { verifyOnnx, type Verification } from '../runtime/verifyOnnx.ts';
 import { bytesPerElement, encodeFloats } from '../tensor/dtype.ts';
@@ -29,6 +31,8 @@ export interface PruneOptions {
   centre?: Centre;
   force?: boolean;
   verify?: boolean;
+  /** TF.js: write float32 weights instead of the source's quantization. */
+  float32?: boolean;
 }
 
 export interface PruneLayerReport {
@@ -66,6 +70,40 @@ function validate(o: PruneOptions): void {
   if (o.global && o.eps !== undefined) throw new PruneOptionsError('--global takes --ratio (one threshold for a fraction of all weights)');
 }
 
+async function pruneTfjsModel(ck: Checkpoint, input: string, out: string, o: PruneOptions): Promise<PruneReport> {
+  const manifest = (JSON.parse(fs.readFileSync(input, 'utf8')).weightsManifest as Array<{ weights: unknown[] }>).reduce((a, g) => a + g.weights.length, 0);
+  if (manifest !== ck.weights.length) throw new PruneOptionsError('the model has non-float weights, which the TF.js writer does not carry over yet');
+  const selected = ck.weights.filter((w) => MATRIX_KINDS.has(w.layer.kind) && (!o.layers || o.layers.test(w.name)));
+  if (o.layers && selected.length === 0) throw new PruneOptionsError(`--layers ${o.layers.source} matches no weight layer`);
+  const layers: PruneLayerReport[] = [];
+  const plan = planTfjsPruning(ck, o, selected, layers);
+  writeTfjsLayersModel(input, out, plan.topology, plan.weights, o.force);
+  let verify: Verification | null = null;
+  if (o.verify) {
+    try {
+      verify = await verifyTfjs(input, out);
+    } catch (e) {
+      fs.rmSync(out, { force: true });
+      fs.rmSync(path.join(path.dirname(out), 'group1-shard1of1.bin'), { force: true });
+      throw new CheckpointError(out, `verification failed, output deleted: ${(e as Error).message}`);
+    }
+  }
+  const paramsBefore = ck.weights.reduce((a, w) => a + w.size, 0);
+  const shard = path.join(path.dirname(out), 'group1-shard1of1.bin');
+  const after = fs.statSync(out).size + fs.statSync(shard).size;
+  const before = fs.statSync(input).size + ck.weights.reduce((a, w) => a + w.byteLength, 0);
+  return {
+    input,
+    output: out,
+    method: o.method,
+    paramsBefore,
+    paramsAfter: paramsBefore - plan.removed,
+    bytes: { before, after, afterGzip: (await gzipSize(out)) + (await gzipSize(shard)), afterSparse: after, afterSparseIsEstimate: true },
+    layers,
+    verify,
+  };
+}
+
 /** Why a weight cannot be pruned (undefined when it can). */
 function ineligible(w: WeightTensor): string | undefined {
   if (!MATRIX_KINDS.has(w.layer.kind)) return `${w.layer.kind} tensors are not pruned`;
@@ -79,10 +117,12 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
   validate(o);
   const input = path.resolve(file);
   const out = path.resolve(output);
-  if (!out.toLowerCase().endsWith('.onnx')) throw new PruneOptionsError(`the output must be a .onnx file (other formats are not written yet): ${output}`);
   const ck = openCheckpoint(input);
   try {
-    if (ck.format !== 'onnx') throw new PruneOptionsError(`pruning ${ck.format} models is not implemented yet (ONNX is)`);
+    if (ck.format !== 'onnx' && ck.format !== 'tfjs-layers') throw new PruneOptionsError(`pruning ${ck.format} models is not implemented yet (ONNX and TF.js layers-models are)`);
+    const wantExt = ck.format === 'onnx' ? '.onnx' : '.json';
+    if (!out.toLowerCase().endsWith(wantExt)) throw new PruneOptionsError(`the output must be a ${wantExt} file for a ${ck.format} model: ${output}`);
+    if (ck.format === 'tfjs-layers') return await pruneTfjsModel(ck, input, out, o);
     const selected = ck.weights.filter((w) => MATRIX_KINDS.has(w.layer.kind) && (!o.layers || o.layers.test(w.name)));
     if (o.layers && selected.length === 0) throw new PruneOptionsError(`--layers ${o.layers.source} matches no weight layer`);
     const eligible = selected.filter((w) => ineligible(w) === undefined);

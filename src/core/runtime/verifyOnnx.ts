@@ -6,6 +6,8 @@ import * as ort from 'onnxruntime-node';
 import { Mulberry32 } from '../analysis/prng.ts';
 
 export interface Verification {
+  /** 'onnxruntime-node' or 'tfjs (<backend>)'. */
+  runtime: string;
   samples: number;
   maxAbs: number;
   /** ‖y − y'‖ / ‖y‖ over all outputs. */
@@ -83,6 +85,7 @@ export async function verifyOnnx(original: string, pruned: string, opts: { sampl
       }
     }
     return {
+      runtime: 'onnxruntime-node',
       samples,
       maxAbs,
       relErr: ref2 ? Math.sqrt(diff2 / ref2) : Math.sqrt(diff2),

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { after, test } from 'node:test';
+import { readTfjs } from '../../src/core/formats/tfjs/readTfjs.ts';
+import { writeTfjsLayersModel } from '../../src/core/formats/tfjs/writeTfjs.ts';
+import { pruneModel } from '../../src/core/pruning/pruneModel.ts';
+import { verifyTfjs } from '../../src/core/runtime/verifyTfjs.ts';
+import { fixture, tempDir } from '../helpers.ts';
+import * as fs from 'node:fs';
+
+const tmp = tempDir();
+after(tmp.cleanup);
+const out = (name: string) => path.join(tmp.dir, name, 'model.json');
+
+test('TF.js cnn: magnitude pruning at ratio 0 reloads in tfjs with identical predictions', async () => {
+  const r = await pruneModel(fixture('tfjs', 'cnn', 'model.json'), out('cnn-r0'), { method: 'magnitude', ratio: 0 });
+  assert.equal(r.paramsAfter, r.paramsBefore);
+  const v = await verifyTfjs(fixture('tfjs', 'cnn', 'model.json'), out('cnn-r0'));
+  assert.equal(v.maxAbs, 0);
+});
+
+test('TF.js cnn: magnitude pruning at 50% keeps shapes, zeroes half of each kernel, and runs', async () => {
+  const r = await pruneModel(fixture('tfjs', 'cnn', 'model.json'), out('cnn-half'), { method: 'magnitude', ratio: 0.5, verify: true });
+  const ck = readTfjs(out('cnn-half'));
+  for (const l of r.layers) {
+    const w = ck.weights.find((x) => x.name === l.name)!;
+    assert.equal(w.read().filter((x) => x === 0).length, Math.floor(0.5 * w.size), l.name);
+  }
+  ck.close();
+  assert.ok(r.verify!.runtime.startsWith('tfjs'));
+});
+
+test('TF.js quantized MLP: singular-value pruning at full rank (float32 output) matches to 1e-5; at rank 50% Dense layers split in two', async () => {
+  await pruneModel(fixture('tfjs', 'quantized', 'model.json'), out('mlp-full'), { method: 'singular', ratio: 0, float32: true });
+  const v = await verifyTfjs(fixture('tfjs', 'quantized', 'model.json'), out('mlp-full'));
+  assert.ok(v.maxAbs < 1e-5, `max |Δ| ${v.maxAbs}`);
+  const r = await pruneModel(fixture('tfjs', 'quantized', 'model.json'), out('mlp-sv'), { method: 'singular', ratio: 0.5 });
+  const layers = JSON.parse(fs.readFileSync(out('mlp-sv'), 'utf8')).modelTopology.config.layers.map((l: { config: { name: string; units: number } }) => `${l.config.name}:${l.config.units}`);
+  assert.deepEqual(layers, ['q1_svd_in:5', 'q1:16', 'q2_svd_in:4', 'q2:8', 'q3_svd_in:2', 'q3:4']);
+  assert.equal(r.paramsBefore - r.paramsAfter, 160 - 5 * 26 + (128 - 4 * 24) + (32 - 2 * 12));
+  const v2 = await verifyTfjs(fixture('tfjs', 'quantized', 'model.json'), out('mlp-sv'));
+  assert.ok(Number.isFinite(v2.maxAbs));
+});
+
+test('TF.js MLP: removing units whose incoming and outgoing weights were zeroed reproduces predictions to 1e-5', async () => {
+  // A float32 copy of the quantized MLP with units 2, 5, 9 of q1 dead (kernel columns and q2 rows zeroed).
+  const src = readTfjs(fixture('tfjs', 'quantized', 'model.json'));
+  const dead = [2, 5, 9];
+  const weights = src.weights.map((w) => {
+    const v = Float64Array.from(w.read());
+    if (w.name === 'q1/kernel') for (let i = 0; i < 10; i++) for (const u of dead) v[i * 16 + u] = 0;
+    if (w.name === 'q2/kernel') for (const u of dead) v.fill(0, u * 8, (u + 1) * 8);
+    return { name: w.name, shape: w.shape, values: v };
+  });
+  src.close();
+  const json = JSON.parse(fs.readFileSync(fixture('tfjs', 'quantized', 'model.json'), 'utf8'));
+  writeTfjsLayersModel(fixture('tfjs', 'quantized', 'model.json'), out('zeroed'), json.modelTopology, weights);
+  const r = await pruneModel(out('zeroed'), out('zeroed-pruned'), { method: 'node', ratio: 3 / 16, layers: /^q1\//, float32: true });
+  assert.match(r.layers[0]!.reason!, /^13 of 16 units kept; shrinks q1\/bias, q2\/kernel$/);
+  const v = await verifyTfjs(out('zeroed'), out('zeroed-pruned'));
+  assert.ok(v.maxAbs < 1e-5, `max |Δ| ${v.maxAbs}`);
+});
