@@ -61,6 +61,8 @@ export async function main(argv: string[]): Promise<number> {
         verify: { type: 'boolean' },
         force: { type: 'boolean' },
         dtype: { type: 'string' },
+        data: { type: 'string' },
+        labels: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },

@@ -40,6 +40,8 @@ export function parsePruneOptions(v: Record<string, string | boolean | undefined
       force: v['force'] === true,
       verify: v['verify'] === true,
       float32: v['dtype'] === 'float32',
+      ...(typeof v['data'] === 'string' ? { data: v['data'] } : {}),
+      ...(typeof v['labels'] === 'string' ? { labels: v['labels'] } : {}),
     },
   };
 }
@@ -78,8 +80,10 @@ export async function runPrune(file: string, args: ReturnType<typeof parsePruneO
   ];
   const v = report.verify;
   if (v) {
+    const on = v.data === 'random' ? `${v.samples} random inputs` : `${v.samples} samples of ${path.basename(v.data)}`;
+    if (v.accuracyBefore !== null) lines.push(`accuracy: ${(100 * v.accuracyBefore).toFixed(1)}% → ${(100 * v.accuracyAfter!).toFixed(1)}%`);
     lines.push(
-      `verified in ${v.runtime} on ${v.samples} random inputs: max |Δ| ${v.maxAbs.toExponential(3)}, relative error ${v.relErr.toExponential(3)}, cosine ${v.cosine.toFixed(6)}, top-1 agreement ${(100 * v.top1Agreement).toFixed(1)}%`,
+      `verified in ${v.runtime} on ${on}: max |Δ| ${v.maxAbs.toExponential(3)}, relative error ${v.relErr.toExponential(3)}, cosine ${v.cosine.toFixed(6)}, top-1 agreement ${(100 * v.top1Agreement).toFixed(1)}%`,
     );
   }
   return lines.join('\n');

@@ -120,3 +120,21 @@ test('prune never writes over the input, and needs --force to replace an output'
   assert.equal(j.paramsBefore - j.paramsAfter, j.layers.reduce((a: number, l: { paramsBefore: number; paramsAfter: number }) => a + l.paramsBefore - l.paramsAfter, 0));
   assert.deepEqual(fs.readdirSync(tmp.dir).filter((f) => f.endsWith('.tmp')), []);
 });
+
+test('--data/--labels: verification runs on the user\'s samples and reports accuracy (75% by construction in numpy)', async () => {
+  const r = await pruneModel(fixture('onnx', 'mlp.onnx'), out('mlp-data.onnx'), {
+    method: 'magnitude',
+    ratio: 0,
+    data: fixture('npy', 'mlp_x.npy'),
+    labels: fixture('npy', 'mlp_y.npy'),
+  });
+  assert.equal(r.verify!.samples, 40);
+  assert.equal(r.verify!.accuracyBefore, 0.75);
+  assert.equal(r.verify!.accuracyAfter, 0.75);
+  assert.equal(r.verify!.maxAbs, 0);
+  await assert.rejects(
+    pruneModel(fixture('onnx', 'mlp.onnx'), out('mlp-data2.onnx'), { method: 'magnitude', ratio: 0.5, data: fixture('npy', 'mlp_x.npy'), labels: fixture('npy', 'f4_2x3.npy') }),
+    /--labels has 6 entries for 40 samples/,
+  );
+  assert.equal(fs.existsSync(out('mlp-data2.onnx')), false);
+});

@@ -16,7 +16,8 @@ import { planNodePruning } from './nodeDependencies.ts';
 import { planTfjsPruning, writeTfjsLayersModel } from './pruneTfjs.ts';
 import { verifyTfjs } from '../runtime/verifyTfjs.ts';
 import { pruneSingular, reconstruct, transposed } from './singular.ts';
-import { verifyOnnx, type Verification } from '../runtime/verifyOnnx.ts';
+import { verifyOnnx, type Verification, type VerifyOptions } from '../runtime/verifyOnnx.ts';
+import { readNpy } from '../formats/npy.ts';
 import { bytesPerElement, encodeFloats } from '../tensor/dtype.ts';
 import { type Centre, type MagnitudePruned, pruneMagnitude, pruneMagnitudeGlobal } from './magnitude.ts';
 
@@ -33,6 +34,9 @@ export interface PruneOptions {
   verify?: boolean;
   /** TF.js: write float32 weights instead of the source's quantization. */
   float32?: boolean;
+  /** .npy samples to verify on (implies verify), and optional integer labels for accuracy. */
+  data?: string;
+  labels?: string;
 }
 
 export interface PruneLayerReport {
@@ -81,7 +85,7 @@ async function pruneTfjsModel(ck: Checkpoint, input: string, out: string, o: Pru
   let verify: Verification | null = null;
   if (o.verify) {
     try {
-      verify = await verifyTfjs(input, out);
+      verify = await verifyTfjs(input, out, verifyOptionsFor(o));
     } catch (e) {
       fs.rmSync(out, { force: true });
       fs.rmSync(path.join(path.dirname(out), 'group1-shard1of1.bin'), { force: true });
@@ -104,6 +108,25 @@ async function pruneTfjsModel(ck: Checkpoint, input: string, out: string, o: Pru
   };
 }
 
+/** Reads --data / --labels up front, so bad files fail before any pruning work. */
+function loadVerificationData(o: PruneOptions): VerifyOptions {
+  if (o.labels && !o.data) throw new PruneOptionsError('--labels needs --data');
+  if (!o.data) return {};
+  o.verify = true;
+  const data = readNpy(o.data);
+  if (data.shape.length < 2) throw new PruneOptionsError(`--data must have a sample axis first; ${o.data} has shape (${data.shape.join(', ')})`);
+  const out: VerifyOptions = { data };
+  if (o.labels) {
+    const labels = readNpy(o.labels);
+    if (labels.values.length !== data.shape[0]) throw new PruneOptionsError(`--labels has ${labels.values.length} entries for ${data.shape[0]} samples`);
+    out.labels = labels;
+  }
+  cachedVerify.set(o, out);
+  return out;
+}
+const cachedVerify = new WeakMap<PruneOptions, VerifyOptions>();
+const verifyOptionsFor = (o: PruneOptions): VerifyOptions => cachedVerify.get(o) ?? {};
+
 /** Why a weight cannot be pruned (undefined when it can). */
 function ineligible(w: WeightTensor): string | undefined {
   if (!MATRIX_KINDS.has(w.layer.kind)) return `${w.layer.kind} tensors are not pruned`;
@@ -115,6 +138,7 @@ function ineligible(w: WeightTensor): string | undefined {
 
 export async function pruneModel(file: string, output: string, o: PruneOptions): Promise<PruneReport> {
   validate(o);
+  loadVerificationData(o);
   const input = path.resolve(file);
   const out = path.resolve(output);
   const ck = openCheckpoint(input);
@@ -167,7 +191,7 @@ async function finish(input: string, out: string, o: PruneOptions, weights: Weig
   let verify: Verification | null = null;
   if (o.verify) {
     try {
-      verify = await verifyOnnx(input, out);
+      verify = await verifyOnnx(input, out, verifyOptionsFor(o));
     } catch (e) {
       fs.rmSync(out, { force: true });
       throw new CheckpointError(out, `verification failed, output deleted: ${(e as Error).message}`);

@@ -1,0 +1,73 @@
+/** Accumulates the comparison of two models' outputs over batches (and accuracy when labels are given). */
+export interface Verification {
+  /** 'onnxruntime-node' or 'tfjs (<backend>)'. */
+  runtime: string;
+  /** Samples compared; `data` says whether they were random or the user's. */
+  samples: number;
+  data: 'random' | string;
+  maxAbs: number;
+  /** ‖y − y'‖ / ‖y‖ over all outputs. */
+  relErr: number;
+  cosine: number;
+  /** Fraction of rows whose argmax (last axis) agrees. */
+  top1Agreement: number;
+  accuracyBefore: number | null;
+  accuracyAfter: number | null;
+}
+
+export class OutputComparison {
+  private maxAbs = 0;
+  private diff2 = 0;
+  private ref2 = 0;
+  private out2 = 0;
+  private dot = 0;
+  private rows = 0;
+  private agree = 0;
+  private correctA = 0;
+  private correctB = 0;
+  private labelled = 0;
+
+  /** Adds a batch: outputs of both models, rows of `width` values, and optional labels per row. */
+  add(a: ArrayLike<number>, b: ArrayLike<number>, width: number, labels?: ArrayLike<number>): void {
+    if (a.length !== b.length) throw new Error(`output sizes differ: ${a.length} vs ${b.length}`);
+    for (let i = 0; i < a.length; i++) {
+      const d = Math.abs(a[i]! - b[i]!);
+      if (!(d <= this.maxAbs)) this.maxAbs = d; // NaN sticks
+      this.diff2 += d * d;
+      this.ref2 += a[i]! * a[i]!;
+      this.out2 += b[i]! * b[i]!;
+      this.dot += a[i]! * b[i]!;
+    }
+    for (let r = 0; r * width < a.length; r++) {
+      const ia = argmax(a, r * width, width);
+      const ib = argmax(b, r * width, width);
+      if (ia === ib) this.agree++;
+      if (labels) {
+        this.labelled++;
+        if (ia === labels[r]) this.correctA++;
+        if (ib === labels[r]) this.correctB++;
+      }
+      this.rows++;
+    }
+  }
+
+  result(runtime: string, samples: number, data: string): Verification {
+    return {
+      runtime,
+      samples,
+      data,
+      maxAbs: this.maxAbs,
+      relErr: this.ref2 ? Math.sqrt(this.diff2 / this.ref2) : Math.sqrt(this.diff2),
+      cosine: this.ref2 && this.out2 ? this.dot / Math.sqrt(this.ref2 * this.out2) : 1,
+      top1Agreement: this.rows ? this.agree / this.rows : 1,
+      accuracyBefore: this.labelled ? this.correctA / this.labelled : null,
+      accuracyAfter: this.labelled ? this.correctB / this.labelled : null,
+    };
+  }
+}
+
+function argmax(x: ArrayLike<number>, start: number, n: number): number {
+  let best = start;
+  for (let i = start + 1; i < start + n; i++) if (x[i]! > x[best]!) best = i;
+  return best - start;
+}
