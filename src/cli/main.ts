@@ -12,7 +12,7 @@ const USAGE = `Usage: prunescope <command> [options]
 Commands:
   inspect <model> [--json]   List a checkpoint's weight tensors, their layers and parameter totals.
   analyze <model> [options]  Tail indices, compressibility curves and spectra of every weight layer.
-  prune <model> -o <out> --method magnitude|singular|node (--ratio r | --eps e) [options]
+  prune <model> -o <out> --method magnitude|singular|node (--ratio r | --eps e | --budget n | --plan p) [options]
                              Prune weight layers and write a new model (ONNX → .onnx, TF.js → model.json).
   <model> is ${SUPPORTED_INPUTS}.
 
@@ -63,6 +63,8 @@ export async function main(argv: string[]): Promise<number> {
         dtype: { type: 'string' },
         data: { type: 'string' },
         labels: { type: 'string' },
+        budget: { type: 'string' },
+        plan: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },

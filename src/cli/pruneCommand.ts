@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PruneOptionsError, type PruneOptions, type PruneReport, pruneModel } from '../core/pruning/pruneModel.ts';
 import { formatBytes, formatCount, formatTable } from './formatTable.ts';
@@ -27,6 +28,15 @@ export function parsePruneOptions(v: Record<string, string | boolean | undefined
   if (centre !== 'none' && centre !== 'median') throw new UsageError('--center must be none or median');
   const ratio = num('ratio');
   const eps = num('eps');
+  const budget = num('budget');
+  let plan: unknown;
+  if (typeof v['plan'] === 'string') {
+    try {
+      plan = JSON.parse(fs.readFileSync(v['plan'], 'utf8'));
+    } catch (e) {
+      throw new UsageError(`--plan ${v['plan']}: ${(e as Error).message}`);
+    }
+  }
   return {
     output,
     json: v['json'] === true || v['json'] === '',
@@ -34,6 +44,8 @@ export function parsePruneOptions(v: Record<string, string | boolean | undefined
       method: method as PruneOptions['method'],
       ...(ratio !== undefined ? { ratio } : {}),
       ...(eps !== undefined ? { eps } : {}),
+      ...(budget !== undefined ? { budget } : {}),
+      ...(plan !== undefined ? { plan: (plan as { plan?: unknown }).plan ?? plan } : {}),
       global: v['global'] === true,
       ...(layers ? { layers } : {}),
       centre,

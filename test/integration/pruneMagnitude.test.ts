@@ -85,10 +85,10 @@ test('bad prune options fail before any work, with exit 2 and one line', async (
   const cases: Array<[string[], RegExp]> = [
     [['--method', 'magnitude', '--ratio', '1'], /--ratio must be in \[0, 1\), not 1/],
     [['--method', 'magnitude', '--eps', '0'], /--eps must be > 0, not 0/],
-    [['--method', 'magnitude', '--ratio', '0.5', '--eps', '0.1'], /exactly one of --ratio or --eps/],
+    [['--method', 'magnitude', '--ratio', '0.5', '--eps', '0.1'], /exactly one of --ratio, --eps, --budget or --plan/],
     [['--method', 'magnitude', '--ratio', '0.5', '--layers', 'nope'], /--layers nope matches no weight layer/],
-    [['--method', 'node', '--eps', '0.1'], /--method node takes --ratio/],
-    [['--method', 'singular', '--eps', '0.1'], /--method singular takes --ratio \(the fraction removed per layer\)/],
+    [['--method', 'node', '--ratio', '0.5', '--global'], /--global is for magnitude pruning/],
+    
     [['--method', 'magnitude', '--ratio', '0.5', '-o', out('x.tflite')], /must be a \.onnx file/],
   ];
   for (const [args, pattern] of cases) {

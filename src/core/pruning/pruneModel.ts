@@ -13,6 +13,7 @@ import type { NodeSpec } from '../formats/onnx/onnxBuilder.ts';
 import { type InitializerReplacement, type OnnxEdits, writeOnnxWithEdits } from '../formats/onnx/writeOnnx.ts';
 import { canonicalShape, toCanonical } from '../tensor/layout.ts';
 import { planNodePruning } from './nodeDependencies.ts';
+import { parsePlan, PlanError, planFromBudget, planFromEps, planFromRatio, type PrunePlan } from './plan.ts';
 import { planTfjsPruning, writeTfjsLayersModel } from './pruneTfjs.ts';
 import { verifyTfjs } from '../runtime/verifyTfjs.ts';
 import { pruneSingular, reconstruct, transposed } from './singular.ts';
@@ -34,6 +35,10 @@ export interface PruneOptions {
   verify?: boolean;
   /** TF.js: write float32 weights instead of the source's quantization. */
   float32?: boolean;
+  /** Keep at most this many parameters in the whole model (per-layer ratios chosen from the curves). */
+  budget?: number;
+  /** A plan (JSON, as written in a report's `plan`) giving each layer's ratio or skip. */
+  plan?: unknown;
   /** .npy samples to verify on (implies verify), and optional integer labels for accuracy. */
   data?: string;
   labels?: string;
@@ -60,6 +65,8 @@ export interface PruneReport {
   paramsAfter: number;
   bytes: { before: number; after: number; afterGzip: number; afterSparse: number; afterSparseIsEstimate: true };
   layers: PruneLayerReport[];
+  /** The per-layer ratios used (reusable with --plan). */
+  plan: PrunePlan;
   verify: Verification | null;
 }
 
@@ -67,11 +74,13 @@ export interface PruneReport {
 export class PruneOptionsError extends Error {}
 
 function validate(o: PruneOptions): void {
-  if (o.method !== 'magnitude' && (o.eps !== undefined || o.global)) throw new PruneOptionsError(`--method ${o.method} takes --ratio (the fraction removed per layer)`);
-  if ((o.ratio === undefined) === (o.eps === undefined)) throw new PruneOptionsError('give exactly one of --ratio or --eps');
+  if (o.method !== 'magnitude' && o.global) throw new PruneOptionsError(`--global is for magnitude pruning`);
+  const given = [o.ratio, o.eps, o.budget, o.plan].filter((x) => x !== undefined).length;
+  if (given !== 1) throw new PruneOptionsError('give exactly one of --ratio, --eps, --budget or --plan');
+  if (o.budget !== undefined && !(Number.isSafeInteger(o.budget) && o.budget > 0)) throw new PruneOptionsError(`--budget must be a positive number of parameters, not ${o.budget}`);
   if (o.ratio !== undefined && !(o.ratio >= 0 && o.ratio < 1)) throw new PruneOptionsError(`--ratio must be in [0, 1), not ${o.ratio}`);
   if (o.eps !== undefined && !(o.eps > 0)) throw new PruneOptionsError(`--eps must be > 0, not ${o.eps}`);
-  if (o.global && o.eps !== undefined) throw new PruneOptionsError('--global takes --ratio (one threshold for a fraction of all weights)');
+  if (o.global && o.ratio === undefined) throw new PruneOptionsError('--global takes --ratio (one threshold for a fraction of all weights)');
 }
 
 async function pruneTfjsModel(ck: Checkpoint, input: string, out: string, o: PruneOptions): Promise<PruneReport> {
@@ -80,7 +89,9 @@ async function pruneTfjsModel(ck: Checkpoint, input: string, out: string, o: Pru
   const selected = ck.weights.filter((w) => MATRIX_KINDS.has(w.layer.kind) && (!o.layers || o.layers.test(w.name)));
   if (o.layers && selected.length === 0) throw new PruneOptionsError(`--layers ${o.layers.source} matches no weight layer`);
   const layers: PruneLayerReport[] = [];
-  const plan = planTfjsPruning(ck, o, selected, layers);
+  const prunePlan = buildPlan(ck, selected, o);
+  const { kept, ratio } = applyPlan(prunePlan, selected, o, layers);
+  const plan = planTfjsPruning(ck, o, kept, ratio, layers);
   writeTfjsLayersModel(input, out, plan.topology, plan.weights, o.force);
   let verify: Verification | null = null;
   if (o.verify) {
@@ -104,8 +115,42 @@ async function pruneTfjsModel(ck: Checkpoint, input: string, out: string, o: Pru
     paramsAfter: paramsBefore - plan.removed,
     bytes: { before, after, afterGzip: (await gzipSize(out)) + (await gzipSize(shard)), afterSparse: after, afterSparseIsEstimate: true },
     layers,
+    plan: prunePlan,
     verify,
   };
+}
+
+/**
+ * Per-layer ratios for `eligible` (and the layers a plan skips). The budget counts every parameter
+ * of the model: what the pruned layers may keep is the budget minus everything else.
+ */
+function buildPlan(ck: Checkpoint, eligible: WeightTensor[], o: PruneOptions): PrunePlan {
+  const centre = o.centre ?? 'none';
+  try {
+    if (o.plan !== undefined) return parsePlan(o.plan, ck, o.method);
+    if (o.eps !== undefined) return planFromEps(eligible, o.method, centre, o.eps);
+    if (o.budget !== undefined) {
+      const fixed = ck.weights.reduce((a, w) => a + w.size, 0) - eligible.reduce((a, w) => a + w.size, 0);
+      if (o.budget <= fixed) throw new PlanError(`a budget of ${o.budget} parameters does not even cover the ${fixed} parameters that are not pruned`);
+      return planFromBudget(eligible, o.method, centre, o.budget - fixed);
+    }
+    return planFromRatio(eligible, o.method, centre, o.ratio!);
+  } catch (e) {
+    if (e instanceof PlanError) throw new PruneOptionsError(e.message);
+    throw e;
+  }
+}
+
+/** Applies a plan's skips and returns each remaining layer's ratio. */
+function applyPlan(plan: PrunePlan, eligible: WeightTensor[], o: PruneOptions, layers: PruneLayerReport[]): { kept: WeightTensor[]; ratio: (name: string) => number } {
+  const byName = new Map(plan.layers.map((l) => [l.name, l]));
+  const kept: WeightTensor[] = [];
+  for (const w of eligible) {
+    const l = byName.get(w.name);
+    if (!l || l.skip) layers.push({ name: w.name, method: o.method, ratio: 0, paramsBefore: w.size, paramsAfter: w.size, relErr: null, skipped: true, reason: l ? 'skipped by the plan' : 'not in the plan' });
+    else kept.push(w);
+  }
+  return { kept, ratio: (name) => byName.get(name)?.ratio ?? 0 };
 }
 
 /** Reads --data / --labels up front, so bad files fail before any pruning work. */
@@ -153,15 +198,17 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
     const layers: PruneLayerReport[] = selected
       .filter((w) => ineligible(w) !== undefined)
       .map((w) => ({ name: w.name, method: o.method, ratio: 0, paramsBefore: w.size, paramsAfter: w.size, relErr: null, skipped: true, reason: ineligible(w)! }));
-    if (o.method === 'singular') return await finish(input, out, o, ck.weights, layers, pruneSingularEdits(ck.ops, eligible, o, layers));
-    if (o.method === 'node') return await finish(input, out, o, ck.weights, layers, pruneNodeEdits(ck.ops, ck.weights, eligible, o, layers));
+    const plan = buildPlan(ck, eligible, o);
+    const { kept: planned, ratio } = applyPlan(plan, eligible, o, layers);
+    if (o.method === 'singular') return await finish(input, out, o, ck.weights, layers, plan, pruneSingularEdits(ck.ops, planned, o, ratio, layers));
+    if (o.method === 'node') return await finish(input, out, o, ck.weights, layers, plan, pruneNodeEdits(ck.ops, ck.weights, planned, o, ratio, layers));
     let pruned: MagnitudePruned[];
-    if (o.global) pruned = pruneMagnitudeGlobal(eligible.map((w) => w.read()), o.ratio!, o.centre ?? 'none');
-    else pruned = eligible.map((w) => pruneMagnitude(w.read(), o.ratio !== undefined ? { ratio: o.ratio } : { eps: o.eps! }, o.centre ?? 'none'));
+    if (o.global) pruned = pruneMagnitudeGlobal(planned.map((w) => w.read()), o.ratio!, o.centre ?? 'none');
+    else pruned = planned.map((w) => pruneMagnitude(w.read(), { ratio: ratio(w.name) }, o.centre ?? 'none'));
     const replace = new Map<string, InitializerReplacement>();
     let removed = 0;
     let sparseSaving = 0;
-    eligible.forEach((w, i) => {
+    planned.forEach((w, i) => {
       const p = pruned[i]!;
       if (p.k === p.n) throw new PruneOptionsError(`pruning '${w.name}' would remove all ${p.n} weights; refused`);
       replace.set(w.name, { dims: w.shape, dataType: w.onnx!.dataType, raw: encodeFloats(p.values, w.dtype as 'float32') });
@@ -172,7 +219,7 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
       if (o.centre !== 'median' && sparse < dense) sparseSaving += dense - sparse;
       layers.push({ name: w.name, method: o.method, ratio: p.k / p.n, paramsBefore: p.n, paramsAfter: p.n - p.k, relErr: p.relErr, skipped: false });
     });
-    return await finish(input, out, o, ck.weights, layers, { edits: { replace }, removed, sparseSaving });
+    return await finish(input, out, o, ck.weights, layers, plan, { edits: { replace }, removed, sparseSaving });
   } finally {
     ck.close();
   }
@@ -186,7 +233,7 @@ interface Planned {
 }
 
 /** Writes the edited model, verifies it when asked, and measures it. */
-async function finish(input: string, out: string, o: PruneOptions, weights: WeightTensor[], layers: PruneLayerReport[], plan: Planned): Promise<PruneReport> {
+async function finish(input: string, out: string, o: PruneOptions, weights: WeightTensor[], layers: PruneLayerReport[], prunePlan: PrunePlan, plan: Planned): Promise<PruneReport> {
   writeOnnxWithEdits(input, out, plan.edits, o.force);
   let verify: Verification | null = null;
   if (o.verify) {
@@ -208,6 +255,7 @@ async function finish(input: string, out: string, o: PruneOptions, weights: Weig
     paramsAfter: paramsBefore - plan.removed,
     bytes: { before: fs.statSync(input).size, after, afterGzip: await gzipSize(out), afterSparse: after - plan.sparseSaving, afterSparseIsEstimate: true },
     layers: layers.sort((a, b) => order.get(a.name)! - order.get(b.name)!),
+    plan: prunePlan,
     verify,
   };
 }
@@ -217,7 +265,7 @@ async function finish(input: string, out: string, o: PruneOptions, weights: Weig
  * thinner layers when that saves parameters (r·(m+n) < m·n); otherwise, and for conv / embedding /
  * recurrent weights, the dense rank-r reconstruction replaces the tensor and the report says so.
  */
-function pruneSingularEdits(ops: GraphOp[], eligible: WeightTensor[], o: PruneOptions, layers: PruneLayerReport[]): Planned {
+function pruneSingularEdits(ops: GraphOp[], eligible: WeightTensor[], o: PruneOptions, ratioOf: (name: string) => number, layers: PruneLayerReport[]): Planned {
   const replace = new Map<string, InitializerReplacement>();
   const remove = new Set<string>();
   const add: Array<InitializerReplacement & { name: string }> = [];
@@ -230,7 +278,7 @@ function pruneSingularEdits(ops: GraphOp[], eligible: WeightTensor[], o: PruneOp
     const m = shape[0]!;
     const n = w.size / m;
     const values = Float64Array.from(toCanonical(w.layer.layout, w.shape, w.read()));
-    const f = pruneSingular(values, m, n, o.ratio!, o.centre ?? 'none');
+    const f = pruneSingular(values, m, n, ratioOf(w.name), o.centre ?? 'none');
     if (f.keep === 0) throw new PruneOptionsError(`pruning '${w.name}' would remove every singular value; refused`);
     const op = ops.find((x) => x.name === w.layer.op);
     const direct = op && op.inputs[w.layer.inputIndex] === w.name && (uses.get(w.name) ?? 0) === 1;
@@ -276,7 +324,7 @@ function pruneSingularEdits(ops: GraphOp[], eligible: WeightTensor[], o: PruneOp
  * the smallest incoming-weight norm, and shrink every tensor on the chain to the next layer.
  * Shrinks of different layers can hit one tensor on different axes; they are merged and applied once.
  */
-function pruneNodeEdits(ops: GraphOp[], all: WeightTensor[], eligible: WeightTensor[], o: PruneOptions, layers: PruneLayerReport[]): Planned {
+function pruneNodeEdits(ops: GraphOp[], all: WeightTensor[], eligible: WeightTensor[], o: PruneOptions, ratioOf: (name: string) => number, layers: PruneLayerReport[]): Planned {
   const byName = new Map(all.map((w) => [w.name, w]));
   const keep = new Map<string, Map<number, number[]>>(); // tensor → axis → kept indices
   const staleValues = new Set<string>();
@@ -288,7 +336,7 @@ function pruneNodeEdits(ops: GraphOp[], all: WeightTensor[], eligible: WeightTen
     }
     const own = plan.shrinks[0]!;
     const scores = axisNorms(w.read(), w.shape, own.axis);
-    const k = Math.floor(o.ratio! * plan.units + 1e-9);
+    const k = Math.floor(ratioOf(w.name) * plan.units + 1e-9);
     if (k >= plan.units) throw new PruneOptionsError(`pruning '${w.name}' would remove all ${plan.units} units; refused`);
     const order = Array.from(scores.keys()).sort((a, b) => scores[a]! - scores[b]! || a - b);
     const kept = order.slice(k).sort((a, b) => a - b);

@@ -36,7 +36,7 @@ function sequentialLayers(topology: Record<string, unknown>): KerasLayer[] | und
   return Array.isArray(root.config) ? root.config : root.config?.layers;
 }
 
-export function planTfjsPruning(ck: Checkpoint, o: PruneOptions & { float32?: boolean }, eligible: WeightTensor[], layers: PruneLayerReport[]): TfjsPlan {
+export function planTfjsPruning(ck: Checkpoint, o: PruneOptions & { float32?: boolean }, eligible: WeightTensor[], ratioOf: (name: string) => number, layers: PruneLayerReport[]): TfjsPlan {
   const json = JSON.parse(fs.readFileSync(ck.file, 'utf8')) as { modelTopology: Record<string, unknown> };
   const topology = structuredClone(json.modelTopology);
   const values = new Map<string, { shape: number[]; values: ArrayLike<number> }>(ck.weights.map((w) => [w.name, { shape: w.shape, values: w.read() }]));
@@ -45,7 +45,7 @@ export function planTfjsPruning(ck: Checkpoint, o: PruneOptions & { float32?: bo
   const report = (w: WeightTensor, extra: Partial<PruneLayerReport>) => layers.push({ name: w.name, method: o.method, ratio: 0, paramsBefore: w.size, paramsAfter: w.size, relErr: null, skipped: false, ...extra });
 
   if (o.method === 'magnitude') {
-    const pruned = o.global ? pruneMagnitudeGlobal(eligible.map((w) => values.get(w.name)!.values), o.ratio!, o.centre ?? 'none') : eligible.map((w) => pruneMagnitude(values.get(w.name)!.values, o.ratio !== undefined ? { ratio: o.ratio } : { eps: o.eps! }, o.centre ?? 'none'));
+    const pruned = o.global ? pruneMagnitudeGlobal(eligible.map((w) => values.get(w.name)!.values), o.ratio!, o.centre ?? 'none') : eligible.map((w) => pruneMagnitude(values.get(w.name)!.values, { ratio: ratioOf(w.name) }, o.centre ?? 'none'));
     eligible.forEach((w, i) => {
       const p = pruned[i]!;
       values.set(w.name, { shape: w.shape, values: p.values });
@@ -93,7 +93,7 @@ export function planTfjsPruning(ck: Checkpoint, o: PruneOptions & { float32?: bo
         }
         const norms = new Float64Array(units);
         for (let i = 0; i < kernel.length; i++) norms[i % units] += kernel[i]! ** 2;
-        const k = Math.floor(o.ratio! * units + 1e-9);
+        const k = Math.floor(ratioOf(w.name) * units + 1e-9);
         if (k >= units) throw new Error(`pruning '${w.name}' would remove all ${units} units; refused`);
         const byScore = Array.from(norms.keys()).sort((a, b) => norms[a]! - norms[b]! || a - b);
         const kept = byScore.slice(k).sort((a, b) => a - b);
@@ -127,7 +127,7 @@ export function planTfjsPruning(ck: Checkpoint, o: PruneOptions & { float32?: bo
         report(w, { ratio: k / units, paramsAfter: inDim * kept.length, relErr: total ? Math.sqrt(removedEnergy / total) : 0, reason: `${kept.length} of ${units} units kept; shrinks ${[...shrinkVectors, ...shrinkRows].join(', ')}` });
       } else {
         // Canonical W = kernelᵀ (units × in); x·kernel = x·Rᵀ·Lᵀ.
-        const f = pruneSingular(transposed(Float64Array.from(kernel), inDim, units), units, inDim, o.ratio!, o.centre ?? 'none');
+        const f = pruneSingular(transposed(Float64Array.from(kernel), inDim, units), units, inDim, ratioOf(w.name), o.centre ?? 'none');
         if (f.rank * (units + inDim) < units * inDim) {
           const firstName = `${layer.config.name}_svd_in`;
           const first: KerasLayer = { class_name: 'Dense', config: { name: firstName, units: f.rank, activation: 'linear', use_bias: false, trainable: true, dtype: 'float32', kernel_initializer: layer.config['kernel_initializer'] ?? null, kernel_regularizer: null, kernel_constraint: null, bias_initializer: { class_name: 'Zeros', config: {} }, bias_regularizer: null, bias_constraint: null, activity_regularizer: null } };
