@@ -16,6 +16,7 @@ import { planNodePruning } from './nodeDependencies.ts';
 import { parsePlan, PlanError, planFromBudget, planFromEps, planFromRatio, type PrunePlan } from './plan.ts';
 import { planTfjsPruning, writeTfjsLayersModel } from './pruneTfjs.ts';
 import { verifyTfjs } from '../runtime/verifyTfjs.ts';
+import { writeSafetensors } from '../formats/safetensors/writeSafetensors.ts';
 import { pruneSingular, reconstruct, transposed } from './singular.ts';
 import { verifyOnnx, type Verification, type VerifyOptions } from '../runtime/verifyOnnx.ts';
 import { readNpy } from '../formats/npy.ts';
@@ -172,6 +173,95 @@ function loadVerificationData(o: PruneOptions): VerifyOptions {
 const cachedVerify = new WeakMap<PruneOptions, VerifyOptions>();
 const verifyOptionsFor = (o: PruneOptions): VerifyOptions => cachedVerify.get(o) ?? {};
 
+/**
+ * safetensors: no graph, so node pruning (which must shrink consumers) is refused; magnitude and
+ * singular-value pruning (as the dense rank-r reconstruction) rewrite tensors in place of shape.
+ * Every tensor of the source, including non-float ones, is written to one output file.
+ */
+async function pruneSafetensorsModel(ck: Checkpoint, input: string, out: string, o: PruneOptions): Promise<PruneReport> {
+  if (o.method === 'node') throw new PruneOptionsError('node pruning needs a graph to shrink the next layers; safetensors has none (use magnitude or singular)');
+  if (o.verify) throw new PruneOptionsError('--verify needs a runnable model; safetensors holds weights only');
+  if (input.endsWith('.index.json')) throw new PruneOptionsError('pruning sharded safetensors is not implemented yet (single .safetensors files are)');
+  if (path.resolve(out) === path.resolve(input)) throw new CheckpointError(input, 'refusing to write the pruned model over the original');
+  const selected = ck.weights.filter((w) => MATRIX_KINDS.has(w.layer.kind) && (!o.layers || o.layers.test(w.name)));
+  if (o.layers && selected.length === 0) throw new PruneOptionsError(`--layers ${o.layers.source} matches no weight layer`);
+  const layers: PruneLayerReport[] = [];
+  const prunePlan = buildPlan(ck, selected, o);
+  const { kept, ratio } = applyPlan(prunePlan, selected, o, layers);
+  const newValues = new Map<string, ArrayLike<number>>();
+  let removed = 0;
+  if (o.method === 'magnitude') {
+    const pruned = o.global ? pruneMagnitudeGlobal(kept.map((w) => w.read()), o.ratio!, o.centre ?? 'none') : kept.map((w) => pruneMagnitude(w.read(), { ratio: ratio(w.name) }, o.centre ?? 'none'));
+    kept.forEach((w, i) => {
+      const p = pruned[i]!;
+      newValues.set(w.name, p.values);
+      removed += p.k;
+      layers.push({ name: w.name, method: o.method, ratio: p.k / p.n, paramsBefore: p.n, paramsAfter: p.n - p.k, relErr: p.relErr, skipped: false });
+    });
+  } else {
+    for (const w of kept) {
+      const shape = canonicalShape(w.layer.layout, w.shape);
+      const m = shape[0]!;
+      const n = w.size / m;
+      const f = pruneSingular(Float64Array.from(toCanonical(w.layer.layout, w.shape, w.read())), m, n, ratio(w.name), o.centre ?? 'none');
+      newValues.set(w.name, inverseCanonical(w, reconstruct(f, m, n)));
+      layers.push({ name: w.name, method: o.method, ratio: 1 - f.keep / Math.min(m, n), paramsBefore: w.size, paramsAfter: w.size, relErr: f.relErr, skipped: false, reason: `dense rank-${f.rank} reconstruction (safetensors has no graph to factorise into)` });
+    }
+  }
+  const header = JSON.parse(Buffer.from(readHeaderBytes(input)).toString('utf8')) as Record<string, { dtype: string; shape: number[] }> & { __metadata__?: Record<string, string> };
+  const floats = new Map(ck.weights.map((w) => [w.name, w]));
+  const tensors = Object.keys(header)
+    .filter((k) => k !== '__metadata__')
+    .map((name) => {
+      const w = floats.get(name);
+      const values = newValues.get(name);
+      if (w && values) return { name, dtype: w.dtype, shape: w.shape, bytes: encodeFloats(values, w.dtype as 'float32') };
+      return { name, dtype: w?.dtype ?? header[name]!.dtype, shape: header[name]!.shape, bytes: w ? w.readBytes() : rawTensorBytes(input, name) };
+    });
+  writeSafetensors(out, tensors, { ...(header.__metadata__ ?? {}), pruned_by: `prunescope ${o.method}` }, o.force);
+  const paramsBefore = ck.weights.reduce((a, w) => a + w.size, 0);
+  const after = fs.statSync(out).size;
+  return {
+    input,
+    output: out,
+    method: o.method,
+    paramsBefore,
+    paramsAfter: paramsBefore - removed,
+    bytes: { before: fs.statSync(input).size, after, afterGzip: await gzipSize(out), afterSparse: after, afterSparseIsEstimate: true },
+    layers,
+    plan: prunePlan,
+    verify: null,
+  };
+}
+
+function readHeaderBytes(file: string): Uint8Array {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const len = Buffer.alloc(8);
+    fs.readSync(fd, len, 0, 8, 0);
+    const n = Number(len.readBigUInt64LE(0));
+    const header = Buffer.alloc(n);
+    fs.readSync(fd, header, 0, n, 8);
+    return header;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The stored bytes of a non-float tensor of a single safetensors file. */
+function rawTensorBytes(file: string, name: string): Uint8Array {
+  const headerBytes = readHeaderBytes(file);
+  const entry = (JSON.parse(Buffer.from(headerBytes).toString('utf8')) as Record<string, { data_offsets: [number, number] }>)[name]!;
+  const fd = fs.openSync(file, 'r');
+  try {
+    const out = Buffer.alloc(entry.data_offsets[1] - entry.data_offsets[0]);
+    fs.readSync(fd, out, 0, out.length, 8 + headerBytes.length + entry.data_offsets[0]);
+    return out;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Why a weight cannot be pruned (undefined when it can). */
 function ineligible(w: WeightTensor): string | undefined {
   if (!MATRIX_KINDS.has(w.layer.kind)) return `${w.layer.kind} tensors are not pruned`;
@@ -188,10 +278,11 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
   const out = path.resolve(output);
   const ck = openCheckpoint(input);
   try {
-    if (ck.format !== 'onnx' && ck.format !== 'tfjs-layers') throw new PruneOptionsError(`pruning ${ck.format} models is not implemented yet (ONNX and TF.js layers-models are)`);
-    const wantExt = ck.format === 'onnx' ? '.onnx' : '.json';
+    if (ck.format === 'tfjs-graph') throw new PruneOptionsError('pruning TF.js graph-models is not implemented yet (ONNX, TF.js layers-models and safetensors are)');
+    const wantExt = ck.format === 'onnx' ? '.onnx' : ck.format === 'safetensors' ? '.safetensors' : '.json';
     if (!out.toLowerCase().endsWith(wantExt)) throw new PruneOptionsError(`the output must be a ${wantExt} file for a ${ck.format} model: ${output}`);
     if (ck.format === 'tfjs-layers') return await pruneTfjsModel(ck, input, out, o);
+    if (ck.format === 'safetensors') return await pruneSafetensorsModel(ck, input, out, o);
     const selected = ck.weights.filter((w) => MATRIX_KINDS.has(w.layer.kind) && (!o.layers || o.layers.test(w.name)));
     if (o.layers && selected.length === 0) throw new PruneOptionsError(`--layers ${o.layers.source} matches no weight layer`);
     const eligible = selected.filter((w) => ineligible(w) === undefined);
