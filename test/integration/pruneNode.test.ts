@@ -117,3 +117,17 @@ test('onnx.checker accepts the node-pruned models (when Debian\'s python3-onnx i
     assert.equal(r.stdout.trim(), 'ok', `${f}: ${r.stderr}`);
   }
 });
+
+test('each node-pruned layer\'s relative error equals its analysis node curve (output-unit convention) at that ratio, 1e-6', async () => {
+  const { analyzeLayer, DEFAULT_SETTINGS } = await import('../../src/core/analysis/analyzeLayer.ts');
+  for (const name of ['mlp', 'cnn_plain_bn']) {
+    const r = await pruneModel(fixture('onnx', `${name}.onnx`), out(`${name}-curve.onnx`), { method: 'node', ratio: 0.25 });
+    const ck = readOnnx(fixture('onnx', `${name}.onnx`));
+    for (const l of r.layers.filter((x) => !x.skipped)) {
+      const a = analyzeLayer(ck.weights.find((w) => w.name === l.name)!, { ...DEFAULT_SETTINGS, nodeConvention: 'rows' });
+      const at = a.curves.ratios.indexOf(0.25);
+      assert.ok(Math.abs(l.relErr! - a.curves.node![at]!) < 1e-6, `${l.name}: ${l.relErr} vs ${a.curves.node![at]}`);
+    }
+    ck.close();
+  }
+});

@@ -170,7 +170,8 @@ export function analyzeLayer(w: WeightTensor, settings: AnalysisSettings, isClas
   const work = takeScratch('work', values.length + 1);
   setCurve(result, 'magnitude', magnitudeCurve(values, work), settings.eps);
   // Node scores.
-  setCurve(result, 'node', relErrCurve(nodeScores(isConv ? tail : filters, isConv, settings.nodeConvention)), settings.eps);
+  // The paper's CNN convention scores 2-D kernel slices (kernel-rows); the output-unit convention scores whole filters.
+  setCurve(result, 'node', relErrCurve(nodeScores(isConv && settings.nodeConvention === 'columns' ? tail : filters, isConv, settings.nodeConvention)), settings.eps);
 
   if (!settings.spectra) {
     result.reasons.push('spectra skipped (--no-spectra)');
