@@ -23,6 +23,16 @@ export interface AnalyzeCliOptions {
 /** Parses and checks the analyze options; throws UsageError with a one-line message. */
 export class UsageError extends Error {}
 
+/** --layers <regex>, checked. */
+export function parseLayersOption(v: Record<string, string | boolean | undefined>): RegExp | undefined {
+  if (typeof v['layers'] !== 'string') return undefined;
+  try {
+    return new RegExp(v['layers']);
+  } catch {
+    throw new UsageError(`--layers is not a valid regular expression: '${v['layers']}'`);
+  }
+}
+
 export function parseAnalyzeOptions(v: Record<string, string | boolean | undefined>, progress: boolean): AnalyzeCliOptions {
   const mode = (v['mode'] as string | undefined) ?? 'robust';
   if (mode !== 'robust' && mode !== 'paper') throw new UsageError(`--mode must be robust or paper, not '${mode}'`);
@@ -32,14 +42,7 @@ export function parseAnalyzeOptions(v: Record<string, string | boolean | undefin
   if (!(eps > 0 && eps < 1)) throw new UsageError(`--eps must be a number in (0, 1), not '${v['eps']}'`);
   const workers = v['workers'] === undefined ? undefined : Number(v['workers']);
   if (workers !== undefined && !(Number.isSafeInteger(workers) && workers >= 0)) throw new UsageError(`--workers must be a non-negative integer`);
-  let layers: RegExp | undefined;
-  if (typeof v['layers'] === 'string') {
-    try {
-      layers = new RegExp(v['layers']);
-    } catch {
-      throw new UsageError(`--layers is not a valid regular expression: '${v['layers']}'`);
-    }
-  }
+  const layers = parseLayersOption(v);
   const node = (v['node-convention'] as string | undefined) ?? 'columns';
   if (node !== 'columns' && node !== 'rows') throw new UsageError(`--node-convention must be columns or rows`);
   return {

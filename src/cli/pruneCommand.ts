@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PruneOptionsError, type PruneOptions, type PruneReport, pruneModel } from '../core/pruning/pruneModel.ts';
 import { formatBytes, formatCount, formatTable } from './formatTable.ts';
-import { UsageError } from './analyzeCommand.ts';
+import { parseLayersOption, UsageError } from './analyzeCommand.ts';
 
 export function parsePruneOptions(v: Record<string, string | boolean | undefined>): { options: PruneOptions; output: string; json: boolean } {
   const method = (v['method'] as string | undefined) ?? '';
@@ -15,14 +15,7 @@ export function parsePruneOptions(v: Record<string, string | boolean | undefined
     if (!Number.isFinite(x)) throw new UsageError(`--${k} must be a number, not '${v[k]}'`);
     return x;
   };
-  let layers: RegExp | undefined;
-  if (typeof v['layers'] === 'string') {
-    try {
-      layers = new RegExp(v['layers']);
-    } catch {
-      throw new UsageError(`--layers is not a valid regular expression: '${v['layers']}'`);
-    }
-  }
+  const layers = parseLayersOption(v);
   if (v['dtype'] !== undefined && v['dtype'] !== 'float32') throw new UsageError('--dtype takes float32 (keep the source quantization by leaving it out)');
   const centre = (v['center'] as string | undefined) ?? 'none';
   if (centre !== 'none' && centre !== 'median') throw new UsageError('--center must be none or median');

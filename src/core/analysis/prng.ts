@@ -35,19 +35,11 @@ export class Mulberry32 {
   }
 }
 
-/** In-place Fisher–Yates shuffle of `a`. */
-export function shuffle(a: Uint32Array, rng: Mulberry32): Uint32Array {
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = rng.below(i + 1);
-    const t = a[i]!;
-    a[i] = a[j]!;
-    a[j] = t;
-  }
-  return a;
-}
-
-/** In-place Fisher–Yates shuffle of values (the same swaps as shuffling indices, without an index array). */
-export function shuffleValues(a: Float64Array, rng: Mulberry32): Float64Array {
+/**
+ * In-place Fisher–Yates shuffle. Shuffling values directly makes the same swaps as shuffling an
+ * index array and gathering, without the index array.
+ */
+export function shuffle<T extends Uint32Array | Float64Array>(a: T, rng: Mulberry32): T {
   for (let i = a.length - 1; i > 0; i--) {
     const j = rng.below(i + 1);
     const t = a[i]!;
@@ -67,7 +59,7 @@ export function shuffleInto(src: Float64Array, dst: Float64Array, rng: Mulberry3
   const n = src.length;
   if (n <= 1 << 16) {
     dst.set(src);
-    return shuffleValues(dst, rng);
+    return shuffle(dst, rng);
   }
   let bits = 1;
   while (n >> bits > 1 << 14 && bits < 16) bits++;
@@ -79,7 +71,7 @@ export function shuffleInto(src: Float64Array, dst: Float64Array, rng: Mulberry3
   for (let b = 0; b < buckets; b++) offsets[b + 1] += offsets[b]!;
   const cursor = offsets.slice(0, buckets);
   for (let i = 0; i < n; i++) dst[cursor[rng.nextU32() >>> shift]!++] = src[i]!;
-  for (let b = 0; b < buckets; b++) shuffleValues(dst.subarray(offsets[b]!, offsets[b + 1]!), rng);
+  for (let b = 0; b < buckets; b++) shuffle(dst.subarray(offsets[b]!, offsets[b + 1]!), rng);
   return dst;
 }
 

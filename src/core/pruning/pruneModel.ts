@@ -94,16 +94,7 @@ async function pruneTfjsModel(ck: Checkpoint, input: string, out: string, o: Pru
   const { kept, ratio } = applyPlan(prunePlan, selected, o, layers);
   const plan = planTfjsPruning(ck, o, kept, ratio, layers);
   writeTfjsLayersModel(input, out, plan.topology, plan.weights, o.force);
-  let verify: Verification | null = null;
-  if (o.verify) {
-    try {
-      verify = await verifyTfjs(input, out, verifyOptionsFor(o));
-    } catch (e) {
-      fs.rmSync(out, { force: true });
-      fs.rmSync(path.join(path.dirname(out), 'group1-shard1of1.bin'), { force: true });
-      throw new CheckpointError(out, `verification failed, output deleted: ${(e as Error).message}`);
-    }
-  }
+  const verify = await verifyOrDelete(o, out, () => verifyTfjs(input, out, verifyOptionsFor(o)), [out, path.join(path.dirname(out), 'group1-shard1of1.bin')]);
   const paramsBefore = ck.weights.reduce((a, w) => a + w.size, 0);
   const shard = path.join(path.dirname(out), 'group1-shard1of1.bin');
   const after = fs.statSync(out).size + fs.statSync(shard).size;
@@ -152,6 +143,17 @@ function applyPlan(plan: PrunePlan, eligible: WeightTensor[], o: PruneOptions, l
     else kept.push(w);
   }
   return { kept, ratio: (name) => byName.get(name)?.ratio ?? 0 };
+}
+
+/** Runs the verification when asked; a model that fails to load or run is deleted (all its files). */
+async function verifyOrDelete(o: PruneOptions, out: string, run: () => Promise<Verification>, files: string[]): Promise<Verification | null> {
+  if (!o.verify) return null;
+  try {
+    return await run();
+  } catch (e) {
+    for (const f of files) fs.rmSync(f, { force: true });
+    throw new CheckpointError(out, `verification failed, output deleted: ${(e as Error).message}`);
+  }
 }
 
 /** Reads --data / --labels up front, so bad files fail before any pruning work. */
@@ -326,15 +328,7 @@ interface Planned {
 /** Writes the edited model, verifies it when asked, and measures it. */
 async function finish(input: string, out: string, o: PruneOptions, weights: WeightTensor[], layers: PruneLayerReport[], prunePlan: PrunePlan, plan: Planned): Promise<PruneReport> {
   writeOnnxWithEdits(input, out, plan.edits, o.force);
-  let verify: Verification | null = null;
-  if (o.verify) {
-    try {
-      verify = await verifyOnnx(input, out, verifyOptionsFor(o));
-    } catch (e) {
-      fs.rmSync(out, { force: true });
-      throw new CheckpointError(out, `verification failed, output deleted: ${(e as Error).message}`);
-    }
-  }
+  const verify = await verifyOrDelete(o, out, () => verifyOnnx(input, out, verifyOptionsFor(o)), [out]);
   const paramsBefore = weights.reduce((a, w) => a + w.size, 0);
   const after = fs.statSync(out).size;
   const order = new Map(weights.map((w, i) => [w.name, i]));

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CheckpointError } from '../../errors.ts';
 import { type ByteSourcePool, type FileByteSource, resolveInside } from '../../io/byteSource.ts';
-import { type DType, bytesPerElement, decodeValues, elementCount, floatToHalf } from '../../tensor/dtype.ts';
+import { type DType, bytesPerElement, decodeValues, elementCount, encodeFloats } from '../../tensor/dtype.ts';
 import type { TensorRecord } from './onnxProto.ts';
 
 /** ONNX TensorProto.DataType → PruneScope dtype (undefined = not supported). */
@@ -162,24 +162,12 @@ function typedValues(file: string, t: TensorRecord, dtype: DType, size: number, 
 
 /** Packs values back into little-endian bytes of `dtype` (for typed-field tensors' readBytes). */
 function encodeLE(values: Float32Array | Float64Array, dtype: DType): Uint8Array {
-  const n = values.length;
   switch (dtype) {
     case 'float32':
-      return new Uint8Array(Float32Array.from(values).buffer);
     case 'float64':
-      return new Uint8Array(Float64Array.from(values).buffer);
-    case 'float16': {
-      const out = new Uint16Array(n);
-      for (let i = 0; i < n; i++) out[i] = floatToHalf(values[i]!);
-      return new Uint8Array(out.buffer);
-    }
-    case 'bfloat16': {
-      const f = Float32Array.from(values);
-      const bits = new Uint32Array(f.buffer);
-      const out = new Uint16Array(n);
-      for (let i = 0; i < n; i++) out[i] = bits[i]! >>> 16; // exact: values came from bf16
-      return new Uint8Array(out.buffer);
-    }
+    case 'float16':
+    case 'bfloat16':
+      return encodeFloats(values, dtype); // exact: the values came from this dtype
     case 'int8':
       return new Uint8Array(Int8Array.from(values).buffer);
     case 'uint8':
