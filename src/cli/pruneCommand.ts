@@ -83,6 +83,10 @@ export async function runPrune(file: string, args: ReturnType<typeof parsePruneO
       ? `size: ${formatBytes(b.before)} → ${formatBytes(b.after)} dense (shapes kept, zeros stored); ${formatBytes(b.afterGzip)} gzipped; ≈ ${formatBytes(b.afterSparse)} if sparse-encoded (estimate)`
       : `size: ${formatBytes(b.before)} → ${formatBytes(b.after)}; ${formatBytes(b.afterGzip)} gzipped`,
   ];
+  const f = report.multiplyAdds;
+  if (f) {
+    lines.push(`multiply-adds per sample: ${formatCount(f.before)} → ${formatCount(f.after)}${f.unknownLayers.length ? ` (not counted, shapes unknown: ${f.unknownLayers.join(', ')})` : ''}`);
+  }
   const v = report.verify;
   if (v) {
     const on = v.data === 'random' ? `${v.samples} random inputs` : `${v.samples} samples of ${path.basename(v.data)}`;

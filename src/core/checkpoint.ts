@@ -98,6 +98,8 @@ export interface Checkpoint {
   /** ONNX default-domain opset; undefined for other formats. */
   opset?: number;
   ops: GraphOp[];
+  /** Declared shapes of the graph's tensor inputs (-1 for symbolic dims), where the format has them. */
+  inputShapes?: Record<string, number[]>;
   weights: WeightTensor[];
   /** Things the reader noticed but could tolerate (shown in reports). */
   warnings: string[];

@@ -131,3 +131,12 @@ test('each node-pruned layer\'s relative error equals its analysis node curve (o
     ck.close();
   }
 });
+
+test('multiply-adds per sample before and after equal the closed forms (Conv/Gemm shape propagation)', async () => {
+  const r = await pruneModel(fixture('onnx', 'cnn_plain_bn.onnx'), out('cnn-macs.onnx'), { method: 'node', ratio: 0.5 });
+  // 8×8 maps, 3×3 kernels: conv1 8·64·27 + conv2 12·64·72 + fc 12·5, then with 4 and 6 filters.
+  assert.deepEqual(r.multiplyAdds, { before: 8 * 64 * 27 + 12 * 64 * 72 + 12 * 5, after: 4 * 64 * 27 + 6 * 64 * 36 + 6 * 5, unknownLayers: [] });
+  const m = await pruneModel(fixture('onnx', 'mlp.onnx'), out('mlp-macs.onnx'), { method: 'singular', ratio: 0.75 });
+  // Each Gemm m×n at rank r becomes n·r + r·m: fc1 20·5+5·32, fc2 32·4+4·16, fc3 16·3+3·10.
+  assert.deepEqual(m.multiplyAdds, { before: 20 * 32 + 32 * 16 + 16 * 10, after: 20 * 5 + 5 * 32 + (32 * 4 + 4 * 16) + (16 * 3 + 3 * 10), unknownLayers: [] });
+});

@@ -12,6 +12,7 @@ import { openCheckpoint } from '../formats/openCheckpoint.ts';
 import type { NodeSpec } from '../formats/onnx/onnxBuilder.ts';
 import { type InitializerReplacement, type OnnxEdits, writeOnnxWithEdits } from '../formats/onnx/writeOnnx.ts';
 import { canonicalShape, toCanonical } from '../tensor/layout.ts';
+import { countMultiplyAdds } from './flops.ts';
 import { planNodePruning } from './nodeDependencies.ts';
 import { parsePlan, PlanError, planFromBudget, planFromEps, planFromRatio, type PrunePlan } from './plan.ts';
 import { planTfjsPruning, writeTfjsLayersModel } from './pruneTfjs.ts';
@@ -68,6 +69,8 @@ export interface PruneReport {
   layers: PruneLayerReport[];
   /** The per-layer ratios used (reusable with --plan). */
   plan: PrunePlan;
+  /** ONNX: multiply-adds per sample of the weight layers, before and after (null where not derivable). */
+  multiplyAdds: { before: number; after: number; unknownLayers: string[] } | null;
   verify: Verification | null;
 }
 
@@ -108,6 +111,7 @@ async function pruneTfjsModel(ck: Checkpoint, input: string, out: string, o: Pru
     bytes: { before, after, afterGzip: (await gzipSize(out)) + (await gzipSize(shard)), afterSparse: after, afterSparseIsEstimate: true },
     layers,
     plan: prunePlan,
+    multiplyAdds: null,
     verify,
   };
 }
@@ -232,6 +236,7 @@ async function pruneSafetensorsModel(ck: Checkpoint, input: string, out: string,
     bytes: { before: fs.statSync(input).size, after, afterGzip: await gzipSize(out), afterSparse: after, afterSparseIsEstimate: true },
     layers,
     plan: prunePlan,
+    multiplyAdds: null,
     verify: null,
   };
 }
@@ -332,6 +337,12 @@ async function finish(input: string, out: string, o: PruneOptions, weights: Weig
   const paramsBefore = weights.reduce((a, w) => a + w.size, 0);
   const after = fs.statSync(out).size;
   const order = new Map(weights.map((w, i) => [w.name, i]));
+  const before = openCheckpoint(input);
+  const pruned = openCheckpoint(out);
+  const macsBefore = countMultiplyAdds(before);
+  const macsAfter = countMultiplyAdds(pruned);
+  before.close();
+  pruned.close();
   return {
     input,
     output: out,
@@ -341,6 +352,7 @@ async function finish(input: string, out: string, o: PruneOptions, weights: Weig
     bytes: { before: fs.statSync(input).size, after, afterGzip: await gzipSize(out), afterSparse: after - plan.sparseSaving, afterSparseIsEstimate: true },
     layers: layers.sort((a, b) => order.get(a.name)! - order.get(b.name)!),
     plan: prunePlan,
+    multiplyAdds: { before: macsBefore.multiplyAdds, after: macsAfter.multiplyAdds, unknownLayers: macsAfter.unknown },
     verify,
   };
 }

@@ -70,6 +70,8 @@ export interface OnnxStructure {
   tensors: TensorRecord[];
   /** Names of the main graph's inputs. */
   graphInputs: string[];
+  /** Declared shapes of the main graph's tensor inputs (-1 for symbolic dims). */
+  inputShapes: Record<string, number[]>;
   /** Scratch: the name of the last ValueInfoProto scanned. */
   lastValueInfoName?: string;
   warnings: string[];
@@ -80,7 +82,7 @@ export function scanOnnxModel(source: FileByteSource): OnnxStructure {
   if (source.size === 0) throw new CheckpointError(source.file, 'the file is empty');
   sniffNonProtobuf(source);
   const s = new ProtobufScanner(source);
-  const out: OnnxStructure = { irVersion: 0, producer: '', ops: [], tensors: [], graphInputs: [], warnings: [] };
+  const out: OnnxStructure = { irVersion: 0, producer: '', ops: [], tensors: [], graphInputs: [], inputShapes: {}, warnings: [] };
   let producerName = '';
   let producerVersion = '';
   let sawGraph = false;
@@ -171,21 +173,55 @@ function scanGraph(s: ProtobufScanner, graphPath: string, out: OnnxStructure, ch
   }
 }
 
+/** TypeProto → tensor_type → shape → dims (dim_value, or -1 for a dim_param); undefined if not a tensor. */
+function scanTensorType(s: ProtobufScanner): number[] | undefined {
+  let dims: number[] | undefined;
+  const walk = (depth: number) => {
+    s.enter(s.length());
+    while (s.more()) {
+      const [f, w] = s.tag();
+      if (depth === 0 && f === 1 && w === WireType.LengthDelimited) walk(1); // TypeProto.tensor_type
+      else if (depth === 1 && f === 2 && w === WireType.LengthDelimited) {
+        dims = [];
+        walk(2); // Tensor.shape
+      } else if (depth === 2 && f === 1 && w === WireType.LengthDelimited) {
+        s.enter(s.length()); // TensorShapeProto.dim
+        let d = -1;
+        while (s.more()) {
+          const [g, x] = s.tag();
+          if (g === 1 && x === WireType.Varint) d = s.int64();
+          else s.skip(x);
+        }
+        s.leave();
+        dims!.push(d);
+      } else s.skip(w);
+    }
+    s.leave();
+  };
+  walk(0);
+  return dims;
+}
+
 /** Scans one field of a GraphProto; returns its field number. */
 function scanGraphField(s: ProtobufScanner, graphPath: string, out: OnnxStructure, main = false): number {
   {
     const [field, wire] = s.tag();
     if (main && (field === Graph.input || field === Graph.valueInfo) && wire === WireType.LengthDelimited) {
-      // ValueInfoProto: only its name (field 1) is kept.
+      // ValueInfoProto: the name, and for inputs the tensor shape (dim_value, or -1 for dim_param).
       s.enter(s.length());
       let name = '';
+      let dims: number[] | undefined;
       while (s.more()) {
         const [f, w] = s.tag();
         if (f === 1 && w === WireType.LengthDelimited) name = s.string();
+        else if (f === 2 && w === WireType.LengthDelimited && field === Graph.input) dims = scanTensorType(s);
         else s.skip(w);
       }
       s.leave();
-      if (field === Graph.input) out.graphInputs.push(name);
+      if (field === Graph.input) {
+        out.graphInputs.push(name);
+        if (dims) out.inputShapes[name] = dims;
+      }
       out.lastValueInfoName = name;
     } else if (field === Graph.node && wire === WireType.LengthDelimited) {
       s.enter(s.length());

@@ -55,6 +55,7 @@ export function readOnnx(file: string): Checkpoint {
       producer: structure.producer,
       ...(structure.opset !== undefined ? { opset: structure.opset } : {}),
       ops: structure.ops,
+      inputShapes: structure.inputShapes,
       weights,
       warnings: structure.warnings,
       bytesRead: () => pool.bytesRead(),
