@@ -64,3 +64,34 @@ test('onnx.checker accepts the factorised models (when Debian\'s python3-onnx is
     assert.equal(r.stdout.trim(), 'ok', `${f}: ${r.stderr}`);
   }
 });
+
+test('factorised Conv layers compute exactly the dense rank-r approximation (1e-5), with stride/padding kept', async () => {
+  const { pruneSingular, reconstruct } = await import('../../src/core/pruning/singular.ts');
+  const { writeOnnxWithEdits } = await import('../../src/core/formats/onnx/writeOnnx.ts');
+  const r = await pruneModel(fixture('onnx', 'cnn_plain_bn.onnx'), out('cnn-fact.onnx'), { method: 'singular', ratio: 0.75 });
+  assert.deepEqual(r.layers.map((l) => l.reason!.split(' ').slice(0, 3).join(' ')), ['factorised into Conv', 'factorised into Conv', 'factorised into 12×2']);
+  // The same approximation written as dense weights (no graph change) must give the same outputs.
+  const ck = readOnnx(fixture('onnx', 'cnn_plain_bn.onnx'));
+  const replace = new Map();
+  for (const l of r.layers) {
+    const w = ck.weights.find((x) => x.name === l.name)!;
+    const m = w.layer.layout.kind === 'identity' ? w.shape[0]! : w.shape[1]!;
+    const n = w.size / m;
+    const f = pruneSingular(Float64Array.from(w.read()), m, n, 0.75);
+    replace.set(w.name, { dims: w.shape, dataType: 1, raw: new Uint8Array(Float32Array.from(reconstruct(f, m, n)).buffer) });
+  }
+  ck.close();
+  writeOnnxWithEdits(fixture('onnx', 'cnn_plain_bn.onnx'), out('cnn-dense-equivalent.onnx'), { replace });
+  const v = await verifyOnnx(out('cnn-dense-equivalent.onnx'), out('cnn-fact.onnx'));
+  assert.ok(v.maxAbs < 1e-5, `max |Δ| ${v.maxAbs}`);
+  const after = readOnnx(out('cnn-fact.onnx'));
+  const convs = after.ops.filter((o) => o.opType === 'Conv');
+  assert.equal(convs.length, 4);
+  assert.deepEqual(convs[0]!.attributes['pads'], [1, 1, 1, 1]);
+  assert.deepEqual(convs[0]!.attributes['strides'], [1, 1]);
+  after.close();
+  if (spawnSync('/usr/bin/python3', ['-c', 'import onnx']).status === 0) {
+    const c = spawnSync('/usr/bin/python3', ['-c', 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print("ok")', out('cnn-fact.onnx')], { encoding: 'utf8' });
+    assert.equal(c.stdout.trim(), 'ok', c.stderr);
+  }
+});

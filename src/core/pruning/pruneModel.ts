@@ -381,6 +381,7 @@ function pruneSingularEdits(ops: GraphOp[], eligible: WeightTensor[], o: PruneOp
     const direct = op && op.inputs[w.layer.inputIndex] === w.name && (uses.get(w.name) ?? 0) === 1;
     const gemmOk = op?.opType === 'Gemm' && w.layer.inputIndex === 1 && !op.attributes['transA'];
     const matmulOk = op?.opType === 'MatMul' && w.layer.inputIndex === 1;
+    const convOk = op?.opType === 'Conv' && w.layer.inputIndex === 1 && ((op.attributes['group'] as number | undefined) ?? 1) === 1;
     const saves = f.rank * (m + n) < m * n;
     const dtype = w.dtype as 'float32';
     const report = { name: w.name, method: o.method, ratio: 1 - f.keep / Math.min(m, n), paramsBefore: w.size, relErr: f.relErr, skipped: false };
@@ -401,15 +402,41 @@ function pruneSingularEdits(ops: GraphOp[], eligible: WeightTensor[], o: PruneOp
       const after = f.rank * (m + n);
       removed += w.size - after;
       layers.push({ ...report, paramsAfter: after, reason: `factorised into ${n}×${f.rank} and ${f.rank}×${m}` });
+    } else if (w.layer.kind === 'conv' && direct && convOk && saves) {
+      // W ≈ L·R on filter-rows: a Conv with r filters R (same stride/pads/dilations), then a 1×1 Conv L with the bias.
+      const first = `${w.name}.svd_in`;
+      const second = `${w.name}.svd_out`;
+      const hidden = `${op.outputs[0]}.svd_hidden`;
+      const kernel = w.shape.slice(2);
+      add.push({ name: first, dims: [f.rank, w.shape[1]!, ...kernel], dataType: w.onnx!.dataType, raw: encodeFloats(f.right, dtype) });
+      add.push({ name: second, dims: [m, f.rank, ...kernel.map(() => 1)], dataType: w.onnx!.dataType, raw: encodeFloats(f.left, dtype) });
+      remove.add(w.name);
+      const ints: Record<string, number> = {};
+      const lists: Record<string, number[]> = {};
+      for (const [k, v] of Object.entries(op.attributes)) {
+        if (k.startsWith('__')) continue;
+        if (Array.isArray(v)) lists[k] = v as number[];
+        else if (typeof v === 'number') ints[k] = v;
+      }
+      if (typeof op.attributes['auto_pad'] === 'string' && op.attributes['auto_pad'] !== 'NOTSET') {
+        throw new PruneOptionsError(`${op.name} uses auto_pad=${String(op.attributes['auto_pad'])}, which the conv factorisation does not carry over yet`);
+      }
+      replaceNodes.set(op.name, [
+        { name: `${op.name}.svd_in`, opType: 'Conv', inputs: [op.inputs[0]!, first], outputs: [hidden], ints, intLists: lists },
+        { name: `${op.name}.svd_out`, opType: 'Conv', inputs: [hidden, second, ...op.inputs.slice(2)], outputs: op.outputs },
+      ]);
+      const after = f.rank * (m + n);
+      removed += w.size - after;
+      layers.push({ ...report, paramsAfter: after, reason: `factorised into Conv ${f.rank}×${w.shape[1]}×${kernel.join('×')} and 1×1 Conv ${m}×${f.rank}` });
     } else {
       const dense = reconstruct(f, m, n);
       const native = inverseCanonical(w, dense);
       replace.set(w.name, { dims: w.shape, dataType: w.onnx!.dataType, raw: encodeFloats(native, dtype) });
       const why = !saves
         ? `rank ${f.rank} would not save parameters (${f.rank}·(${m}+${n}) ≥ ${m}·${n})`
-        : w.layer.kind !== 'dense'
-          ? `${w.layer.kind} layers are not factorised yet`
-          : 'the weight is not read directly by one Gemm/MatMul';
+        : w.layer.kind !== 'dense' && !(w.layer.kind === 'conv' && convOk)
+          ? `${w.layer.kind} layers are not factorised`
+          : 'the weight is not read directly by one node';
       layers.push({ ...report, paramsAfter: w.size, reason: `dense rank-${f.rank} reconstruction written: ${why}` });
     }
   }

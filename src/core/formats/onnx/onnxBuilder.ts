@@ -9,6 +9,7 @@ export interface NodeSpec {
   outputs: string[];
   ints?: Record<string, number>;
   floats?: Record<string, number>;
+  intLists?: Record<string, number[]>;
 }
 
 /** Encodes a NodeProto as field `field` (1 in GraphProto) of `w`. */
@@ -20,6 +21,13 @@ export function encodeNode(w: ProtobufWriter, n: NodeSpec): void {
     node.string(4, n.opType);
     for (const [name, value] of Object.entries(n.ints ?? {})) node.message(5, (a) => a.string(1, name).int64(3, value).varint(20, 2 /* INT */));
     for (const [name, value] of Object.entries(n.floats ?? {})) node.message(5, (a) => a.string(1, name).float(2, value).varint(20, 1 /* FLOAT */));
+    for (const [name, values] of Object.entries(n.intLists ?? {})) {
+      node.message(5, (a) => {
+        a.string(1, name);
+        for (const v of values) a.int64(8, v);
+        a.varint(20, 7 /* INTS */);
+      });
+    }
   });
 }
 
