@@ -61,6 +61,7 @@ export async function main(argv: string[]): Promise<number> {
         verify: { type: 'boolean' },
         force: { type: 'boolean' },
         dtype: { type: 'string' },
+        sparse: { type: 'boolean' },
         data: { type: 'string' },
         labels: { type: 'string' },
         budget: { type: 'string' },

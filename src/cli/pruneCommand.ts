@@ -44,6 +44,7 @@ export function parsePruneOptions(v: Record<string, string | boolean | undefined
       centre,
       force: v['force'] === true,
       verify: v['verify'] === true,
+      sparse: v['sparse'] === true,
       float32: v['dtype'] === 'float32',
       ...(typeof v['data'] === 'string' ? { data: v['data'] } : {}),
       ...(typeof v['labels'] === 'string' ? { labels: v['labels'] } : {}),
@@ -80,9 +81,12 @@ export async function runPrune(file: string, args: ReturnType<typeof parsePruneO
     '',
     `params: ${formatCount(report.paramsBefore)} → ${formatCount(report.paramsAfter)}${report.method === 'magnitude' ? ' non-zero' : ''} (${(100 * (1 - report.paramsAfter / report.paramsBefore)).toFixed(1)}% removed)`,
     report.method === 'magnitude'
-      ? `size: ${formatBytes(b.before)} → ${formatBytes(b.after)} dense (shapes kept, zeros stored); ${formatBytes(b.afterGzip)} gzipped; ≈ ${formatBytes(b.afterSparse)} if sparse-encoded (estimate)`
+      ? b.afterSparseIsEstimate
+        ? `size: ${formatBytes(b.before)} → ${formatBytes(b.after)} dense (shapes kept, zeros stored); ${formatBytes(b.afterGzip)} gzipped; ≈ ${formatBytes(b.afterSparse)} if sparse-encoded (estimate; --sparse writes it)`
+        : `size: ${formatBytes(b.before)} → ${formatBytes(b.after)} with sparse initializers (loaded by onnxruntime); ${formatBytes(b.afterGzip)} gzipped`
       : `size: ${formatBytes(b.before)} → ${formatBytes(b.after)}; ${formatBytes(b.afterGzip)} gzipped`,
   ];
+  for (const n of report.notes) lines.push(`note: ${n}`);
   const f = report.multiplyAdds;
   if (f) {
     lines.push(`multiply-adds per sample: ${formatCount(f.before)} → ${formatCount(f.after)}${f.unknownLayers.length ? ` (not counted, shapes unknown: ${f.unknownLayers.join(', ')})` : ''}`);

@@ -138,3 +138,23 @@ test('--data/--labels: verification runs on the user\'s samples and reports accu
   );
   assert.equal(fs.existsSync(out('mlp-data2.onnx')), false);
 });
+
+test('--sparse writes SparseTensorProto initializers that onnxruntime loads: smaller file, same outputs and values as dense', async () => {
+  const dense = await pruneModel(fixture('onnx', 'mlp.onnx'), out('mlp-90-dense.onnx'), { method: 'magnitude', ratio: 0.9 });
+  const sparse = await pruneModel(fixture('onnx', 'mlp.onnx'), out('mlp-90-sparse.onnx'), { method: 'magnitude', ratio: 0.9, sparse: true });
+  assert.equal(sparse.bytes.afterSparseIsEstimate, false);
+  assert.deepEqual(sparse.notes, []);
+  assert.ok(sparse.bytes.after < dense.bytes.after * 0.5, `${sparse.bytes.after} vs ${dense.bytes.after}`);
+  const v = await verifyOnnx(out('mlp-90-dense.onnx'), out('mlp-90-sparse.onnx'));
+  assert.equal(v.maxAbs, 0);
+  const a = readOnnx(out('mlp-90-dense.onnx'));
+  const b = readOnnx(out('mlp-90-sparse.onnx'));
+  for (const w of a.weights) assert.deepEqual(b.weights.find((x) => x.name === w.name)!.read(), w.read(), w.name);
+  assert.equal(b.weights.find((x) => x.name === 'fc1.weight')!.layer.kind, 'dense');
+  a.close();
+  b.close();
+  if (spawnSync('/usr/bin/python3', ['-c', 'import onnx']).status === 0) {
+    const c = spawnSync('/usr/bin/python3', ['-c', 'import onnx, sys; m = onnx.load(sys.argv[1]); onnx.checker.check_model(m); print(len(m.graph.sparse_initializer))', out('mlp-90-sparse.onnx')], { encoding: 'utf8' });
+    assert.equal(c.stdout.trim(), '3', c.stderr);
+  }
+});

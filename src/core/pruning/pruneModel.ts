@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import * as ort from 'onnxruntime-node';
 import { type Checkpoint, type GraphOp, MATRIX_KINDS, type WeightTensor } from '../checkpoint.ts';
 import { CheckpointError } from '../errors.ts';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
@@ -35,6 +36,8 @@ export interface PruneOptions {
   centre?: Centre;
   force?: boolean;
   verify?: boolean;
+  /** ONNX magnitude pruning: store pruned layers as SparseTensorProto where that is smaller (and onnxruntime loads it). */
+  sparse?: boolean;
   /** TF.js: write float32 weights instead of the source's quantization. */
   float32?: boolean;
   /** Keep at most this many parameters in the whole model (per-layer ratios chosen from the curves). */
@@ -65,7 +68,9 @@ export interface PruneReport {
   method: PruneMethod;
   paramsBefore: number;
   paramsAfter: number;
-  bytes: { before: number; after: number; afterGzip: number; afterSparse: number; afterSparseIsEstimate: true };
+  bytes: { before: number; after: number; afterGzip: number; afterSparse: number; afterSparseIsEstimate: boolean };
+  /** Things the user should know about the output (e.g. a sparse encoding onnxruntime refused). */
+  notes: string[];
   layers: PruneLayerReport[];
   /** The per-layer ratios used (reusable with --plan). */
   plan: PrunePlan;
@@ -109,6 +114,7 @@ async function pruneTfjsModel(ck: Checkpoint, input: string, out: string, o: Pru
     paramsBefore,
     paramsAfter: paramsBefore - plan.removed,
     bytes: { before, after, afterGzip: (await gzipSize(out)) + (await gzipSize(shard)), afterSparse: after, afterSparseIsEstimate: true },
+    notes: [],
     layers,
     plan: prunePlan,
     multiplyAdds: null,
@@ -234,6 +240,7 @@ async function pruneSafetensorsModel(ck: Checkpoint, input: string, out: string,
     paramsBefore,
     paramsAfter: paramsBefore - removed,
     bytes: { before: fs.statSync(input).size, after, afterGzip: await gzipSize(out), afterSparse: after, afterSparseIsEstimate: true },
+    notes: [],
     layers,
     plan: prunePlan,
     multiplyAdds: null,
@@ -304,6 +311,7 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
     if (o.global) pruned = pruneMagnitudeGlobal(planned.map((w) => w.read()), o.ratio!, o.centre ?? 'none');
     else pruned = planned.map((w) => pruneMagnitude(w.read(), { ratio: ratio(w.name) }, o.centre ?? 'none'));
     const replace = new Map<string, InitializerReplacement>();
+    const sparse = new Map<string, { dims: number[]; dataType: number; values: Uint8Array; indices: BigInt64Array }>();
     let removed = 0;
     let sparseSaving = 0;
     planned.forEach((w, i) => {
@@ -313,11 +321,19 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
       removed += p.k;
       // Sparse estimate: COO with int64 indices costs (value + 8) bytes per non-zero; used only when smaller.
       const dense = w.byteLength;
-      const sparse = (p.n - p.k) * (bytesPerElement(w.dtype) + 8);
-      if (o.centre !== 'median' && sparse < dense) sparseSaving += dense - sparse;
+      const coo = (p.n - p.k) * (bytesPerElement(w.dtype) + 8);
+      if (o.centre !== 'median' && coo < dense) {
+        sparseSaving += dense - coo;
+        if (o.sparse) {
+          const idx: number[] = [];
+          for (let j = 0; j < p.n; j++) if (p.values[j] !== 0) idx.push(j);
+          sparse.set(w.name, { dims: w.shape, dataType: w.onnx!.dataType, values: encodeFloats(idx.map((j) => p.values[j]!), w.dtype as 'float32'), indices: BigInt64Array.from(idx, BigInt) });
+        }
+      }
       layers.push({ name: w.name, method: o.method, ratio: p.k / p.n, paramsBefore: p.n, paramsAfter: p.n - p.k, relErr: p.relErr, skipped: false });
     });
-    return await finish(input, out, o, ck.weights, layers, plan, { edits: { replace }, removed, sparseSaving });
+    if (o.sparse && o.centre === 'median') throw new PruneOptionsError('--sparse stores zeros implicitly; it cannot be combined with --center median');
+    return await finish(input, out, o, ck.weights, layers, plan, { edits: { replace, sparse }, removed, sparseSaving });
   } finally {
     ck.close();
   }
@@ -332,7 +348,22 @@ interface Planned {
 
 /** Writes the edited model, verifies it when asked, and measures it. */
 async function finish(input: string, out: string, o: PruneOptions, weights: WeightTensor[], layers: PruneLayerReport[], prunePlan: PrunePlan, plan: Planned): Promise<PruneReport> {
-  writeOnnxWithEdits(input, out, plan.edits, o.force);
+  const notes: string[] = [];
+  let sparseWritten = false;
+  if (plan.edits.sparse?.size) {
+    // Sparse initializers only count if onnxruntime loads them; otherwise the dense file is written.
+    writeOnnxWithEdits(input, out, plan.edits, o.force);
+    try {
+      await (await ort.InferenceSession.create(out)).release();
+      sparseWritten = true;
+    } catch (e) {
+      notes.push(`onnxruntime could not load the sparse initializers (${(e as Error).message.split('\n')[0]}); the model was written dense and the sparse size is an estimate`);
+      const sparse = plan.edits.sparse;
+      const replace = new Map(plan.edits.replace);
+      for (const name of sparse.keys()) if (!replace.has(name)) throw new Error(`internal: no dense copy of ${name}`);
+      writeOnnxWithEdits(input, out, { ...plan.edits, sparse: new Map() }, true);
+    }
+  } else writeOnnxWithEdits(input, out, plan.edits, o.force);
   const verify = await verifyOrDelete(o, out, () => verifyOnnx(input, out, verifyOptionsFor(o)), [out]);
   const paramsBefore = weights.reduce((a, w) => a + w.size, 0);
   const after = fs.statSync(out).size;
@@ -349,7 +380,8 @@ async function finish(input: string, out: string, o: PruneOptions, weights: Weig
     method: o.method,
     paramsBefore,
     paramsAfter: paramsBefore - plan.removed,
-    bytes: { before: fs.statSync(input).size, after, afterGzip: await gzipSize(out), afterSparse: after - plan.sparseSaving, afterSparseIsEstimate: true },
+    bytes: { before: fs.statSync(input).size, after, afterGzip: await gzipSize(out), afterSparse: sparseWritten ? after : after - plan.sparseSaving, afterSparseIsEstimate: !sparseWritten },
+    notes,
     layers: layers.sort((a, b) => order.get(a.name)! - order.get(b.name)!),
     plan: prunePlan,
     multiplyAdds: { before: macsBefore.multiplyAdds, after: macsAfter.multiplyAdds, unknownLayers: macsAfter.unknown },

@@ -31,7 +31,9 @@ export type TensorPayload =
   | { kind: 'values'; field: 'float' | 'int32' | 'int64' | 'double' | 'uint64'; values: number[] }
   | { kind: 'external'; location: string; offset: number; length?: number }
   | { kind: 'empty' }
-  | { kind: 'string' };
+  | { kind: 'string' }
+  /** A SparseTensorProto: `values` (nnz) at `indices` (nnz linear, or nnz × rank coordinates) of the dense dims. */
+  | { kind: 'sparse'; values: TensorRecord; indices: TensorRecord };
 
 export interface TensorRecord {
   name: string;
@@ -232,8 +234,9 @@ function scanGraphField(s: ProtobufScanner, graphPath: string, out: OnnxStructur
       out.tensors.push(scanTensor(s, 'initializer', graphPath));
       s.leave();
     } else if (field === Graph.sparseInitializer && wire === WireType.LengthDelimited) {
-      s.skip(wire);
-      out.warnings.push(`a sparse initializer${graphPath ? ` in ${graphPath}` : ''} was skipped (sparse tensors are not read yet)`);
+      s.enter(s.length());
+      out.tensors.push(scanSparseTensor(s, graphPath));
+      s.leave();
     } else {
       s.skip(wire);
     }
@@ -351,6 +354,26 @@ function scanAttribute(s: ProtobufScanner, graphPath: string): ScannedAttribute 
 function scanGraphAt(s: ProtobufScanner, span: { start: number; length: number }, graphPath: string, out: OnnxStructure): void {
   const sub = s.fork(span.start, span.start + span.length);
   scanGraph(sub, graphPath, out);
+}
+
+/** SparseTensorProto: values = 1, indices = 2, dims = 3. Recorded under the values' name. */
+function scanSparseTensor(s: ProtobufScanner, graphPath: string): TensorRecord {
+  let values: TensorRecord | undefined;
+  let indices: TensorRecord | undefined;
+  const dims: number[] = [];
+  while (s.more()) {
+    const [field, wire] = s.tag();
+    if ((field === 1 || field === 2) && wire === WireType.LengthDelimited) {
+      s.enter(s.length());
+      const t = scanTensor(s, 'initializer', graphPath);
+      s.leave();
+      if (field === 1) values = t;
+      else indices = t;
+    } else if (field === 3) s.repeated(wire, () => dims.push(s.int64()));
+    else s.skip(wire);
+  }
+  if (!values || !indices) s.fail('a sparse initializer lacks values or indices');
+  return { name: values.name, dataType: values.dataType, dims, payload: { kind: 'sparse', values, indices }, origin: 'initializer', graph: graphPath };
 }
 
 function scanTensor(s: ProtobufScanner, origin: TensorRecord['origin'], graphPath: string): TensorRecord {

@@ -121,6 +121,33 @@ export function resolveTensor(file: string, model: FileByteSource, pool: ByteSou
     }
     case 'string':
       throw new CheckpointError(file, `tensor '${t.name}' holds strings, which PruneScope does not support`);
+    case 'sparse': {
+      const values = resolveTensor(file, model, pool, { ...p.values, name: `${t.name} (values)` });
+      const indices = resolveTensor(file, model, pool, { ...p.indices, name: `${t.name} (indices)` });
+      const nnz = values.size;
+      const coords = p.indices.dims.length === 2 && p.indices.dims[1] === t.dims.length;
+      if (p.values.dims.length !== 1 || (indices.size !== nnz && !(coords && indices.size === nnz * t.dims.length))) {
+        throw new CheckpointError(file, `sparse tensor '${t.name}' has ${nnz} values but indices of dims [${p.indices.dims.join(', ')}]`);
+      }
+      const readValues = () => {
+        const v = values.readValues();
+        const idx = indices.readValues();
+        const out = v instanceof Float64Array ? new Float64Array(size) : new Float32Array(size);
+        const strides = t.dims.map((_, a) => t.dims.slice(a + 1).reduce((x, y) => x * y, 1));
+        for (let i = 0; i < nnz; i++) {
+          let at = idx[i]!;
+          if (coords) {
+            at = 0;
+            for (let a = 0; a < t.dims.length; a++) at += idx[i * t.dims.length + a]! * strides[a]!;
+          }
+          if (!(at >= 0 && at < size)) throw new CheckpointError(file, `sparse tensor '${t.name}' has an index ${at} outside its ${size} elements`);
+          out[at] = v[i]!;
+        }
+        return out;
+      };
+      // byteLength: what the sparse encoding occupies in the file.
+      return { record: t, dtype, size, byteLength: values.byteLength + indices.byteLength, readValues, readBytes: () => encodeLE(readValues(), dtype) };
+    }
   }
 }
 

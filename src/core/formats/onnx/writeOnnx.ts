@@ -27,6 +27,8 @@ export interface OnnxEdits {
   remove?: ReadonlySet<string>;
   /** New initializers, written after the existing ones. */
   add?: ReadonlyArray<InitializerReplacement & { name: string }>;
+  /** Initializers to write as SparseTensorProto instead (linear int64 indices); their dense entry is dropped. */
+  sparse?: ReadonlyMap<string, { dims: number[]; dataType: number; values: Uint8Array; indices: BigInt64Array }>;
   /** value_info entries to drop (their shapes are stale after the edit). */
   removeValueInfo?: ReadonlySet<string>;
   /** Main-graph nodes to replace, by name, with these nodes (in place, so order stays topological). */
@@ -87,6 +89,7 @@ export function writeOnnxWithEdits(sourceFile: string, target: string, edits: On
     model.message(7, (g) => {
       for (const child of layout.children) {
         if (child.name !== undefined && (child.field === 5 || child.field === 11) && edits.remove?.has(child.name)) continue;
+        if (child.name !== undefined && child.field === 5 && edits.sparse?.has(child.name)) continue;
         if (child.name !== undefined && child.field === 13 && edits.removeValueInfo?.has(child.name)) continue;
         const nodes = child.field === 1 && child.name !== undefined ? edits.replaceNodes?.get(child.name) : undefined;
         if (nodes) {
@@ -102,6 +105,22 @@ export function writeOnnxWithEdits(sourceFile: string, target: string, edits: On
         } else g.raw(fileSpan(source, child.start, child.end));
       }
       for (const t of edits.add ?? []) encodeTensor(g, t.name, t.dims, t.dataType, t.raw);
+      for (const [name, sp] of edits.sparse ?? []) {
+        g.message(15, (st) => {
+          st.message(1, (v) => {
+            v.int64(1, sp.indices.length);
+            v.varint(2, sp.dataType);
+            v.string(8, name);
+            v.bytes(9, sp.values);
+          });
+          st.message(2, (ix) => {
+            ix.int64(1, sp.indices.length);
+            ix.varint(2, 7 /* INT64 */);
+            ix.bytes(9, new Uint8Array(sp.indices.buffer, sp.indices.byteOffset, sp.indices.byteLength));
+          });
+          for (const d of sp.dims) st.int64(3, d);
+        });
+      }
     });
     model.raw(fileSpan(source, layout.graphPayloadEnd, source.size));
     if (model.size() > MAX_INLINE) {
