@@ -62,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
         force: { type: 'boolean' },
         dtype: { type: 'string' },
         sparse: { type: 'boolean' },
+        'external-data': { type: 'boolean' },
         data: { type: 'string' },
         labels: { type: 'string' },
         budget: { type: 'string' },

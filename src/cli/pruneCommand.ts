@@ -45,6 +45,7 @@ export function parsePruneOptions(v: Record<string, string | boolean | undefined
       force: v['force'] === true,
       verify: v['verify'] === true,
       sparse: v['sparse'] === true,
+      ...(v['external-data'] === true ? { externalData: 'always' as const } : {}),
       float32: v['dtype'] === 'float32',
       ...(typeof v['data'] === 'string' ? { data: v['data'] } : {}),
       ...(typeof v['labels'] === 'string' ? { labels: v['labels'] } : {}),

@@ -95,3 +95,22 @@ test('factorised Conv layers compute exactly the dense rank-r approximation (1e-
     assert.equal(c.stdout.trim(), 'ok', c.stderr);
   }
 });
+
+test('external data output (forced here; automatic past 2 GiB): <out>.data holds the tensors, and the model runs the same', async () => {
+  await pruneModel(fixture('onnx', 'mlp.onnx'), out('mlp-inline.onnx'), { method: 'singular', ratio: 0.5 });
+  const r = await pruneModel(fixture('onnx', 'mlp.onnx'), out('mlp-ext.onnx'), { method: 'singular', ratio: 0.5, externalData: 'always' });
+  assert.ok(fs.existsSync(out('mlp-ext.onnx.data')));
+  const data = fs.statSync(out('mlp-ext.onnx.data')).size;
+  assert.ok(data > 1024, String(data)); // tensors over 1 KiB moved out; smaller ones stay inline
+  assert.ok(fs.statSync(out('mlp-ext.onnx')).size < fs.statSync(out('mlp-inline.onnx')).size - 1024);
+  assert.match(r.notes.join(' '), /mlp-ext\.onnx\.data/);
+  const v = await verifyOnnx(out('mlp-inline.onnx'), out('mlp-ext.onnx'));
+  assert.equal(v.maxAbs, 0);
+  const ck = readOnnx(out('mlp-ext.onnx'));
+  assert.ok(ck.weights.filter((w) => w.size > 256).length > 0);
+  ck.close();
+  if (spawnSync('/usr/bin/python3', ['-c', 'import onnx']).status === 0) {
+    const c = spawnSync('/usr/bin/python3', ['-c', 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1])); print("ok")', out('mlp-ext.onnx')], { encoding: 'utf8' });
+    assert.equal(c.stdout.trim(), 'ok', c.stderr);
+  }
+});

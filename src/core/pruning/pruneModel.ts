@@ -36,6 +36,8 @@ export interface PruneOptions {
   centre?: Centre;
   force?: boolean;
   verify?: boolean;
+  /** ONNX: initializer bytes in `<out>.data` — 'auto' only past protobuf's 2 GiB limit, 'always' regardless. */
+  externalData?: 'auto' | 'always';
   /** ONNX magnitude pruning: store pruned layers as SparseTensorProto where that is smaller (and onnxruntime loads it). */
   sparse?: boolean;
   /** TF.js: write float32 weights instead of the source's quantization. */
@@ -350,6 +352,7 @@ interface Planned {
 async function finish(input: string, out: string, o: PruneOptions, weights: WeightTensor[], layers: PruneLayerReport[], prunePlan: PrunePlan, plan: Planned): Promise<PruneReport> {
   const notes: string[] = [];
   let sparseWritten = false;
+  plan.edits = { ...plan.edits, externalData: o.externalData ?? 'auto' };
   if (plan.edits.sparse?.size) {
     // Sparse initializers only count if onnxruntime loads them; otherwise the dense file is written.
     writeOnnxWithEdits(input, out, plan.edits, o.force);
@@ -366,7 +369,8 @@ async function finish(input: string, out: string, o: PruneOptions, weights: Weig
   } else writeOnnxWithEdits(input, out, plan.edits, o.force);
   const verify = await verifyOrDelete(o, out, () => verifyOnnx(input, out, verifyOptionsFor(o)), [out]);
   const paramsBefore = weights.reduce((a, w) => a + w.size, 0);
-  const after = fs.statSync(out).size;
+  const after = fs.statSync(out).size + (fs.existsSync(out + '.data') ? fs.statSync(out + '.data').size : 0);
+  if (fs.existsSync(out + '.data')) notes.push(`initializer bytes are in ${path.basename(out)}.data (keep it next to the model)`);
   const order = new Map(weights.map((w, i) => [w.name, i]));
   const before = openCheckpoint(input);
   const pruned = openCheckpoint(out);

@@ -21,6 +21,11 @@ export interface InitializerReplacement {
 }
 
 export interface OnnxEdits {
+  /**
+   * Where initializer bytes go: 'auto' (default) inlines them unless the model would pass protobuf's
+   * 2 GiB limit, then writes every initializer over 1 KiB to `<out>.data`; 'always' forces that.
+   */
+  externalData?: 'auto' | 'always';
   /** Initializers of the main graph to replace, by name. */
   replace: ReadonlyMap<string, InitializerReplacement>;
   /** Initializers to drop (and their graph-input entries, for models that list them). */
@@ -72,6 +77,7 @@ export function writeOnnxWithEdits(sourceFile: string, target: string, edits: On
   const pool = new ByteSourcePool();
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.tmp`);
+  const tmpData = path.join(path.dirname(out), `.${path.basename(out)}.data.${process.pid}.tmp`);
   try {
     const source = pool.get(src);
     const structure = scanOnnxModel(source);
@@ -84,6 +90,9 @@ export function writeOnnxWithEdits(sourceFile: string, target: string, edits: On
     for (const name of edits.replaceNodes?.keys() ?? []) {
       if (!nodeNames.has(name)) throw new CheckpointError(src, `no node named '${name}' in the main graph`);
     }
+    const build = (external: ExternalSink | undefined) => {
+    const tensor = (g: ProtobufWriter, name: string, dims: number[], dataType: number, raw: Uint8Array | StreamedBytes) =>
+      external && raw.length > 1024 ? external.encode(g, name, dims, dataType, raw) : encodeTensor(g, name, dims, dataType, raw);
     const model = new ProtobufWriter();
     model.raw(fileSpan(source, 0, layout.graphFieldStart));
     model.message(7, (g) => {
@@ -98,13 +107,13 @@ export function writeOnnxWithEdits(sourceFile: string, target: string, edits: On
         }
         const replacement = child.name !== undefined ? edits.replace.get(child.name) : undefined;
         const record = child.name !== undefined ? byName.get(child.name) : undefined;
-        if (replacement) encodeTensor(g, child.name!, replacement.dims, replacement.dataType, replacement.raw);
-        else if (record?.payload.kind === 'external') {
+        if (replacement) tensor(g, child.name!, replacement.dims, replacement.dataType, replacement.raw);
+        else if (record?.payload.kind === 'external' || (external && record?.payload.kind === 'raw' && record.payload.span.length > 1024)) {
           const t = resolveTensor(src, source, pool, record);
-          encodeTensor(g, record.name, record.dims, record.dataType, { length: t.byteLength, produce: (emit) => emit(t.readBytes()) });
+          tensor(g, record.name, record.dims, record.dataType, { length: t.byteLength, produce: (emit) => emit(t.readBytes()) });
         } else g.raw(fileSpan(source, child.start, child.end));
       }
-      for (const t of edits.add ?? []) encodeTensor(g, t.name, t.dims, t.dataType, t.raw);
+      for (const t of edits.add ?? []) tensor(g, t.name, t.dims, t.dataType, t.raw);
       for (const [name, sp] of edits.sparse ?? []) {
         g.message(15, (st) => {
           st.message(1, (v) => {
@@ -123,13 +132,62 @@ export function writeOnnxWithEdits(sourceFile: string, target: string, edits: On
       }
     });
     model.raw(fileSpan(source, layout.graphPayloadEnd, source.size));
-    if (model.size() > MAX_INLINE) {
-      throw new CheckpointError(src, `the pruned model would be ${model.size()} bytes; models over 2 GiB need external data, which the writer does not produce yet`);
+    return model;
+    };
+    let external: ExternalSink | undefined = edits.externalData === 'always' ? new ExternalSink(path.basename(out) + '.data') : undefined;
+    let model = build(external);
+    if (!external && model.size() > MAX_INLINE) {
+      external = new ExternalSink(path.basename(out) + '.data');
+      model = build(external);
     }
+    if (model.size() > MAX_INLINE) throw new CheckpointError(src, `the model's structure alone would be over 2 GiB`);
+    if (external) {
+      external.writeTo(tmpData);
+      fs.renameSync(tmpData, out + '.data');
+    } else if (fs.existsSync(out + '.data') && force) fs.rmSync(out + '.data'); // stale, from a forced overwrite
     model.writeToFile(tmp);
     fs.renameSync(tmp, out);
   } finally {
     fs.rmSync(tmp, { force: true });
+    fs.rmSync(tmpData, { force: true });
     pool.closeAll();
+  }
+}
+
+/** Collects tensor payloads for one external data file, recording each tensor's offset (64-byte aligned). */
+class ExternalSink {
+  private readonly parts: Array<{ offset: number; raw: Uint8Array | StreamedBytes }> = [];
+  private size = 0;
+  constructor(private readonly location: string) {}
+
+  encode(g: ProtobufWriter, name: string, dims: number[], dataType: number, raw: Uint8Array | StreamedBytes): void {
+    const offset = Math.ceil(this.size / 64) * 64;
+    this.parts.push({ offset, raw });
+    this.size = offset + raw.length;
+    g.message(5, (t) => {
+      for (const d of dims) t.int64(1, d);
+      t.varint(2, dataType);
+      t.string(8, name);
+      for (const [k, v] of [['location', this.location], ['offset', String(offset)], ['length', String(raw.length)]] as const) t.message(13, (e) => e.string(1, k).string(2, v));
+      t.varint(14, 1); // EXTERNAL
+    });
+  }
+
+  writeTo(file: string): void {
+    const fd = fs.openSync(file, 'w');
+    try {
+      for (const p of this.parts) {
+        let at = p.offset;
+        const write = (c: Uint8Array) => {
+          fs.writeSync(fd, c, 0, c.length, at);
+          at += c.length;
+        };
+        if (p.raw instanceof Uint8Array) write(p.raw);
+        else p.raw.produce(write);
+      }
+      if (this.size === 0) fs.writeSync(fd, new Uint8Array(0));
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 }
