@@ -27,6 +27,10 @@ const builds = [
     bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, logLevel: 'warning',
     entryPoints: { webview: 'webview-ui/src/main.ts' }, outdir: 'dist',
   },
+  {
+    bundle: true, platform: 'browser', target: 'es2022', format: 'iife', minify: true, logLevel: 'warning',
+    entryPoints: { 'report-page': 'webview-ui/src/reportPage.ts', 'report-view': 'webview-ui/src/reportView.ts' }, outdir: 'dist',
+  },
 ];
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

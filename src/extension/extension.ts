@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { InspectPanel } from './inspectPanel.ts';
+import { ReportEditorProvider } from './reportEditor.ts';
 import { runInspectInWorker } from './runInspectInWorker.ts';
 
 const MODEL_FILTERS = { 'Model checkpoints': ['onnx', 'json', 'safetensors'] };
@@ -8,6 +9,9 @@ export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('PruneScope', { log: true });
   context.subscriptions.push(
     log,
+    vscode.window.registerCustomEditorProvider(ReportEditorProvider.viewType, new ReportEditorProvider(context.extensionUri, log), {
+      webviewOptions: { retainContextWhenHidden: false },
+    }),
     vscode.commands.registerCommand('prunescope.showLog', () => log.show()),
     vscode.commands.registerCommand('prunescope.inspectModel', async (uri?: vscode.Uri) => {
       const target =

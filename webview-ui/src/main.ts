@@ -21,6 +21,7 @@ function render(m: HostMessage): void {
     root.append(b);
     return;
   }
+  if (m.type !== 'inspect') return; // this panel shows inspect results only
   const r = m.result;
   root.append(el('h2', r.file.split(/[\\/]/).pop()!));
   root.append(

@@ -1,19 +1,35 @@
 /**
- * The one typed protocol between the extension host and the webview. Both sides import it;
- * the webview validates every incoming message with `isHostMessage`.
+ * The one typed protocol between the extension host and the webviews. Both sides import it; the
+ * webviews validate every incoming message with `isHostMessage`.
  */
 import type { InspectResult } from '../../src/core/inspect.ts';
+import type { AnalysisReport } from '../../src/core/report/report.ts';
 
-export type HostMessage = { type: 'inspect'; result: InspectResult } | { type: 'error'; message: string };
+export type HostMessage =
+  | { type: 'inspect'; result: InspectResult }
+  | { type: 'progress'; done: number; total: number; layer: string }
+  | { type: 'report'; report: AnalysisReport }
+  | { type: 'error'; message: string };
 
-export type WebviewMessage = { type: 'ready' } | { type: 'showLog' };
+export type WebviewMessage = { type: 'ready' } | { type: 'showLog' } | { type: 'cancel' };
 
 export function isHostMessage(m: unknown): m is HostMessage {
   if (!m || typeof m !== 'object') return false;
-  const t = (m as { type?: unknown }).type;
-  if (t === 'inspect') {
-    const r = (m as { result?: InspectResult }).result;
-    return !!r && Array.isArray(r.layers) && typeof r.totals === 'object';
+  const x = m as Record<string, unknown>;
+  switch (x['type']) {
+    case 'inspect': {
+      const r = x['result'] as InspectResult | undefined;
+      return !!r && Array.isArray(r.layers) && typeof r.totals === 'object';
+    }
+    case 'progress':
+      return typeof x['done'] === 'number' && typeof x['total'] === 'number' && typeof x['layer'] === 'string';
+    case 'report': {
+      const r = x['report'] as AnalysisReport | undefined;
+      return !!r && typeof r.schemaVersion === 'string' && r.schemaVersion.startsWith('1.') && Array.isArray(r.layers);
+    }
+    case 'error':
+      return typeof x['message'] === 'string';
+    default:
+      return false;
   }
-  return t === 'error' && typeof (m as { message?: unknown }).message === 'string';
 }
