@@ -1,4 +1,5 @@
 import type { LayerKind } from '../checkpoint.ts';
+import { transpose2d } from '../tensor/layout.ts';
 
 /** A row-major float64 matrix view of a layer. */
 export interface Matrix {
@@ -32,9 +33,7 @@ export function layerMatrices(values: Float64Array, shape: readonly number[], ki
 }
 
 export function transpose(m: Matrix): Matrix {
-  const t = new Float64Array(m.data.length);
-  for (let i = 0; i < m.rows; i++) for (let j = 0; j < m.cols; j++) t[j * m.rows + i] = m.data[i * m.cols + j]!;
-  return { data: t, rows: m.cols, cols: m.rows };
+  return { data: transpose2d(m.data, m.rows, m.cols), rows: m.cols, cols: m.rows };
 }
 
 /** The (kh, kw) slices W[:, :, i, j] (out × in each) of a canonical conv kernel. */

@@ -9,7 +9,7 @@ import type { Checkpoint, WeightTensor } from '../checkpoint.ts';
 import { prunableCount, relErrCurve } from '../analysis/curves.ts';
 import { median } from '../analysis/order.ts';
 import { gramEigenvalues, singularFromSquared } from '../linalg/spectrum.ts';
-import { canonicalShape, toCanonical } from '../tensor/layout.ts';
+import { canonicalShape, readCanonical } from '../tensor/layout.ts';
 import type { Centre } from './magnitude.ts';
 
 export type PlanMethod = 'magnitude' | 'singular' | 'node';
@@ -27,7 +27,7 @@ export class PlanError extends Error {}
 /** The curve a method's ratio is read from, and the parameters kept after removing k scores. */
 function layerCurve(w: WeightTensor, method: PlanMethod, centre: Centre): { curve: Float64Array; kept: (k: number) => number } {
   const shape = canonicalShape(w.layer.layout, w.shape);
-  const values = Float64Array.from(toCanonical(w.layer.layout, w.shape, w.read()));
+  const values = readCanonical(w);
   const m = shape[0]!;
   const n = values.length / m;
   if (method === 'magnitude') {

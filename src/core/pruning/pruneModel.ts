@@ -12,14 +12,14 @@ import { CheckpointError } from '../errors.ts';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
 import type { NodeSpec } from '../formats/onnx/onnxBuilder.ts';
 import { type InitializerReplacement, type OnnxEdits, writeOnnxWithEdits } from '../formats/onnx/writeOnnx.ts';
-import { canonicalShape, toCanonical } from '../tensor/layout.ts';
+import { canonicalShape, fromCanonical, readCanonical, transpose2d } from '../tensor/layout.ts';
 import { countMultiplyAdds } from './flops.ts';
 import { planNodePruning } from './nodeDependencies.ts';
 import { parsePlan, PlanError, planFromBudget, planFromEps, planFromRatio, type PrunePlan } from './plan.ts';
 import { planTfjsPruning, writeTfjsLayersModel } from './pruneTfjs.ts';
 import { verifyTfjs } from '../runtime/verifyTfjs.ts';
 import { writeSafetensors } from '../formats/safetensors/writeSafetensors.ts';
-import { pruneSingular, reconstruct, transposed } from './singular.ts';
+import { pruneSingular, reconstruct } from './singular.ts';
 import { verifyOnnx, type Verification, type VerifyOptions } from '../runtime/verifyOnnx.ts';
 import { readNpy } from '../formats/npy.ts';
 import { bytesPerElement, encodeFloats } from '../tensor/dtype.ts';
@@ -217,8 +217,8 @@ async function pruneSafetensorsModel(ck: Checkpoint, input: string, out: string,
       const shape = canonicalShape(w.layer.layout, w.shape);
       const m = shape[0]!;
       const n = w.size / m;
-      const f = pruneSingular(Float64Array.from(toCanonical(w.layer.layout, w.shape, w.read())), m, n, ratio(w.name), o.centre ?? 'none');
-      newValues.set(w.name, inverseCanonical(w, reconstruct(f, m, n)));
+      const f = pruneSingular(readCanonical(w), m, n, ratio(w.name), o.centre ?? 'none');
+      newValues.set(w.name, fromCanonical(w.layer.layout, w.shape, reconstruct(f, m, n)));
       layers.push({ name: w.name, method: o.method, ratio: 1 - f.keep / Math.min(m, n), paramsBefore: w.size, paramsAfter: w.size, relErr: f.relErr, skipped: false, reason: `dense rank-${f.rank} reconstruction (safetensors has no graph to factorise into)` });
     }
   }
@@ -410,7 +410,7 @@ function pruneSingularEdits(ops: GraphOp[], eligible: WeightTensor[], o: PruneOp
     const shape = canonicalShape(w.layer.layout, w.shape);
     const m = shape[0]!;
     const n = w.size / m;
-    const values = Float64Array.from(toCanonical(w.layer.layout, w.shape, w.read()));
+    const values = readCanonical(w);
     const f = pruneSingular(values, m, n, ratioOf(w.name), o.centre ?? 'none');
     if (f.keep === 0) throw new PruneOptionsError(`pruning '${w.name}' would remove every singular value; refused`);
     const op = ops.find((x) => x.name === w.layer.op);
@@ -426,8 +426,8 @@ function pruneSingularEdits(ops: GraphOp[], eligible: WeightTensor[], o: PruneOp
       const first = `${w.name}.svd_in`;
       const second = `${w.name}.svd_out`;
       const hidden = `${op.outputs[0]}.svd_hidden`;
-      add.push({ name: first, dims: [n, f.rank], dataType: w.onnx!.dataType, raw: encodeFloats(transposed(f.right, f.rank, n), dtype) });
-      add.push({ name: second, dims: [f.rank, m], dataType: w.onnx!.dataType, raw: encodeFloats(transposed(f.left, m, f.rank), dtype) });
+      add.push({ name: first, dims: [n, f.rank], dataType: w.onnx!.dataType, raw: encodeFloats(transpose2d(f.right, f.rank, n), dtype) });
+      add.push({ name: second, dims: [f.rank, m], dataType: w.onnx!.dataType, raw: encodeFloats(transpose2d(f.left, m, f.rank), dtype) });
       remove.add(w.name);
       const rest = op.inputs.slice(2);
       const tail: NodeSpec =
@@ -466,7 +466,7 @@ function pruneSingularEdits(ops: GraphOp[], eligible: WeightTensor[], o: PruneOp
       layers.push({ ...report, paramsAfter: after, reason: `factorised into Conv ${f.rank}×${w.shape[1]}×${kernel.join('×')} and 1×1 Conv ${m}×${f.rank}` });
     } else {
       const dense = reconstruct(f, m, n);
-      const native = inverseCanonical(w, dense);
+      const native = fromCanonical(w.layer.layout, w.shape, dense);
       replace.set(w.name, { dims: w.shape, dataType: w.onnx!.dataType, raw: encodeFloats(native, dtype) });
       const why = !saves
         ? `rank ${f.rank} would not save parameters (${f.rank}·(${m}+${n}) ≥ ${m}·${n})`
@@ -547,14 +547,6 @@ function gatherAxes(values: ArrayLike<number>, shape: readonly number[], axes: R
     }
   }
   return { values: out, shape: newShape };
-}
-
-/** Canonical values back to the stored layout (identity / transpose / merge-leading layouts). */
-function inverseCanonical(w: WeightTensor, canonical: Float64Array): Float64Array {
-  const k = w.layer.layout.kind;
-  if (k === 'identity' || k === 'merge-leading' || k === 'none') return canonical;
-  if (k === 'transpose') return transposed(canonical, w.shape[1]!, w.shape[0]!);
-  throw new PruneOptionsError(`cannot write '${w.name}' back from layout ${k}`);
 }
 
 function gzipSize(file: string): Promise<number> {

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import type { Checkpoint, WeightTensor } from '../checkpoint.ts';
 import { type TfjsQuantization, type TfjsWeightOut, writeTfjsLayersModel } from '../formats/tfjs/writeTfjs.ts';
 import { pruneMagnitude, pruneMagnitudeGlobal } from './magnitude.ts';
-import { pruneSingular, reconstruct, transposed } from './singular.ts';
+import { pruneSingular, reconstruct } from './singular.ts';
+import { transpose2d } from '../tensor/layout.ts';
 import type { PruneLayerReport, PruneOptions } from './pruneModel.ts';
 
 interface KerasLayer {
@@ -127,7 +128,7 @@ export function planTfjsPruning(ck: Checkpoint, o: PruneOptions & { float32?: bo
         report(w, { ratio: k / units, paramsAfter: inDim * kept.length, relErr: total ? Math.sqrt(removedEnergy / total) : 0, reason: `${kept.length} of ${units} units kept; shrinks ${[...shrinkVectors, ...shrinkRows].join(', ')}` });
       } else {
         // Canonical W = kernelᵀ (units × in); x·kernel = x·Rᵀ·Lᵀ.
-        const f = pruneSingular(transposed(Float64Array.from(kernel), inDim, units), units, inDim, ratioOf(w.name), o.centre ?? 'none');
+        const f = pruneSingular(transpose2d(Float64Array.from(kernel), inDim, units), units, inDim, ratioOf(w.name), o.centre ?? 'none');
         if (f.rank * (units + inDim) < units * inDim) {
           const firstName = `${layer.config.name}_svd_in`;
           const first: KerasLayer = { class_name: 'Dense', config: { name: firstName, units: f.rank, activation: 'linear', use_bias: false, trainable: true, dtype: 'float32', kernel_initializer: layer.config['kernel_initializer'] ?? null, kernel_regularizer: null, kernel_constraint: null, bias_initializer: { class_name: 'Zeros', config: {} }, bias_regularizer: null, bias_constraint: null, activity_regularizer: null } };
@@ -136,13 +137,13 @@ export function planTfjsPruning(ck: Checkpoint, o: PruneOptions & { float32?: bo
             delete layer.config['batch_input_shape'];
           }
           seq.splice(at, 0, first);
-          values.set(`${firstName}/kernel`, { shape: [inDim, f.rank], values: transposed(f.right, f.rank, inDim) });
-          values.set(w.name, { shape: [f.rank, units], values: transposed(f.left, units, f.rank) });
+          values.set(`${firstName}/kernel`, { shape: [inDim, f.rank], values: transpose2d(f.right, f.rank, inDim) });
+          values.set(w.name, { shape: [f.rank, units], values: transpose2d(f.left, units, f.rank) });
           order.splice(order.indexOf(w.name), 0, `${firstName}/kernel`);
           removed += units * inDim - f.rank * (units + inDim);
           report(w, { ratio: 1 - f.keep / Math.min(units, inDim), paramsAfter: f.rank * (units + inDim), relErr: f.relErr, reason: `factorised into Dense ${firstName} (${inDim}×${f.rank}) and ${layer.config.name} (${f.rank}×${units})` });
         } else {
-          values.set(w.name, { shape: [inDim, units], values: transposed(reconstruct(f, units, inDim), units, inDim) });
+          values.set(w.name, { shape: [inDim, units], values: transpose2d(reconstruct(f, units, inDim), units, inDim) });
           report(w, { ratio: 1 - f.keep / Math.min(units, inDim), relErr: f.relErr, reason: `dense rank-${f.rank} reconstruction written: it would not save parameters` });
         }
       }

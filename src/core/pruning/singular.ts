@@ -80,10 +80,3 @@ export function reconstruct(f: LowRank, m: number, n: number): Float64Array {
     }
   return out;
 }
-
-/** The transpose of a row-major r × c matrix. */
-export function transposed(a: Float64Array, r: number, c: number): Float64Array {
-  const t = new Float64Array(a.length);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) t[j * r + i] = a[i * c + j]!;
-  return t;
-}

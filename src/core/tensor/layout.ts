@@ -47,12 +47,8 @@ export function toCanonical<T extends Float32Array | Float64Array>(
     case 'none':
     case 'merge-leading':
       return data;
-    case 'transpose': {
-      const [r, c] = [shape[0]!, shape[1]!];
-      const out = new (data.constructor as { new (n: number): T })(data.length);
-      for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = data[i * c + j]!;
-      return out;
-    }
+    case 'transpose':
+      return transpose2d(data, shape[0]!, shape[1]!);
     case 'hwio': {
       // stored [spatial][in][out] → [out][in][spatial]
       const cout = shape[shape.length - 1]!;
@@ -85,4 +81,30 @@ export function toCanonical<T extends Float32Array | Float64Array>(
       return out;
     }
   }
+}
+
+/** The transpose of a row-major rows × cols matrix. */
+export function transpose2d<T extends Float32Array | Float64Array>(a: T, rows: number, cols: number): T {
+  const out = new (a.constructor as { new (n: number): T })(a.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j]!;
+  return out;
+}
+
+/** Canonical values back to the stored layout (the inverse of toCanonical, for the 2-D and merged layouts). */
+export function fromCanonical(layout: CanonicalLayout, shape: readonly number[], canonical: Float64Array): Float64Array {
+  switch (layout.kind) {
+    case 'identity':
+    case 'none':
+    case 'merge-leading':
+      return canonical;
+    case 'transpose':
+      return transpose2d(canonical, shape[1]!, shape[0]!);
+    default:
+      throw new Error(`writing back from layout ${layout.kind} is not supported`);
+  }
+}
+
+/** A weight's values in the canonical layout, as float64. */
+export function readCanonical(w: { shape: number[]; layer: { layout: CanonicalLayout }; read(): Float32Array | Float64Array }): Float64Array {
+  return Float64Array.from(toCanonical(w.layer.layout, w.shape, w.read()));
 }
