@@ -101,6 +101,13 @@ export interface Checkpoint {
   /** Declared shapes of the graph's tensor inputs (-1 for symbolic dims), where the format has them. */
   inputShapes?: Record<string, number[]>;
   weights: WeightTensor[];
+  /**
+   * Stored tensors that are not weights (step counters, position ids…), which a writer of the same
+   * format must carry over; `dtype` is the format's own name. safetensors only, for now.
+   */
+  carried?: Array<{ name: string; dtype: string; shape: number[]; readBytes(): Uint8Array }>;
+  /** The file's free-form metadata (safetensors `__metadata__`). */
+  metadata?: Record<string, string>;
   /** Things the reader noticed but could tolerate (shown in reports). */
   warnings: string[];
   /** Bytes read from disk so far: structure reads are small, tensor bytes are read on demand. */

@@ -54,7 +54,7 @@ test('TF.js MLP: removing units whose incoming and outgoing weights were zeroed 
   });
   src.close();
   const json = JSON.parse(fs.readFileSync(fixture('tfjs', 'quantized', 'model.json'), 'utf8'));
-  writeTfjsLayersModel(fixture('tfjs', 'quantized', 'model.json'), out('zeroed'), json.modelTopology, weights);
+  writeTfjsLayersModel({ file: fixture('tfjs', 'quantized', 'model.json'), json }, out('zeroed'), json.modelTopology, weights);
   const r = await pruneModel(out('zeroed'), out('zeroed-pruned'), { method: 'node', ratio: 3 / 16, layers: /^q1\//, float32: true });
   assert.match(r.layers[0]!.reason!, /^13 of 16 units kept; shrinks q1\/bias, q2\/kernel$/);
   const v = await verifyTfjs(out('zeroed'), out('zeroed-pruned'));

@@ -91,20 +91,21 @@ function validate(o: PruneOptions): void {
   if (o.budget !== undefined && !(Number.isSafeInteger(o.budget) && o.budget > 0)) throw new PruneOptionsError(`--budget must be a positive number of parameters, not ${o.budget}`);
   if (o.ratio !== undefined && !(o.ratio >= 0 && o.ratio < 1)) throw new PruneOptionsError(`--ratio must be in [0, 1), not ${o.ratio}`);
   if (o.eps !== undefined && !(o.eps > 0)) throw new PruneOptionsError(`--eps must be > 0, not ${o.eps}`);
+  if (o.sparse && o.centre === 'median') throw new PruneOptionsError('--sparse stores zeros implicitly; it cannot be combined with --center median');
   if (o.global && o.ratio === undefined) throw new PruneOptionsError('--global takes --ratio (one threshold for a fraction of all weights)');
 }
 
-async function pruneTfjsModel(ck: Checkpoint, input: string, out: string, o: PruneOptions): Promise<PruneReport> {
-  const manifest = (JSON.parse(fs.readFileSync(input, 'utf8')).weightsManifest as Array<{ weights: unknown[] }>).reduce((a, g) => a + g.weights.length, 0);
-  if (manifest !== ck.weights.length) throw new PruneOptionsError('the model has non-float weights, which the TF.js writer does not carry over yet');
+async function pruneTfjsModel(ck: Checkpoint, input: string, out: string, o: PruneOptions, verifyOn: VerifyOptions | null): Promise<PruneReport> {
+  const json = JSON.parse(fs.readFileSync(input, 'utf8')) as { modelTopology: Record<string, unknown>; weightsManifest: Array<{ weights: unknown[] }> };
+  if (json.weightsManifest.reduce((a, g) => a + g.weights.length, 0) !== ck.weights.length) throw new PruneOptionsError('the model has non-float weights, which the TF.js writer does not carry over yet');
   const selected = ck.weights.filter((w) => MATRIX_KINDS.has(w.layer.kind) && (!o.layers || o.layers.test(w.name)));
   if (o.layers && selected.length === 0) throw new PruneOptionsError(`--layers ${o.layers.source} matches no weight layer`);
   const layers: PruneLayerReport[] = [];
   const prunePlan = buildPlan(ck, selected, o);
   const { kept, ratio } = applyPlan(prunePlan, selected, o, layers);
-  const plan = planTfjsPruning(ck, o, kept, ratio, layers);
-  writeTfjsLayersModel(input, out, plan.topology, plan.weights, o.force);
-  const verify = await verifyOrDelete(o, out, () => verifyTfjs(input, out, verifyOptionsFor(o)), [out, path.join(path.dirname(out), 'group1-shard1of1.bin')]);
+  const plan = planTfjsPruning(ck, json.modelTopology, o, kept, ratio, layers);
+  writeTfjsLayersModel({ file: input, json }, out, plan.topology, plan.weights, o.force);
+  const verify = await verifyOrDelete(verifyOn, out, (on) => verifyTfjs(input, out, on), [out, path.join(path.dirname(out), 'group1-shard1of1.bin')]);
   const paramsBefore = ck.weights.reduce((a, w) => a + w.size, 0);
   const shard = path.join(path.dirname(out), 'group1-shard1of1.bin');
   const after = fs.statSync(out).size + fs.statSync(shard).size;
@@ -158,34 +159,30 @@ function applyPlan(plan: PrunePlan, eligible: WeightTensor[], o: PruneOptions, l
 }
 
 /** Runs the verification when asked; a model that fails to load or run is deleted (all its files). */
-async function verifyOrDelete(o: PruneOptions, out: string, run: () => Promise<Verification>, files: string[]): Promise<Verification | null> {
-  if (!o.verify) return null;
+async function verifyOrDelete(on: VerifyOptions | null, out: string, run: (on: VerifyOptions) => Promise<Verification>, files: string[]): Promise<Verification | null> {
+  if (!on) return null;
   try {
-    return await run();
+    return await run(on);
   } catch (e) {
     for (const f of files) fs.rmSync(f, { force: true });
     throw new CheckpointError(out, `verification failed, output deleted: ${(e as Error).message}`);
   }
 }
 
-/** Reads --data / --labels up front, so bad files fail before any pruning work. */
-function loadVerificationData(o: PruneOptions): VerifyOptions {
+/**
+ * What to verify on, read up front so that bad files fail before any pruning work: null when no
+ * verification is asked; --data implies it.
+ */
+function loadVerification(o: PruneOptions): VerifyOptions | null {
   if (o.labels && !o.data) throw new PruneOptionsError('--labels needs --data');
-  if (!o.data) return {};
-  o.verify = true;
+  if (!o.data) return o.verify ? {} : null;
   const data = readNpy(o.data);
   if (data.shape.length < 2) throw new PruneOptionsError(`--data must have a sample axis first; ${o.data} has shape (${data.shape.join(', ')})`);
-  const out: VerifyOptions = { data };
-  if (o.labels) {
-    const labels = readNpy(o.labels);
-    if (labels.values.length !== data.shape[0]) throw new PruneOptionsError(`--labels has ${labels.values.length} entries for ${data.shape[0]} samples`);
-    out.labels = labels;
-  }
-  cachedVerify.set(o, out);
-  return out;
+  if (!o.labels) return { data };
+  const labels = readNpy(o.labels);
+  if (labels.values.length !== data.shape[0]) throw new PruneOptionsError(`--labels has ${labels.values.length} entries for ${data.shape[0]} samples`);
+  return { data, labels };
 }
-const cachedVerify = new WeakMap<PruneOptions, VerifyOptions>();
-const verifyOptionsFor = (o: PruneOptions): VerifyOptions => cachedVerify.get(o) ?? {};
 
 /**
  * safetensors: no graph, so node pruning (which must shrink consumers) is refused; magnitude and
@@ -194,7 +191,7 @@ const verifyOptionsFor = (o: PruneOptions): VerifyOptions => cachedVerify.get(o)
  */
 async function pruneSafetensorsModel(ck: Checkpoint, input: string, out: string, o: PruneOptions): Promise<PruneReport> {
   if (o.method === 'node') throw new PruneOptionsError('node pruning needs a graph to shrink the next layers; safetensors has none (use magnitude or singular)');
-  if (o.verify) throw new PruneOptionsError('--verify needs a runnable model; safetensors holds weights only');
+  if (o.verify || o.data) throw new PruneOptionsError('--verify needs a runnable model; safetensors holds weights only');
   if (input.endsWith('.index.json')) throw new PruneOptionsError('pruning sharded safetensors is not implemented yet (single .safetensors files are)');
   if (path.resolve(out) === path.resolve(input)) throw new CheckpointError(input, 'refusing to write the pruned model over the original');
   const selected = ck.weights.filter((w) => MATRIX_KINDS.has(w.layer.kind) && (!o.layers || o.layers.test(w.name)));
@@ -222,17 +219,14 @@ async function pruneSafetensorsModel(ck: Checkpoint, input: string, out: string,
       layers.push({ name: w.name, method: o.method, ratio: 1 - f.keep / Math.min(m, n), paramsBefore: w.size, paramsAfter: w.size, relErr: f.relErr, skipped: false, reason: `dense rank-${f.rank} reconstruction (safetensors has no graph to factorise into)` });
     }
   }
-  const header = JSON.parse(Buffer.from(readHeaderBytes(input)).toString('utf8')) as Record<string, { dtype: string; shape: number[] }> & { __metadata__?: Record<string, string> };
-  const floats = new Map(ck.weights.map((w) => [w.name, w]));
-  const tensors = Object.keys(header)
-    .filter((k) => k !== '__metadata__')
-    .map((name) => {
-      const w = floats.get(name);
-      const values = newValues.get(name);
-      if (w && values) return { name, dtype: w.dtype, shape: w.shape, bytes: encodeFloats(values, w.dtype as 'float32') };
-      return { name, dtype: w?.dtype ?? header[name]!.dtype, shape: header[name]!.shape, bytes: w ? w.readBytes() : rawTensorBytes(input, name) };
-    });
-  writeSafetensors(out, tensors, { ...(header.__metadata__ ?? {}), pruned_by: `prunescope ${o.method}` }, o.force);
+  const tensors = [
+    ...ck.weights.map((w) => {
+      const values = newValues.get(w.name);
+      return { name: w.name, dtype: w.dtype, shape: w.shape, bytes: values ? encodeFloats(values, w.dtype as 'float32') : w.readBytes() };
+    }),
+    ...(ck.carried ?? []).map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.readBytes() })),
+  ];
+  writeSafetensors(out, tensors, { ...ck.metadata, pruned_by: `prunescope ${o.method}` }, o.force);
   const paramsBefore = ck.weights.reduce((a, w) => a + w.size, 0);
   const after = fs.statSync(out).size;
   return {
@@ -250,34 +244,6 @@ async function pruneSafetensorsModel(ck: Checkpoint, input: string, out: string,
   };
 }
 
-function readHeaderBytes(file: string): Uint8Array {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const len = Buffer.alloc(8);
-    fs.readSync(fd, len, 0, 8, 0);
-    const n = Number(len.readBigUInt64LE(0));
-    const header = Buffer.alloc(n);
-    fs.readSync(fd, header, 0, n, 8);
-    return header;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** The stored bytes of a non-float tensor of a single safetensors file. */
-function rawTensorBytes(file: string, name: string): Uint8Array {
-  const headerBytes = readHeaderBytes(file);
-  const entry = (JSON.parse(Buffer.from(headerBytes).toString('utf8')) as Record<string, { data_offsets: [number, number] }>)[name]!;
-  const fd = fs.openSync(file, 'r');
-  try {
-    const out = Buffer.alloc(entry.data_offsets[1] - entry.data_offsets[0]);
-    fs.readSync(fd, out, 0, out.length, 8 + headerBytes.length + entry.data_offsets[0]);
-    return out;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** Why a weight cannot be pruned (undefined when it can). */
 function ineligible(w: WeightTensor): string | undefined {
   if (!MATRIX_KINDS.has(w.layer.kind)) return `${w.layer.kind} tensors are not pruned`;
@@ -289,7 +255,7 @@ function ineligible(w: WeightTensor): string | undefined {
 
 export async function pruneModel(file: string, output: string, o: PruneOptions): Promise<PruneReport> {
   validate(o);
-  loadVerificationData(o);
+  const verifyOn = loadVerification(o);
   const input = path.resolve(file);
   const out = path.resolve(output);
   const ck = openCheckpoint(input);
@@ -297,7 +263,7 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
     if (ck.format === 'tfjs-graph') throw new PruneOptionsError('pruning TF.js graph-models is not implemented yet (ONNX, TF.js layers-models and safetensors are)');
     const wantExt = ck.format === 'onnx' ? '.onnx' : ck.format === 'safetensors' ? '.safetensors' : '.json';
     if (!out.toLowerCase().endsWith(wantExt)) throw new PruneOptionsError(`the output must be a ${wantExt} file for a ${ck.format} model: ${output}`);
-    if (ck.format === 'tfjs-layers') return await pruneTfjsModel(ck, input, out, o);
+    if (ck.format === 'tfjs-layers') return await pruneTfjsModel(ck, input, out, o, verifyOn);
     if (ck.format === 'safetensors') return await pruneSafetensorsModel(ck, input, out, o);
     const selected = ck.weights.filter((w) => MATRIX_KINDS.has(w.layer.kind) && (!o.layers || o.layers.test(w.name)));
     if (o.layers && selected.length === 0) throw new PruneOptionsError(`--layers ${o.layers.source} matches no weight layer`);
@@ -307,8 +273,8 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
       .map((w) => ({ name: w.name, method: o.method, ratio: 0, paramsBefore: w.size, paramsAfter: w.size, relErr: null, skipped: true, reason: ineligible(w)! }));
     const plan = buildPlan(ck, eligible, o);
     const { kept: planned, ratio } = applyPlan(plan, eligible, o, layers);
-    if (o.method === 'singular') return await finish(input, out, o, ck.weights, layers, plan, pruneSingularEdits(ck.ops, planned, o, ratio, layers));
-    if (o.method === 'node') return await finish(input, out, o, ck.weights, layers, plan, pruneNodeEdits(ck.ops, ck.weights, planned, o, ratio, layers));
+    if (o.method === 'singular') return await finish(ck, out, o, verifyOn, layers, plan, pruneSingularEdits(ck.ops, planned, o, ratio, layers));
+    if (o.method === 'node') return await finish(ck, out, o, verifyOn, layers, plan, pruneNodeEdits(ck.ops, ck.weights, planned, o, ratio, layers));
     let pruned: MagnitudePruned[];
     if (o.global) pruned = pruneMagnitudeGlobal(planned.map((w) => w.read()), o.ratio!, o.centre ?? 'none');
     else pruned = planned.map((w) => pruneMagnitude(w.read(), { ratio: ratio(w.name) }, o.centre ?? 'none'));
@@ -334,8 +300,7 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
       }
       layers.push({ name: w.name, method: o.method, ratio: p.k / p.n, paramsBefore: p.n, paramsAfter: p.n - p.k, relErr: p.relErr, skipped: false });
     });
-    if (o.sparse && o.centre === 'median') throw new PruneOptionsError('--sparse stores zeros implicitly; it cannot be combined with --center median');
-    return await finish(input, out, o, ck.weights, layers, plan, { edits: { replace, sparse }, removed, sparseSaving });
+    return await finish(ck, out, o, verifyOn, layers, plan, { edits: { replace, sparse }, removed, sparseSaving });
   } finally {
     ck.close();
   }
@@ -349,34 +314,32 @@ interface Planned {
 }
 
 /** Writes the edited model, verifies it when asked, and measures it. */
-async function finish(input: string, out: string, o: PruneOptions, weights: WeightTensor[], layers: PruneLayerReport[], prunePlan: PrunePlan, plan: Planned): Promise<PruneReport> {
+async function finish(ck: Checkpoint, out: string, o: PruneOptions, verifyOn: VerifyOptions | null, layers: PruneLayerReport[], prunePlan: PrunePlan, plan: Planned): Promise<PruneReport> {
+  const input = ck.file;
+  const weights = ck.weights;
   const notes: string[] = [];
   let sparseWritten = false;
-  plan.edits = { ...plan.edits, externalData: o.externalData ?? 'auto' };
-  if (plan.edits.sparse?.size) {
-    // Sparse initializers only count if onnxruntime loads them; otherwise the dense file is written.
-    writeOnnxWithEdits(input, out, plan.edits, o.force);
+  const edits: OnnxEdits = { ...plan.edits, externalData: o.externalData ?? 'auto' };
+  writeOnnxWithEdits(input, out, edits, o.force);
+  if (edits.sparse?.size) {
+    // Sparse initializers only count if onnxruntime loads them; otherwise the dense file is written
+    // (every sparse tensor also has its dense replacement in `edits.replace`).
     try {
       await (await ort.InferenceSession.create(out)).release();
       sparseWritten = true;
     } catch (e) {
       notes.push(`onnxruntime could not load the sparse initializers (${(e as Error).message.split('\n')[0]}); the model was written dense and the sparse size is an estimate`);
-      const sparse = plan.edits.sparse;
-      const replace = new Map(plan.edits.replace);
-      for (const name of sparse.keys()) if (!replace.has(name)) throw new Error(`internal: no dense copy of ${name}`);
-      writeOnnxWithEdits(input, out, { ...plan.edits, sparse: new Map() }, true);
+      writeOnnxWithEdits(input, out, { ...edits, sparse: new Map() }, true);
     }
-  } else writeOnnxWithEdits(input, out, plan.edits, o.force);
-  const verify = await verifyOrDelete(o, out, () => verifyOnnx(input, out, verifyOptionsFor(o)), [out]);
+  }
+  const verify = await verifyOrDelete(verifyOn, out, (on) => verifyOnnx(input, out, on), [out]);
   const paramsBefore = weights.reduce((a, w) => a + w.size, 0);
   const after = fs.statSync(out).size + (fs.existsSync(out + '.data') ? fs.statSync(out + '.data').size : 0);
   if (fs.existsSync(out + '.data')) notes.push(`initializer bytes are in ${path.basename(out)}.data (keep it next to the model)`);
   const order = new Map(weights.map((w, i) => [w.name, i]));
-  const before = openCheckpoint(input);
+  const macsBefore = countMultiplyAdds(ck);
   const pruned = openCheckpoint(out);
-  const macsBefore = countMultiplyAdds(before);
   const macsAfter = countMultiplyAdds(pruned);
-  before.close();
   pruned.close();
   return {
     input,

@@ -3,7 +3,6 @@
  * singular-value pruning on the Dense layers of Sequential models (node: units removed and the next
  * Dense / BatchNormalization shrunk; singular: a Dense becomes two Dense layers).
  */
-import * as fs from 'node:fs';
 import type { Checkpoint, WeightTensor } from '../checkpoint.ts';
 import { type TfjsQuantization, type TfjsWeightOut, writeTfjsLayersModel } from '../formats/tfjs/writeTfjs.ts';
 import { pruneMagnitude, pruneMagnitudeGlobal } from './magnitude.ts';
@@ -37,9 +36,15 @@ function sequentialLayers(topology: Record<string, unknown>): KerasLayer[] | und
   return Array.isArray(root.config) ? root.config : root.config?.layers;
 }
 
-export function planTfjsPruning(ck: Checkpoint, o: PruneOptions & { float32?: boolean }, eligible: WeightTensor[], ratioOf: (name: string) => number, layers: PruneLayerReport[]): TfjsPlan {
-  const json = JSON.parse(fs.readFileSync(ck.file, 'utf8')) as { modelTopology: Record<string, unknown> };
-  const topology = structuredClone(json.modelTopology);
+export function planTfjsPruning(
+  ck: Checkpoint,
+  sourceTopology: Record<string, unknown>,
+  o: PruneOptions & { float32?: boolean },
+  eligible: WeightTensor[],
+  ratioOf: (name: string) => number,
+  layers: PruneLayerReport[],
+): TfjsPlan {
+  const topology = structuredClone(sourceTopology);
   const values = new Map<string, { shape: number[]; values: ArrayLike<number> }>(ck.weights.map((w) => [w.name, { shape: w.shape, values: w.read() }]));
   const order = ck.weights.map((w) => w.name);
   let removed = 0;

@@ -34,8 +34,8 @@ interface HeaderEntry {
 export function readSafetensors(file: string): Checkpoint {
   const pool = new ByteSourcePool();
   try {
-    const { weights, metadata } = readShard(file, pool.get(file));
-    return finish(file, weights, metadata, pool);
+    const { weights, carried, metadata } = readShard(file, pool.get(file));
+    return finish(file, weights, carried, metadata, pool);
   } catch (e) {
     pool.closeAll();
     throw e;
@@ -61,23 +61,26 @@ export function readSafetensorsIndex(file: string): Checkpoint {
       shards.set(shard, [...(shards.get(shard) ?? []), name]);
     }
     const weights: WeightTensor[] = [];
+    const carried: NonNullable<Checkpoint['carried']> = [];
     for (const [shard, names] of shards) {
       const target = resolveInside(file, path.dirname(file), shard, 'safetensors shard');
       if (!fs.existsSync(target)) throw new CheckpointError(file, `safetensors shard '${shard}' is missing`);
-      const { weights: inShard, all } = readShard(target, pool.get(target));
+      const { weights: inShard, carried: otherInShard, all } = readShard(target, pool.get(target));
       for (const n of names) {
         if (!all.has(n)) throw new CheckpointError(file, `weight_map puts '${n}' in '${shard}', but that shard has no such tensor`);
       }
-      weights.push(...inShard.filter((w) => names.includes(w.name)));
+      const wanted = new Set(names);
+      weights.push(...inShard.filter((w) => wanted.has(w.name)));
+      carried.push(...otherInShard.filter((t) => wanted.has(t.name)));
     }
-    return finish(file, weights, index.metadata ?? {}, pool);
+    return finish(file, weights, carried, (index.metadata ?? {}) as Record<string, unknown>, pool);
   } catch (e) {
     pool.closeAll();
     throw e;
   }
 }
 
-function finish(file: string, weights: WeightTensor[], metadata: Record<string, unknown>, pool: ByteSourcePool): Checkpoint {
+function finish(file: string, weights: WeightTensor[], carried: NonNullable<Checkpoint['carried']>, metadata: Record<string, unknown>, pool: ByteSourcePool): Checkpoint {
   const format = typeof metadata['format'] === 'string' ? ` (${metadata['format']})` : '';
   return {
     format: 'safetensors',
@@ -85,13 +88,18 @@ function finish(file: string, weights: WeightTensor[], metadata: Record<string, 
     producer: `safetensors${format}`,
     ops: [],
     weights,
+    carried,
+    metadata: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, String(v)])),
     warnings: weights.length ? ['safetensors has no graph: layers were inferred from tensor names and shapes (PyTorch layout assumed)'] : [],
     bytesRead: () => pool.bytesRead(),
     close: () => pool.closeAll(),
   };
 }
 
-function readShard(file: string, source: FileByteSource): { weights: WeightTensor[]; metadata: Record<string, unknown>; all: Set<string> } {
+function readShard(
+  file: string,
+  source: FileByteSource,
+): { weights: WeightTensor[]; carried: NonNullable<Checkpoint['carried']>; metadata: Record<string, unknown>; all: Set<string> } {
   if (source.size < 8) throw new CheckpointError(file, `truncated: a safetensors file needs an 8-byte header length but has ${source.size} bytes`);
   const lenBytes = source.read(0, 8);
   const headerLength = Number(new DataView(lenBytes.buffer).getBigUint64(0, true));
@@ -109,6 +117,7 @@ function readShard(file: string, source: FileByteSource): { weights: WeightTenso
   const dataStart = 8 + headerLength;
   const dataLength = source.size - dataStart;
   const weights: WeightTensor[] = [];
+  const carried: NonNullable<Checkpoint['carried']> = [];
   const all = new Set<string>();
   const spans: Array<[number, number, string]> = [];
   for (const [name, raw] of Object.entries(header)) {
@@ -132,8 +141,11 @@ function readShard(file: string, source: FileByteSource): { weights: WeightTenso
     }
     if (end > dataLength) throw new CheckpointError(file, `truncated: tensor '${name}' needs data bytes ${begin}..${end} but the file holds ${dataLength}`);
     spans.push([begin, end, name]);
-    if (!isFloatDType(dtype)) continue; // step counters, position ids
     const read = () => source.read(dataStart + begin, byteLength);
+    if (!isFloatDType(dtype)) {
+      carried.push({ name, dtype: e.dtype, shape: e.shape, readBytes: read }); // step counters, position ids
+      continue;
+    }
     weights.push({
       name,
       dtype,
@@ -151,7 +163,7 @@ function readShard(file: string, source: FileByteSource): { weights: WeightTenso
     if (spans[i]![0] < spans[i - 1]![1]) throw new CheckpointError(file, `tensors '${spans[i - 1]![2]}' and '${spans[i]![2]}' overlap`);
   }
   const metadata = (header['__metadata__'] as Record<string, unknown> | undefined) ?? {};
-  return { weights, metadata, all };
+  return { weights, carried, metadata, all };
 }
 
 /** Guesses a weight's layer from its name and shape, assuming PyTorch conventions. */

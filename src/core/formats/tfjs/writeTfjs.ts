@@ -42,13 +42,16 @@ function quantize(values: ArrayLike<number>, dtype: 'uint8' | 'uint16'): { bytes
   return { bytes: new Uint8Array(q.buffer), min: Math.fround(min), scale: Math.fround(scale) };
 }
 
-export function writeTfjsLayersModel(sourceJson: string, target: string, topology: unknown, weights: TfjsWeightOut[], force = false): void {
-  const src = path.resolve(sourceJson);
+/**
+ * `source` is the original model.json's path and its parsed content; every field of it but the
+ * topology and the manifest is carried over.
+ */
+export function writeTfjsLayersModel(source: { file: string; json: Record<string, unknown> }, target: string, topology: unknown, weights: TfjsWeightOut[], force = false): void {
+  const src = path.resolve(source.file);
   const out = path.resolve(target);
   if (path.basename(out) !== 'model.json' && !out.endsWith('.json')) throw new CheckpointError(out, 'a TF.js output must be a model.json path');
   if (path.dirname(out) === path.dirname(src)) throw new CheckpointError(src, 'refusing to write the pruned model into the original model\'s folder');
   if (fs.existsSync(out) && !force) throw new CheckpointError(out, 'already exists (pass --force to replace it)');
-  const json = JSON.parse(fs.readFileSync(src, 'utf8')) as Record<string, unknown>;
   const chunks: Uint8Array[] = [];
   const manifest: ManifestEntry[] = [];
   for (const w of weights) {
@@ -72,7 +75,7 @@ export function writeTfjsLayersModel(sourceJson: string, target: string, topolog
     data.set(c, o);
     o += c.length;
   }
-  const written = { ...json, modelTopology: topology, weightsManifest: [{ paths: [shard], weights: manifest }] };
+  const written = { ...source.json, modelTopology: topology, weightsManifest: [{ paths: [shard], weights: manifest }] };
   const tag = `${process.pid}.${randomBytes(4).toString('hex')}`;
   const tmpShard = path.join(dir, `.${shard}.${tag}.tmp`);
   const tmpJson = path.join(dir, `.${path.basename(out)}.${tag}.tmp`);
