@@ -143,8 +143,6 @@ export function analyzeLayer(w: WeightTensor, settings: AnalysisSettings, isClas
   const inOrder = w.layer.layout.kind === 'identity' || w.layer.layout.kind === 'merge-leading' || w.layer.layout.kind === 'none';
   if (inOrder && w.readInto) w.readInto(values); // chunked: no full-size stored copy at all
   else values.set(toCanonical(w.layer.layout, w.shape, w.read())); // the stored copy is garbage from here
-  // In a worker, return the stored copy's memory now rather than at V8's leisure (large layers only).
-  if (values.length > 1 << 22) (globalThis as { prunescopeCollect?: () => void }).prunescopeCollect?.();
   const stats = elementwiseStats(values);
   if (stats.nonFinite > 0) {
     result.status = 'invalid';

@@ -13,7 +13,6 @@ export type AnalyzeWorkerReply = { ok: true; result: ReturnType<typeof analyzeLa
 // embedding) before the next one is allocated, which keeps the pool's peak RSS near its live data.
 v8.setFlagsFromString('--expose-gc');
 const collect = vm.runInNewContext('gc') as () => void;
-(globalThis as { prunescopeCollect?: () => void }).prunescopeCollect = collect;
 
 const { file, settings } = workerData as { file: string; settings: AnalysisSettings };
 const ck = openCheckpoint(file);
