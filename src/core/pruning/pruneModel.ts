@@ -11,7 +11,7 @@ import { type Checkpoint, type GraphOp, MATRIX_KINDS, type WeightTensor } from '
 import { CheckpointError } from '../errors.ts';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
 import type { NodeSpec } from '../formats/onnx/onnxBuilder.ts';
-import { type InitializerReplacement, type OnnxEdits, writeOnnxWithEdits } from '../formats/onnx/writeOnnx.ts';
+import { type InitializerReplacement, type OnnxEdits, type SparseInitializer, writeOnnxWithEdits } from '../formats/onnx/writeOnnx.ts';
 import { canonicalShape, fromCanonical, readCanonical, transpose2d } from '../tensor/layout.ts';
 import { countMultiplyAdds } from './flops.ts';
 import { planNodePruning } from './nodeDependencies.ts';
@@ -279,7 +279,7 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
     if (o.global) pruned = pruneMagnitudeGlobal(planned.map((w) => w.read()), o.ratio!, o.centre ?? 'none');
     else pruned = planned.map((w) => pruneMagnitude(w.read(), { ratio: ratio(w.name) }, o.centre ?? 'none'));
     const replace = new Map<string, InitializerReplacement>();
-    const sparse = new Map<string, { dims: number[]; dataType: number; values: Uint8Array; indices: BigInt64Array }>();
+    const sparse = new Map<string, SparseInitializer>();
     let removed = 0;
     let sparseSaving = 0;
     planned.forEach((w, i) => {

@@ -74,8 +74,6 @@ export interface OnnxStructure {
   graphInputs: string[];
   /** Declared shapes of the main graph's tensor inputs (-1 for symbolic dims). */
   inputShapes: Record<string, number[]>;
-  /** Scratch: the name of the last ValueInfoProto scanned. */
-  lastValueInfoName?: string;
   warnings: string[];
 }
 
@@ -164,12 +162,12 @@ function scanGraph(s: ProtobufScanner, graphPath: string, out: OnnxStructure, ch
     const start = s.position;
     const tensorsBefore = out.tensors.length;
     const opsBefore = out.ops.length;
-    const field = scanGraphField(s, graphPath, out, children !== undefined);
+    const { field, valueName } = scanGraphField(s, graphPath, out, children !== undefined);
     if (children) {
       const child: GraphChild = { field, start, end: s.position };
       if (field === Graph.initializer) child.name = out.tensors[tensorsBefore]!.name;
       if (field === Graph.node) child.name = out.ops[opsBefore]!.name;
-      if (field === Graph.input || field === Graph.valueInfo) child.name = out.lastValueInfoName;
+      if (valueName !== undefined) child.name = valueName;
       children.push(child);
     }
   }
@@ -204,8 +202,8 @@ function scanTensorType(s: ProtobufScanner): number[] | undefined {
   return dims;
 }
 
-/** Scans one field of a GraphProto; returns its field number. */
-function scanGraphField(s: ProtobufScanner, graphPath: string, out: OnnxStructure, main = false): number {
+/** Scans one field of a GraphProto; returns its field number and, for inputs and value_info, the value's name. */
+function scanGraphField(s: ProtobufScanner, graphPath: string, out: OnnxStructure, main = false): { field: number; valueName?: string } {
   {
     const [field, wire] = s.tag();
     if (main && (field === Graph.input || field === Graph.valueInfo) && wire === WireType.LengthDelimited) {
@@ -224,7 +222,7 @@ function scanGraphField(s: ProtobufScanner, graphPath: string, out: OnnxStructur
         out.graphInputs.push(name);
         if (dims) out.inputShapes[name] = dims;
       }
-      out.lastValueInfoName = name;
+      return { field, valueName: name };
     } else if (field === Graph.node && wire === WireType.LengthDelimited) {
       s.enter(s.length());
       scanNode(s, graphPath, out);
@@ -240,7 +238,7 @@ function scanGraphField(s: ProtobufScanner, graphPath: string, out: OnnxStructur
     } else {
       s.skip(wire);
     }
-    return field;
+    return { field };
   }
 }
 

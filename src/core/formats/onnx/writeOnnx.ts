@@ -10,7 +10,7 @@ import { CheckpointError } from '../../errors.ts';
 import { ByteSourcePool, type FileByteSource } from '../../io/byteSource.ts';
 import { ProtobufWriter, type StreamedBytes } from '../protobufWriter.ts';
 import { encodeNode, type NodeSpec } from './onnxBuilder.ts';
-import { type OnnxLayout, scanOnnxModel, type TensorRecord } from './onnxProto.ts';
+import { type GraphChild, type OnnxLayout, scanOnnxModel, type TensorRecord } from './onnxProto.ts';
 import { resolveTensor } from './onnxTensor.ts';
 
 export interface InitializerReplacement {
@@ -18,6 +18,14 @@ export interface InitializerReplacement {
   /** ONNX TensorProto.DataType. */
   dataType: number;
   raw: Uint8Array;
+}
+
+/** A tensor stored as COO: `values` (encoded in `dataType`) at linear `indices` of the dense `dims`. */
+export interface SparseInitializer {
+  dims: number[];
+  dataType: number;
+  values: Uint8Array;
+  indices: BigInt64Array;
 }
 
 export interface OnnxEdits {
@@ -33,7 +41,7 @@ export interface OnnxEdits {
   /** New initializers, written after the existing ones. */
   add?: ReadonlyArray<InitializerReplacement & { name: string }>;
   /** Initializers to write as SparseTensorProto instead (linear int64 indices); their dense entry is dropped. */
-  sparse?: ReadonlyMap<string, { dims: number[]; dataType: number; values: Uint8Array; indices: BigInt64Array }>;
+  sparse?: ReadonlyMap<string, SparseInitializer>;
   /** value_info entries to drop (their shapes are stale after the edit). */
   removeValueInfo?: ReadonlySet<string>;
   /** Main-graph nodes to replace, by name, with these nodes (in place, so order stays topological). */
@@ -53,11 +61,15 @@ function fileSpan(source: FileByteSource, start: number, end: number): StreamedB
   };
 }
 
+/** TensorProto dims, data_type and name. */
+function tensorHeader(t: ProtobufWriter, name: string, dims: number[], dataType: number): ProtobufWriter {
+  for (const d of dims) t.int64(1, d);
+  return t.varint(2, dataType).string(8, name);
+}
+
 function encodeTensor(w: ProtobufWriter, name: string, dims: number[], dataType: number, raw: Uint8Array | StreamedBytes): void {
   w.message(5, (t) => {
-    for (const d of dims) t.int64(1, d);
-    t.varint(2, dataType);
-    t.string(8, name);
+    tensorHeader(t, name, dims, dataType);
     if (raw instanceof Uint8Array) t.bytes(9, raw);
     else t.streamedBytes(9, raw);
   });
@@ -90,55 +102,12 @@ export function writeOnnxWithEdits(sourceFile: string, target: string, edits: On
     for (const name of edits.replaceNodes?.keys() ?? []) {
       if (!nodeNames.has(name)) throw new CheckpointError(src, `no node named '${name}' in the main graph`);
     }
-    const build = (external: ExternalSink | undefined) => {
-    const tensor = (g: ProtobufWriter, name: string, dims: number[], dataType: number, raw: Uint8Array | StreamedBytes) =>
-      external && raw.length > 1024 ? external.encode(g, name, dims, dataType, raw) : encodeTensor(g, name, dims, dataType, raw);
-    const model = new ProtobufWriter();
-    model.raw(fileSpan(source, 0, layout.graphFieldStart));
-    model.message(7, (g) => {
-      for (const child of layout.children) {
-        if (child.name !== undefined && (child.field === 5 || child.field === 11) && edits.remove?.has(child.name)) continue;
-        if (child.name !== undefined && child.field === 5 && edits.sparse?.has(child.name)) continue;
-        if (child.name !== undefined && child.field === 13 && edits.removeValueInfo?.has(child.name)) continue;
-        const nodes = child.field === 1 && child.name !== undefined ? edits.replaceNodes?.get(child.name) : undefined;
-        if (nodes) {
-          for (const n of nodes) encodeNode(g, n);
-          continue;
-        }
-        const replacement = child.name !== undefined ? edits.replace.get(child.name) : undefined;
-        const record = child.name !== undefined ? byName.get(child.name) : undefined;
-        if (replacement) tensor(g, child.name!, replacement.dims, replacement.dataType, replacement.raw);
-        else if (record?.payload.kind === 'external' || (external && record?.payload.kind === 'raw' && record.payload.span.length > 1024)) {
-          const t = resolveTensor(src, source, pool, record);
-          tensor(g, record.name, record.dims, record.dataType, { length: t.byteLength, produce: (emit) => emit(t.readBytes()) });
-        } else g.raw(fileSpan(source, child.start, child.end));
-      }
-      for (const t of edits.add ?? []) tensor(g, t.name, t.dims, t.dataType, t.raw);
-      for (const [name, sp] of edits.sparse ?? []) {
-        g.message(15, (st) => {
-          st.message(1, (v) => {
-            v.int64(1, sp.indices.length);
-            v.varint(2, sp.dataType);
-            v.string(8, name);
-            v.bytes(9, sp.values);
-          });
-          st.message(2, (ix) => {
-            ix.int64(1, sp.indices.length);
-            ix.varint(2, 7 /* INT64 */);
-            ix.bytes(9, new Uint8Array(sp.indices.buffer, sp.indices.byteOffset, sp.indices.byteLength));
-          });
-          for (const d of sp.dims) st.int64(3, d);
-        });
-      }
-    });
-    model.raw(fileSpan(source, layout.graphPayloadEnd, source.size));
-    return model;
-    };
+    const ctx: SpliceSource = { src, source, pool, layout, byName };
     let external: ExternalSink | undefined = edits.externalData === 'always' ? new ExternalSink(path.basename(out) + '.data') : undefined;
-    let model = build(external);
+    let model = buildModel(ctx, edits, external);
     if (!external && model.size() > MAX_INLINE) {
       external = new ExternalSink(path.basename(out) + '.data');
-      model = build(external);
+      model = buildModel(ctx, edits, external);
     }
     if (model.size() > MAX_INLINE) throw new CheckpointError(src, `the model's structure alone would be over 2 GiB`);
     if (external) {
@@ -154,6 +123,54 @@ export function writeOnnxWithEdits(sourceFile: string, target: string, edits: On
   }
 }
 
+interface SpliceSource {
+  src: string;
+  source: FileByteSource;
+  pool: ByteSourcePool;
+  layout: OnnxLayout;
+  /** Main-graph initializers by name. */
+  byName: Map<string, TensorRecord>;
+}
+
+/** The edited ModelProto: untouched graph fields as verbatim spans, edited ones re-encoded. */
+function buildModel(ctx: SpliceSource, edits: OnnxEdits, external: ExternalSink | undefined): ProtobufWriter {
+  const { src, source, pool, layout, byName } = ctx;
+  const tensor = (g: ProtobufWriter, name: string, dims: number[], dataType: number, raw: Uint8Array | StreamedBytes) =>
+    external && raw.length > 1024 ? external.encode(g, name, dims, dataType, raw) : encodeTensor(g, name, dims, dataType, raw);
+  const dropped = (c: GraphChild) =>
+    c.name !== undefined &&
+    (((c.field === 5 || c.field === 11) && edits.remove?.has(c.name)) || (c.field === 5 && edits.sparse?.has(c.name)) || (c.field === 13 && edits.removeValueInfo?.has(c.name)));
+  const model = new ProtobufWriter();
+  model.raw(fileSpan(source, 0, layout.graphFieldStart));
+  model.message(7, (g) => {
+    for (const child of layout.children) {
+      if (dropped(child)) continue;
+      const nodes = child.field === 1 && child.name !== undefined ? edits.replaceNodes?.get(child.name) : undefined;
+      const replacement = child.name !== undefined ? edits.replace.get(child.name) : undefined;
+      const record = child.name !== undefined ? byName.get(child.name) : undefined;
+      if (nodes) for (const n of nodes) encodeNode(g, n);
+      else if (replacement) tensor(g, child.name!, replacement.dims, replacement.dataType, replacement.raw);
+      else if (record?.payload.kind === 'external' || (external && record?.payload.kind === 'raw' && record.payload.span.length > 1024)) {
+        const t = resolveTensor(src, source, pool, record);
+        tensor(g, record.name, record.dims, record.dataType, { length: t.byteLength, produce: (emit) => emit(t.readBytes()) });
+      } else g.raw(fileSpan(source, child.start, child.end));
+    }
+    for (const t of edits.add ?? []) tensor(g, t.name, t.dims, t.dataType, t.raw);
+    for (const [name, sp] of edits.sparse ?? []) encodeSparseTensor(g, name, sp);
+  });
+  model.raw(fileSpan(source, layout.graphPayloadEnd, source.size));
+  return model;
+}
+
+/** GraphProto.sparse_initializer: values (nnz) and linear int64 indices, with the dense dims. */
+function encodeSparseTensor(g: ProtobufWriter, name: string, sp: SparseInitializer): void {
+  g.message(15, (st) => {
+    st.message(1, (v) => tensorHeader(v, name, [sp.indices.length], sp.dataType).bytes(9, sp.values));
+    st.message(2, (ix) => tensorHeader(ix, `${name}_indices`, [sp.indices.length], 7 /* INT64 */).bytes(9, new Uint8Array(sp.indices.buffer, sp.indices.byteOffset, sp.indices.byteLength)));
+    for (const d of sp.dims) st.int64(3, d);
+  });
+}
+
 /** Collects tensor payloads for one external data file, recording each tensor's offset (64-byte aligned). */
 class ExternalSink {
   private readonly parts: Array<{ offset: number; raw: Uint8Array | StreamedBytes }> = [];
@@ -165,9 +182,7 @@ class ExternalSink {
     this.parts.push({ offset, raw });
     this.size = offset + raw.length;
     g.message(5, (t) => {
-      for (const d of dims) t.int64(1, d);
-      t.varint(2, dataType);
-      t.string(8, name);
+      tensorHeader(t, name, dims, dataType);
       for (const [k, v] of [['location', this.location], ['offset', String(offset)], ['length', String(raw.length)]] as const) t.message(13, (e) => e.string(1, k).string(2, v));
       t.varint(14, 1); // EXTERNAL
     });
