@@ -58,3 +58,9 @@ export function runCliAsync(args: string[]): Promise<{ status: number; stdout: s
     });
   });
 }
+
+/** Float32 little-endian bytes of `values`, as an initializer payload for buildOnnxModel. */
+export function floatBytes(values: ArrayLike<number>): { length: number; produce(emit: (c: Uint8Array) => void): void } {
+  const bytes = new Uint8Array(Float32Array.from(values).buffer);
+  return { length: bytes.length, produce: (emit) => emit(bytes) };
+}

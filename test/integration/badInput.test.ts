@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import { CheckpointError } from '../../src/core/errors.ts';
 import { buildOnnxModel, type OnnxModelSpec } from '../../src/core/formats/onnx/onnxBuilder.ts';
 import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
-import { fixture, runCli, tempDir } from '../helpers.ts';
+import { fixture, floatBytes, runCli, tempDir } from '../helpers.ts';
 
 const tmp = tempDir();
 after(tmp.cleanup);
@@ -58,7 +58,8 @@ function onnx(dir: string, initializers: OnnxModelSpec['initializers'], name = '
   return file;
 }
 
-const bytes = (n: number) => ({ length: n, produce: (emit: (c: Uint8Array) => void) => emit(new Uint8Array(n)) });
+/** n bytes of zeros (n/4 float32 zeros). */
+const bytes = (n: number) => floatBytes(new Float32Array(n / 4));
 
 // ── truncated / non-protobuf / wrong extension ──────────────────────────────────────────────
 

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { readOnnx } from '../../src/core/formats/onnx/readOnnx.ts';
 import { buildOnnxModel } from '../../src/core/formats/onnx/onnxBuilder.ts';
-import { expected, fixture, paramsByKind, sha256OfValues, tempDir } from '../helpers.ts';
+import { expected, fixture, floatBytes, paramsByKind, sha256OfValues, tempDir } from '../helpers.ts';
 
 const FIXTURES = ['mlp', 'cnn_bn', 'lstm', 'mlp_external', 'constants', 'dtypes'];
 
@@ -128,7 +128,7 @@ test('reading the structure reads no tensor bytes; reading a tensor reads exactl
       inputs: [{ name: 'x', elemType: 1, dims: [1, 1000] }],
       outputs: [{ name: 'y', elemType: 1, dims: [1, 2000] }],
       nodes: [{ name: 'mm', opType: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
-      initializers: [{ name: 'w', dataType: 1, dims: [1000, 2000], raw: { length: n * 4, produce: (emit) => emit(new Uint8Array(Float32Array.from({ length: n }, (_, i) => i % 7).buffer)) } }],
+      initializers: [{ name: 'w', dataType: 1, dims: [1000, 2000], raw: floatBytes(Array.from({ length: n }, (_, i) => i % 7)) }],
     }).writeToFile(file);
     const ck = readOnnx(file);
     const structureBytes = ck.bytesRead();

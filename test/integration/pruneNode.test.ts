@@ -7,7 +7,7 @@ import { readOnnx } from '../../src/core/formats/onnx/readOnnx.ts';
 import { writeOnnxWithEdits } from '../../src/core/formats/onnx/writeOnnx.ts';
 import { pruneModel } from '../../src/core/pruning/pruneModel.ts';
 import { verifyOnnx } from '../../src/core/runtime/verifyOnnx.ts';
-import { fixture, tempDir } from '../helpers.ts';
+import { fixture, floatBytes, tempDir } from '../helpers.ts';
 
 const tmp = tempDir();
 after(tmp.cleanup);
@@ -89,7 +89,7 @@ test('node pruning refuses what it cannot follow, naming the node: residual Add,
   assert.equal(reasons['conv1.weight'], 'its output feeds a grouped or depthwise Conv at node /dw/Conv');
   assert.equal(reasons['fc.weight'], "its output 'output' is a graph output; removing units would change the model's outputs");
   // A residual block: h = x·W1; y = (h + x)·W2.
-  const raw = (n: number) => ({ length: n * 4, produce: (emit: (c: Uint8Array) => void) => emit(f32(Array.from({ length: n }, (_, i) => Math.sin(i)))) });
+  const raw = (n: number) => floatBytes(Array.from({ length: n }, (_, i) => Math.sin(i)));
   buildOnnxModel({
     producer: 'test',
     opset: 13,

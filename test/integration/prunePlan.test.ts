@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import { sasSamples } from '../../src/core/analysis/prng.ts';
 import { buildOnnxModel } from '../../src/core/formats/onnx/onnxBuilder.ts';
 import { pruneModel } from '../../src/core/pruning/pruneModel.ts';
-import { fixture, runCliAsync, tempDir } from '../helpers.ts';
+import { fixture, floatBytes, runCliAsync, tempDir } from '../helpers.ts';
 
 const tmp = tempDir();
 after(tmp.cleanup);
@@ -14,7 +14,6 @@ const out = (name: string) => path.join(tmp.dir, name);
 /** x → MatMul(heavy: SαS(1.2) entries) → Relu → MatMul(light: Gaussian entries) → y. */
 function heavyAndLight(): string {
   const file = out('heavy-light.onnx');
-  const bytes = (v: Float64Array) => ({ length: v.length * 4, produce: (emit: (c: Uint8Array) => void) => emit(new Uint8Array(Float32Array.from(v).buffer)) });
   buildOnnxModel({
     producer: 'test',
     opset: 13,
@@ -27,8 +26,8 @@ function heavyAndLight(): string {
       { name: 'mm2', opType: 'MatMul', inputs: ['a', 'light'], outputs: ['y'] },
     ],
     initializers: [
-      { name: 'heavy', dataType: 1, dims: [64, 64], raw: bytes(sasSamples(1.2, 4096, 1).map((v) => v * 0.01)) },
-      { name: 'light', dataType: 1, dims: [64, 64], raw: bytes(sasSamples(2, 4096, 2).map((v) => v * 0.01)) },
+      { name: 'heavy', dataType: 1, dims: [64, 64], raw: floatBytes(sasSamples(1.2, 4096, 1).map((v) => v * 0.01)) },
+      { name: 'light', dataType: 1, dims: [64, 64], raw: floatBytes(sasSamples(2, 4096, 2).map((v) => v * 0.01)) },
     ],
   }).writeToFile(file);
   return file;
