@@ -85,62 +85,40 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command || values.help ? 0 : 2;
   }
+  if (['inspect', 'analyze', 'prune'].includes(command) && rest.length !== 1) {
+    process.stderr.write(`prunescope ${command}: expected one model file, got ${rest.length}\n${USAGE}\n`);
+    return 2;
+  }
+  const model = rest[0]!;
   try {
     switch (command) {
-      case 'inspect': {
-        if (rest.length !== 1) {
-          process.stderr.write(`prunescope inspect: expected one model file, got ${rest.length}\n${USAGE}\n`);
-          return 2;
-        }
-        process.stdout.write(`${runInspect(rest[0]!, values.json !== undefined)}\n`);
+      case 'inspect':
+        process.stdout.write(`${runInspect(model, values.json !== undefined)}\n`);
         return 0;
-      }
       case 'analyze': {
-        if (rest.length !== 1) {
-          process.stderr.write(`prunescope analyze: expected one model file, got ${rest.length}\n${USAGE}\n`);
-          return 2;
-        }
-        let opts;
-        try {
-          opts = parseAnalyzeOptions(values, process.stderr.isTTY === true);
-        } catch (e) {
-          if (e instanceof UsageError) {
-            process.stderr.write(`prunescope analyze: ${e.message}\n`);
-            return 2;
-          }
-          throw e;
-        }
+        const opts = parseAnalyzeOptions(values, process.stderr.isTTY === true);
         const abort = new AbortController();
         const onSigint = () => abort.abort();
         process.once('SIGINT', onSigint);
         try {
-          process.stdout.write(`${await runAnalyze(rest[0]!, opts, abort.signal)}\n`);
+          process.stdout.write(`${await runAnalyze(model, opts, abort.signal)}\n`);
         } finally {
           process.off('SIGINT', onSigint);
         }
         return 0;
       }
-      case 'prune': {
-        if (rest.length !== 1) {
-          process.stderr.write(`prunescope prune: expected one model file, got ${rest.length}\n${USAGE}\n`);
-          return 2;
-        }
-        try {
-          process.stdout.write(`${await runPrune(rest[0]!, parsePruneOptions(values))}\n`);
-        } catch (e) {
-          if (e instanceof UsageError) {
-            process.stderr.write(`prunescope prune: ${e.message}\n`);
-            return 2;
-          }
-          throw e;
-        }
+      case 'prune':
+        process.stdout.write(`${await runPrune(model, parsePruneOptions(values))}\n`);
         return 0;
-      }
       default:
         process.stderr.write(`prunescope: unknown command '${command}'\n${USAGE}\n`);
         return 2;
     }
   } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`prunescope ${command}: ${e.message}\n`);
+      return 2;
+    }
     if (e instanceof AnalysisCancelled) {
       process.stderr.write('prunescope: cancelled\n');
       return 130;
