@@ -10,6 +10,7 @@ import { type EsdFit, fitEsdPowerLaw } from './esd.ts';
 import { convSlices, layerMatrices, type Matrix } from './layerMatrix.ts';
 import { columnMedians, medianInPlace, rowMedians } from './order.ts';
 import { hashString } from './prng.ts';
+import { type WeightHistogram, weightHistogram } from './histogram.ts';
 import { type AnalysisMode, estimateTailIndices, type TailIndexResult } from './tailIndex.ts';
 
 export interface AnalysisSettings {
@@ -71,6 +72,8 @@ export interface LayerResult {
     hill?: unknown;
     transposedClassifier: boolean;
   };
+  /** 64 equal-width bins of the raw weights over [stats.min, stats.max]. */
+  histogram: WeightHistogram | null;
   esd: (EsdFit & { eigenvalues: number[] }) | null;
   singularValues: number[] | null;
   prunableAtEps: Record<Method, number | null>;
@@ -126,6 +129,7 @@ export function analyzeLayer(w: WeightTensor, settings: AnalysisSettings, isClas
     alphaHill: null,
     alphaAlternatives: null,
     diagnostics: { mode: settings.mode, seed, transposedClassifier },
+    histogram: null,
     esd: null,
     singularValues: null,
     prunableAtEps: { magnitude: null, node: null, singular: null },
@@ -160,6 +164,7 @@ export function analyzeLayer(w: WeightTensor, settings: AnalysisSettings, isClas
     result.reasons.push('all weights are equal: after centring nothing is left to estimate');
     return finish();
   }
+  result.histogram = weightHistogram(values, stats.stats.min, stats.stats.max);
 
   const { tail, filters, isConv } = layerMatrices(values, shape, w.layer.kind, transposedClassifier);
   // Curves and spectra read `values`; the tail estimators run last and consume it as scratch.

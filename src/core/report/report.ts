@@ -6,7 +6,8 @@ import type { CheckpointFormat } from '../checkpoint.ts';
 import type { AnalysisSettings, LayerResult } from '../analysis/analyzeLayer.ts';
 import { median } from '../analysis/order.ts';
 
-export const SCHEMA_VERSION = '1.0.0';
+/** 1.1.0: layers carry a weight `histogram`. */
+export const SCHEMA_VERSION = '1.1.0';
 
 export interface AnalysisReport {
   schemaVersion: string;

@@ -46,7 +46,7 @@ export const REPORT_SCHEMA = {
       type: 'array',
       items: {
         type: 'object',
-        required: ['name', 'kind', 'shape', 'params', 'status', 'reasons', 'alphaStable', 'alphaHill', 'esd', 'prunableAtEps', 'curves', 'kStar', 'diagnostics'],
+        required: ['name', 'kind', 'shape', 'params', 'status', 'reasons', 'alphaStable', 'alphaHill', 'histogram', 'esd', 'prunableAtEps', 'curves', 'kStar', 'diagnostics'],
         properties: {
           name: { type: 'string' },
           kind: { enum: ['dense', 'conv', 'depthwise-conv', 'grouped-conv', 'embedding', 'recurrent'] },
@@ -60,6 +60,11 @@ export const REPORT_SCHEMA = {
             properties: { multivariate: nullableNum, entries: nullableNum, norms: nullableNum },
           },
           alphaHill: nullableNum,
+          histogram: {
+            type: ['object', 'null'],
+            required: ['min', 'max', 'counts'],
+            properties: { min: num, max: num, counts: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 0 } } },
+          },
           esd: {
             type: ['object', 'null'],
             required: ['alpha', 'xmin', 'D', 'sigma', 'numTail', 'numEvals', 'lambdaMax', 'stableRank', 'alphaWeighted', 'logNorm', 'logSpectralNorm', 'eigenvalues'],
