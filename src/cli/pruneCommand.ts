@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { PruneOptionsError, type PruneOptions, type PruneReport, pruneModel } from '../core/pruning/pruneModel.ts';
 import { formatBytes, formatCount, formatTable } from './formatTable.ts';
 import { parseLayersOption, UsageError } from './analyzeCommand.ts';
+import { describeVerification } from '../core/report/describeVerification.ts';
 
 export function parsePruneOptions(v: Record<string, string | boolean | undefined>): { options: PruneOptions; output: string; json: boolean } {
   const method = (v['method'] as string | undefined) ?? '';
@@ -94,11 +95,8 @@ export async function runPrune(file: string, args: ReturnType<typeof parsePruneO
   }
   const v = report.verify;
   if (v) {
-    const on = v.data === 'random' ? `${v.samples} random inputs` : `${v.samples} samples of ${path.basename(v.data)}`;
     if (v.accuracyBefore !== null) lines.push(`accuracy: ${(100 * v.accuracyBefore).toFixed(1)}% → ${(100 * v.accuracyAfter!).toFixed(1)}%`);
-    lines.push(
-      `verified in ${v.runtime} on ${on}: max |Δ| ${v.maxAbs.toExponential(3)}, relative error ${v.relErr.toExponential(3)}, cosine ${v.cosine.toFixed(6)}, top-1 agreement ${(100 * v.top1Agreement).toFixed(1)}%`,
-    );
+    lines.push(describeVerification(v));
   }
   return lines.join('\n');
 }

@@ -1,84 +1,59 @@
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { AnalysisCancelled, analyzeModel } from '../core/analysis/analyzeModel.ts';
-import type { AnalysisReport } from '../core/report/report.ts';
-import type { HostMessage, WebviewMessage } from '../../webview-ui/src/protocol.ts';
-import { reportWebviewHtml } from './reportWebviewHtml.ts';
+import { ReportCache } from './reportCache.ts';
+import { ReportSession } from './reportSession.ts';
 
 /**
- * Opening a model file shows its analysis report: the core runs in worker threads with cancellable
- * progress (notification and in-page), and reports are cached per file and modification time.
+ * Opening a model file shows its analysis report (one ReportSession per editor). Keeps track of
+ * the sessions so that commands can act on the active report.
  */
-export class ReportEditorProvider implements vscode.CustomReadonlyEditorProvider {
+export class ReportEditorProvider implements vscode.CustomReadonlyEditorProvider, vscode.Disposable {
   static readonly viewType = 'prunescope.report';
-  private readonly cache = new Map<string, AnalysisReport>();
+  private readonly sessions = new Set<ReportSession>();
+  private active: ReportSession | undefined;
+  private readonly cache: ReportCache;
 
   constructor(
-    private readonly extensionUri: vscode.Uri,
+    private readonly context: vscode.ExtensionContext,
     private readonly log: vscode.LogOutputChannel,
-  ) {}
+  ) {
+    this.cache = new ReportCache(vscode.Uri.joinPath(context.globalStorageUri, 'reports').fsPath);
+  }
 
   openCustomDocument(uri: vscode.Uri): vscode.CustomDocument {
     return { uri, dispose: () => {} };
   }
 
   async resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): Promise<void> {
-    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist');
-    panel.webview.options = { enableScripts: true, localResourceRoots: [dist] };
-    panel.webview.html = reportWebviewHtml({
-      cspSource: panel.webview.cspSource,
-      scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'report-view.js')).toString(),
-      nonce: randomBytes(16).toString('base64'),
-      title: `PruneScope report: ${document.uri.path.split('/').pop()}`,
+    const session = new ReportSession(this.context.extensionUri, document.uri, panel, this.cache, this.log);
+    this.sessions.add(session);
+    this.active = session;
+    panel.onDidChangeViewState((e) => {
+      if (e.webviewPanel.active) this.active = session;
     });
-    const post = (m: HostMessage) => void panel.webview.postMessage(m);
-    const abort = new AbortController();
-    const disposables: vscode.Disposable[] = [
-      panel.onDidDispose(() => {
-        abort.abort();
-        for (const d of disposables) d.dispose();
-      }),
-      panel.webview.onDidReceiveMessage((m: WebviewMessage) => {
-        if (m?.type === 'cancel') abort.abort();
-        else if (m?.type === 'showLog') this.log.show();
-      }),
-    ];
-    const file = document.uri.fsPath;
-    const stat = await vscode.workspace.fs.stat(document.uri);
-    const settings = vscode.workspace.getConfiguration('prunescope');
-    const options = {
-      mode: settings.get<'robust' | 'paper'>('mode', 'robust'),
-      seed: settings.get<number>('seed', 0),
-      eps: settings.get<number>('eps', 0.1),
-      maxSpectrumDim: settings.get<number>('maxSpectrumDim', 4096),
-    };
-    const key = JSON.stringify([file, stat.mtime, stat.size, options]);
-    const cached = this.cache.get(key);
-    if (cached) return post({ type: 'report', report: cached });
-    try {
-      const report = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `PruneScope: analysing ${vscode.workspace.asRelativePath(document.uri)}`, cancellable: true },
-        (progress, token) => {
-          token.onCancellationRequested(() => abort.abort());
-          return analyzeModel(file, {
-            ...options,
-            signal: abort.signal,
-            onLayer: (l, done, total) => {
-              progress.report({ increment: 100 / total, message: `${done}/${total} ${l.name}` });
-              post({ type: 'progress', done, total, layer: l.name });
-            },
-          });
-        },
-      );
-      this.cache.set(key, report);
-      this.log.info(`analysed ${file}: ${report.layers.length} layers`);
-      post({ type: 'report', report });
-    } catch (e) {
-      if (e instanceof AnalysisCancelled) return post({ type: 'error', message: 'Analysis cancelled.' });
-      const message = (e as Error).message;
-      this.log.error(`${file}: ${(e as Error).stack ?? message}`);
-      post({ type: 'error', message });
-      void vscode.window.showErrorMessage(`PruneScope: ${message}`, 'Show Log').then((c) => c && this.log.show());
+    panel.onDidDispose(() => {
+      this.sessions.delete(session);
+      if (this.active === session) this.active = [...this.sessions].pop();
+    });
+    await session.start();
+  }
+
+  /** The report in the active editor group, or the last one focused. */
+  activeSession(): ReportSession | undefined {
+    return this.active;
+  }
+
+  /** The session showing `uri`, once its editor is resolved. */
+  async sessionFor(uri: vscode.Uri): Promise<ReportSession | undefined> {
+    await vscode.commands.executeCommand('vscode.openWith', uri, ReportEditorProvider.viewType);
+    for (let i = 0; i < 50; i++) {
+      const s = [...this.sessions].find((x) => x.uri.toString() === uri.toString());
+      if (s) return s;
+      await new Promise((r) => setTimeout(r, 100));
     }
+    return undefined;
+  }
+
+  dispose(): void {
+    for (const s of this.sessions) s.dispose();
   }
 }

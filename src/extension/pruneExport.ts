@@ -1,0 +1,106 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { CheckpointFormat } from '../core/checkpoint.ts';
+import type { PreviewRequest } from '../core/pruning/previewPlan.ts';
+import type { PruneReport } from '../core/pruning/pruneModel.ts';
+import type { PruneWorkerReply, PruneWorkerRequest } from '../core/pruning/pruneWorker.ts';
+import { describeVerification } from '../core/report/describeVerification.ts';
+import { defaultPrunedPath, refuseExportTarget } from './exportPath.ts';
+import { runCoreWorker } from './runCoreWorker.ts';
+
+/** Test hook (the e2e suite): export here without asking. Never set in normal use. */
+const TEST_EXPORT_PATH = 'PRUNESCOPE_TEST_EXPORT_PATH';
+
+export interface ExportRequest {
+  extensionUri: vscode.Uri;
+  input: vscode.Uri;
+  format: CheckpointFormat;
+  request: PreviewRequest;
+  layers: string | null;
+  verify: boolean;
+  token: vscode.CancellationToken;
+  log: vscode.LogOutputChannel;
+  onProgress: (message: string) => void;
+}
+
+export type ExportResult = { kind: 'done'; report: PruneReport } | { kind: 'failed'; message: string };
+
+/**
+ * Prune & export: asks where to save (never over the original), prunes in a worker thread with
+ * cancellable progress, verifies, and offers to open the pruned model's report.
+ */
+export async function exportPrunedModel(x: ExportRequest): Promise<ExportResult> {
+  const { request: r } = x;
+  const suggested = defaultPrunedPath(x.input.fsPath, x.format, r.method);
+  const ext = x.format === 'onnx' ? 'onnx' : x.format === 'safetensors' ? 'safetensors' : 'json';
+  const chosen = process.env[TEST_EXPORT_PATH]
+    ? vscode.Uri.file(process.env[TEST_EXPORT_PATH]!)
+    : await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(suggested), filters: { [`${x.format} model`]: [ext] }, saveLabel: 'Prune & export', title: 'Save the pruned model' });
+  if (!chosen) return { kind: 'failed', message: 'Export cancelled: no file chosen.' };
+  const output = chosen.fsPath;
+  const refused = refuseExportTarget(x.input.fsPath, output, x.format);
+  if (refused) {
+    void vscode.window.showErrorMessage(`PruneScope: ${refused}`);
+    return { kind: 'failed', message: refused };
+  }
+  const t = r.target;
+  const data: PruneWorkerRequest = {
+    file: x.input.fsPath,
+    output,
+    options: {
+      method: r.method,
+      ...(t.kind === 'ratio' ? { ratio: t.ratio } : t.kind === 'eps' ? { eps: t.eps } : { budget: Math.round(t.params) }),
+      ...(r.global && r.method === 'magnitude' && t.kind === 'ratio' ? { global: true } : {}),
+      ...(x.layers ? { layers: x.layers } : {}),
+      verify: x.verify,
+      force: true, // the save dialog asked before replacing; the writers still refuse the original
+    },
+  };
+  x.log.info(`prune ${x.input.fsPath} → ${output}: ${JSON.stringify(data.options)}`);
+  x.onProgress(`Pruning (${r.method})${x.verify ? ' and verifying' : ''}…`);
+  const reply = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `PruneScope: pruning ${path.basename(x.input.fsPath)} (${r.method})`, cancellable: true },
+    (_p, token) => {
+      const both = new vscode.CancellationTokenSource();
+      token.onCancellationRequested(() => both.cancel());
+      x.token.onCancellationRequested(() => both.cancel());
+      return runCoreWorker<PruneWorkerReply>(x.extensionUri, 'pruneWorker', data, both.token).finally(() => both.dispose());
+    },
+  );
+  if (!reply) {
+    removeTemporaries(output);
+    x.log.info(`prune of ${x.input.fsPath} cancelled`);
+    return { kind: 'failed', message: 'Pruning cancelled; nothing was written.' };
+  }
+  if (!reply.ok) {
+    x.log.error(`prune of ${x.input.fsPath} failed: ${reply.badInput ? reply.message : reply.stack ?? reply.message}`);
+    void vscode.window.showErrorMessage(`PruneScope: ${reply.message}`, 'Show Log').then((c) => c && x.log.show());
+    return { kind: 'failed', message: reply.message };
+  }
+  const report = reply.result;
+  const summary = `${report.paramsBefore.toLocaleString()} → ${report.paramsAfter.toLocaleString()} parameters`;
+  x.log.info(`wrote ${output}: ${summary}${report.verify ? `; ${describeVerification(report.verify)}` : ''}`);
+  void vscode.window
+    .showInformationMessage(`PruneScope: wrote ${path.basename(output)} (${summary}).`, 'Open report of pruned model', 'Reveal in Explorer')
+    .then((choice) => {
+      if (choice === 'Open report of pruned model') void vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(output), 'prunescope.report');
+      else if (choice === 'Reveal in Explorer') void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(output));
+    });
+  return { kind: 'done', report };
+}
+
+/** A terminated writer can leave its `.<name>.….tmp` files behind: remove them. */
+function removeTemporaries(output: string): void {
+  const dir = path.dirname(output);
+  const names = [path.basename(output), 'group1-shard1of1.bin'];
+  let entries: string[] = [];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (e.endsWith('.tmp') && names.some((n) => e.startsWith(`.${n}.`))) fs.rmSync(path.join(dir, e), { force: true });
+  }
+}

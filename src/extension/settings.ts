@@ -1,0 +1,21 @@
+import * as vscode from 'vscode';
+import type { AnalyzeOptions } from '../core/analysis/analyzeModel.ts';
+import type { PreviewMethod } from '../core/pruning/previewPlan.ts';
+
+/** The `prunescope.*` settings that change an analysis (and so are part of its cache key). */
+export function analysisSettings(): Required<Pick<AnalyzeOptions, 'mode' | 'seed' | 'eps' | 'maxSpectrumDim'>> & { workers: number | undefined } {
+  const c = vscode.workspace.getConfiguration('prunescope');
+  const workers = c.get<number>('workers', 0);
+  return {
+    mode: c.get<'robust' | 'paper'>('mode', 'robust'),
+    seed: c.get<number>('seed', 0),
+    eps: c.get<number>('eps', 0.1),
+    maxSpectrumDim: c.get<number>('maxSpectrumDim', 4096),
+    workers: workers > 0 ? workers : undefined, // 0: one per core
+  };
+}
+
+export function exportSettings(): { defaultMethod: PreviewMethod; verifyOnExport: boolean } {
+  const c = vscode.workspace.getConfiguration('prunescope');
+  return { defaultMethod: c.get<PreviewMethod>('defaultMethod', 'magnitude'), verifyOnExport: c.get<boolean>('verifyOnExport', true) };
+}
