@@ -1,14 +1,34 @@
+/**
+ * The report webview's page in headless Chromium, under its real CSP, with VS Code's webview bridge
+ * as the only stand-in: progress and cancel, message validation, the layers table (sort, filter,
+ * keyboard selection), the comparison charts, the prune panel's preview and messages, saved state.
+ */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { analyzeModel } from '../../src/core/analysis/analyzeModel.ts';
+import { previewPlan } from '../../src/core/pruning/previewPlan.ts';
+import type { AnalysisReport } from '../../src/core/report/report.ts';
 import { reportWebviewHtml } from '../../src/extension/reportWebviewHtml.ts';
 import { ROOT, fixture, tempDir } from '../helpers.ts';
 
 const tmp = tempDir();
-after(tmp.cleanup);
+let browser: Browser;
+let report: AnalysisReport;
+const config = { defaultMethod: 'magnitude', verifyOnExport: true, pruneUnavailable: null };
+before(async () => {
+  report = JSON.parse(JSON.stringify(await analyzeModel(fixture('onnx', 'cnn_plain_bn.onnx'), { workers: 0 })));
+  browser = await chromium.launch({
+    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--allow-file-access-from-files'],
+  });
+});
+after(async () => {
+  await browser?.close();
+  tmp.cleanup();
+});
 
 test('report webview HTML: strict CSP with a nonce, no inline script without it, no remote sources', () => {
   const html = reportWebviewHtml({ cspSource: 'vscode-resource:', scriptUri: 'vscode-resource:/dist/report-view.js', nonce: 'abc123', title: 'PruneScope report: m.onnx' });
@@ -20,48 +40,128 @@ test('report webview HTML: strict CSP with a nonce, no inline script without it,
   assert.deepEqual(scripts, ['<script nonce="abc123" src="vscode-resource:/dist/report-view.js">']);
 });
 
-test('report webview in Chromium: progress, then the report renders under the CSP; bad messages are ignored; state is saved', async () => {
-  const report = await analyzeModel(fixture('onnx', 'cnn_plain_bn.onnx'), { workers: 0 });
-  const page = path.join(tmp.dir, 'view.html');
-  fs.writeFileSync(page, reportWebviewHtml({ cspSource: 'file:', scriptUri: `file://${path.join(ROOT, 'dist', 'report-view.js')}`, nonce: 'n0nce', title: 'PruneScope report: cnn_plain_bn.onnx' }));
-  const browser = await chromium.launch({
-    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--allow-file-access-from-files'],
+/** Uncaught errors of every page opened: each test ends by checking there were none. */
+const pageErrors: string[] = [];
+
+type W = { sent: Array<Record<string, unknown>>; saved: unknown; violations: string[] };
+
+async function openPage(saved?: unknown): Promise<Page> {
+  const file = path.join(tmp.dir, 'view.html');
+  fs.writeFileSync(file, reportWebviewHtml({ cspSource: 'file:', scriptUri: `file://${path.join(ROOT, 'dist', 'report-view.js')}`, nonce: 'n0nce', title: 'PruneScope report: cnn_plain_bn.onnx' }));
+  const p = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
+  // The only stand-in: VS Code's webview bridge, recording what the page sends and saves.
+  // (A string, not a function: tsx's transpiled functions reference helpers the page does not have.)
+  await p.addInitScript({
+    content: `
+      window.sent = []; window.saved = ${JSON.stringify(saved ?? null)} ?? undefined; window.violations = [];
+      document.addEventListener('securitypolicyviolation', (e) => window.violations.push(e.violatedDirective + ' ' + e.blockedURI));
+      window.acquireVsCodeApi = () => ({ postMessage: (m) => window.sent.push(m), getState: () => window.saved, setState: (s) => { window.saved = s; } });`,
   });
-  try {
-    const p = await browser.newPage();
-    // The only stand-in: VS Code's webview bridge, recording what the page sends and saves.
-    // (A string, not a function: tsx's transpiled functions reference helpers the page does not have.)
-    await p.addInitScript({
-      content: `
-        window.sent = []; window.saved = undefined; window.violations = [];
-        document.addEventListener('securitypolicyviolation', (e) => window.violations.push(e.violatedDirective + ' ' + e.blockedURI));
-        window.acquireVsCodeApi = () => ({ postMessage: (m) => window.sent.push(m), getState: () => window.saved, setState: (s) => { window.saved = s; } });`,
+  p.on('pageerror', (e) => pageErrors.push(e.message));
+  await p.goto(`file://${file}`);
+  await p.waitForFunction(() => (window as unknown as W).sent.length > 0);
+  return p;
+}
+
+const sent = (p: Page) => p.evaluate(() => (window as unknown as W).sent);
+const painted = (p: Page, selector: string) =>
+  p.evaluate((sel) => {
+    return Array.from(document.querySelectorAll<HTMLCanvasElement>(sel)).map((c) => {
+      const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) n++;
+      return n;
     });
-    await p.goto(`file://${page}`);
-    await p.waitForFunction(() => (window as unknown as { sent: unknown[] }).sent.length > 0);
-    assert.deepEqual(await p.evaluate(() => (window as unknown as { sent: unknown[] }).sent), [{ type: 'ready' }]);
-    await p.evaluate(() => window.postMessage({ type: 'progress', done: 1, total: 3, layer: 'conv1.weight' }, '*'));
-    await p.waitForFunction(() => document.getElementById('status')!.textContent!.includes('1 of 3'));
-    await p.click('#cancel');
-    assert.deepEqual(await p.evaluate(() => (window as unknown as { sent: unknown[] }).sent), [{ type: 'ready' }, { type: 'cancel' }]);
-    await p.evaluate(() => window.postMessage({ type: 'report', report: { schemaVersion: '9.0', layers: [] } }, '*')); // wrong version: ignored
-    await p.evaluate(() => window.postMessage({ type: 'nonsense' }, '*'));
-    await p.evaluate((r) => window.postMessage({ type: 'report', report: r }, '*'), JSON.parse(JSON.stringify(report)));
-    await p.waitForSelector('body[data-rendered="true"]', { timeout: 10_000 });
-    const state = await p.evaluate(() => {
-      const w = window as unknown as { saved: { report: { layers: unknown[] } }; violations: string[] };
-      return {
-        rows: document.querySelectorAll('#layers tbody tr').length,
-        charts: Array.from(document.querySelectorAll('canvas')).map((c) => Number(c.dataset['datasets'] ?? 0)),
-        savedLayers: w.saved.report.layers.length,
-        violations: w.violations,
-        hidden: document.getElementById('report')!.hidden,
-      };
-    });
-    assert.deepEqual(state, { rows: 3, charts: [3, 3, 5, 2], savedLayers: 3, violations: [], hidden: false });
-    assert.equal(await p.isVisible('#cancel'), false);
-  } finally {
-    await browser.close();
-  }
+  }, selector);
+
+test('report webview: progress, cancel, invalid messages ignored, then the report under the CSP', async () => {
+  const p = await openPage();
+  assert.deepEqual(await sent(p), [{ type: 'ready' }]);
+  await p.evaluate(() => window.postMessage({ type: 'progress', done: 1, total: 3, layer: 'conv1.weight' }, '*'));
+  await p.waitForFunction(() => document.getElementById('status')!.textContent!.includes('1 of 3'));
+  await p.click('#cancel');
+  assert.deepEqual(await sent(p), [{ type: 'ready' }, { type: 'cancel' }]);
+  await p.evaluate((r) => window.postMessage({ type: 'report', report: { ...r, schemaVersion: '9.0' }, config: { defaultMethod: 'magnitude', verifyOnExport: true, pruneUnavailable: null } }, '*'), report);
+  await p.evaluate((r) => window.postMessage({ type: 'report', report: r }, '*'), report); // no config
+  await p.evaluate(() => window.postMessage({ type: 'nonsense' }, '*'));
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(await p.getAttribute('body', 'data-rendered'), null);
+  await p.evaluate(([r, c]) => window.postMessage({ type: 'report', report: r, config: c }, '*'), [report, config] as const);
+  await p.waitForSelector('body[data-rendered="true"]', { timeout: 10_000 });
+  assert.equal(await p.locator('#layers tbody tr').count(), report.layers.length);
+  assert.ok((await painted(p, '#chart-alpha, #chart-alpha-esd')).every((n) => n > 1000));
+  assert.deepEqual(await p.evaluate(() => (window as unknown as W).violations), []);
+  assert.deepEqual(pageErrors, []);
+  await p.close();
+});
+
+test('layers table: sort by a column both ways, filter, keyboard selection drives Compare', async () => {
+  const p = await openPage();
+  await p.evaluate(([r, c]) => window.postMessage({ type: 'report', report: r, config: c }, '*'), [report, config] as const);
+  await p.waitForSelector('body[data-rendered="true"]');
+  await p.click('vscode-tab-header[data-view="layers"]');
+  const names = () => p.locator('#layers tbody tr td:first-child').allTextContents();
+  const byParams = [...report.layers].sort((a, b) => a.params - b.params).map((l) => l.name);
+  await p.click('#layers th:nth-child(4) button');
+  assert.deepEqual(await names(), byParams);
+  assert.equal(await p.getAttribute('#layers th:nth-child(4)', 'aria-sort'), 'ascending');
+  await p.click('#layers th:nth-child(4) button');
+  assert.deepEqual(await names(), [...byParams].reverse());
+  const first = report.layers[0]!.name;
+  await p.locator('#filter input').fill(first);
+  assert.deepEqual(await names(), report.layers.filter((l) => l.name.toLowerCase().includes(first.toLowerCase())).map((l) => l.name));
+  await p.locator('#filter input').fill('');
+  // Keyboard: Enter selects one row, Space adds the next one.
+  await p.locator('#layers tbody tr').first().focus();
+  await p.keyboard.press('Enter');
+  await p.keyboard.press('ArrowDown');
+  await p.keyboard.press('Space');
+  const selected = await p.locator('#layers tbody tr[aria-selected="true"] td:first-child').allTextContents();
+  assert.equal(selected.length, 2);
+  await p.click('vscode-tab-header[data-view="compare"]');
+  await p.waitForSelector('#compare-curves-1');
+  assert.deepEqual(await p.locator('#compare h3').allTextContents(), [...byParams].reverse().slice(0, 2));
+  await p.waitForFunction(() => document.querySelector<HTMLCanvasElement>('#compare-hist-1')!.width > 0);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.ok((await painted(p, '#compare canvas')).every((n) => n > 500), 'comparison charts are drawn');
+  const saved = (await p.evaluate(() => (window as unknown as W).saved)) as { table: { selected: string[]; sort: unknown }; view: string };
+  assert.deepEqual(saved.table.selected, [...byParams].reverse().slice(0, 2));
+  assert.equal(saved.view, 'compare');
+  await p.close();
+
+  // The saved state restores the same view without the host re-sending anything.
+  const again = await openPage(saved);
+  await again.waitForSelector('body[data-rendered="true"]');
+  assert.equal(await again.locator('#compare h3').count(), 2);
+  assert.deepEqual(pageErrors, []);
+  await again.close();
+});
+
+test('prune panel: the preview equals previewPlan, and Prune & export sends a valid request', async () => {
+  const p = await openPage();
+  await p.evaluate(([r, c]) => window.postMessage({ type: 'report', report: r, config: c }, '*'), [report, config] as const);
+  await p.waitForSelector('body[data-rendered="true"]');
+  await p.evaluate(() => window.postMessage({ type: 'show', view: 'prune' }, '*'));
+  await p.waitForFunction(() => document.querySelectorAll('#preview tbody tr').length > 0);
+  await p.locator('#target-value input').fill('0.3');
+  const expected = previewPlan(report, { method: 'magnitude', target: { kind: 'ratio', ratio: 0.3 }, global: false, alphaBelow: null });
+  await p.waitForFunction((n) => document.querySelector('#preview-summary b')?.textContent?.startsWith(n), expected.paramsAfter.toLocaleString('en-US'));
+  const rows = await p.locator('#preview tbody tr').evaluateAll((trs) => trs.map((tr) => Array.from(tr.children).map((td) => td.textContent)));
+  assert.deepEqual(
+    rows.map((r) => [r[0], r[4]]),
+    expected.layers.map((l) => [l.name, l.paramsAfter.toLocaleString('en-US')]),
+  );
+  await p.click('#prune');
+  const request = (await sent(p)).find((m) => m['type'] === 'prune');
+  assert.deepEqual(request, { type: 'prune', request: { method: 'magnitude', target: { kind: 'ratio', ratio: 0.3 }, global: false, alphaBelow: null }, layers: null, verify: true });
+  // An invalid value disables the button and says why.
+  await p.locator('#target-value input').fill('1.5');
+  await p.waitForFunction(() => document.getElementById('preview-problem')!.textContent!.includes('[0, 1)'));
+  await p.evaluate(() =>
+    window.postMessage({ type: 'pruneDone', result: { input: 'a.onnx', output: '/w/a.pruned-magnitude.onnx', method: 'magnitude', paramsBefore: 100, paramsAfter: 70, bytes: { before: 400, after: 400, afterGzip: 300, afterSparse: 400, afterSparseIsEstimate: true }, notes: [], layers: [], plan: { version: 1, method: 'magnitude', centre: 'none', layers: [] }, multiplyAdds: null, verify: { runtime: 'onnxruntime-node', samples: 8, data: 'random', maxAbs: 0.01, relErr: 0.002, cosine: 0.99999, top1Agreement: 1, accuracyBefore: null, accuracyAfter: null } } }, '*'),
+  );
+  await p.waitForSelector('#verification');
+  assert.equal(await p.textContent('#verification'), 'verified in onnxruntime-node on 8 random inputs: max |Δ| 1.000e-2, relative error 2.000e-3, cosine 0.999990, top-1 agreement 100.0%');
+  assert.deepEqual(pageErrors, []);
+  await p.close();
 });

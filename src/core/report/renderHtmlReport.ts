@@ -41,6 +41,7 @@ export function reportBody(title: string): string {
 <div class="charts">
   <div class="chart"><canvas id="chart-curves" aria-label="compressibility curves"></canvas></div>
   <div class="chart"><canvas id="chart-esd" aria-label="eigenvalue spectrum tail"></canvas></div>
+  <div class="chart"><canvas id="chart-hist" aria-label="weight histogram"></canvas></div>
 </div>
 <h2>Layers</h2>
 <table id="layers"><thead><tr><th>layer</th><th>kind</th><th>shape</th><th>params</th><th>α-stable</th><th>α-Hill</th><th>α-ESD</th>
