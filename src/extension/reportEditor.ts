@@ -23,7 +23,7 @@ export class ReportEditorProvider implements vscode.CustomReadonlyEditorProvider
     return { uri, dispose: () => {} };
   }
 
-  async resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): Promise<void> {
+  resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): void {
     const session = new ReportSession(this.context.extensionUri, document.uri, panel, this.cache, this.log);
     this.sessions.add(session);
     this.active = session;
@@ -34,7 +34,8 @@ export class ReportEditorProvider implements vscode.CustomReadonlyEditorProvider
       this.sessions.delete(session);
       if (this.active === session) this.active = [...this.sessions].pop();
     });
-    await session.start();
+    // Not awaited: VS Code shows the editor only once this returns, and the page shows the progress.
+    void session.start();
   }
 
   /** The report in the active editor group, or the last one focused. */

@@ -1,7 +1,9 @@
 /**
  * End to end, in a real VS Code: code-server runs PruneScope's built extension, headless Chromium
- * (playwright-core) opens a model file, and the report must render inside the extension's webview.
- * code-server comes from test/e2e/setup-code-server.sh (run by .ci/run).
+ * (playwright-core) drives it like a user. code-server comes from test/e2e/setup-vscode.sh (run by
+ * `npm test` and .ci/run). Set PRUNESCOPE_SKIP_E2E=1 to skip this suite explicitly.
+ *
+ * Screenshots (light and dark) go to test-artifacts/.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -9,21 +11,55 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
-import { ROOT, tempDir } from '../helpers.ts';
+import { buildOnnxModel } from '../../src/core/formats/onnx/onnxBuilder.ts';
+import { sasSamples } from '../../src/core/analysis/prng.ts';
+import { floatBytes, ROOT, runCli, tempDir } from '../helpers.ts';
 
+const SKIP = process.env['PRUNESCOPE_SKIP_E2E'] === '1';
 const CODE_SERVER = path.join(ROOT, '.e2e', 'code-server', 'node_modules', '.bin', 'code-server');
+const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const tmp = tempDir();
+const workspace = path.join(tmp.dir, 'workspace');
+const userDir = path.join(tmp.dir, 'user');
+const exportPath = path.join(workspace, 'pruned', 'mlp.pruned.onnx');
 let server: ChildProcess | undefined;
 let url = '';
 let browser: Browser | undefined;
+let page: Page;
+
+function writeUserSettings(theme: string): void {
+  fs.mkdirSync(path.join(userDir, 'User'), { recursive: true });
+  fs.writeFileSync(
+    path.join(userDir, 'User', 'settings.json'),
+    JSON.stringify({ 'security.workspace.trust.enabled': false, 'workbench.startupEditor': 'none', 'workbench.colorTheme': theme, 'workbench.tips.enabled': false, 'prunescope.workers': 1 }),
+  );
+}
+
+/** A model whose analysis takes long enough to cancel (about 30 s on one worker): 10 dense 1024×1024 layers. */
+function writeSlowModel(file: string): void {
+  const n = 1024;
+  const layers = 10;
+  buildOnnxModel({
+    producer: 'e2e',
+    opset: 13,
+    graphName: 'slow',
+    inputs: [{ name: 'x', elemType: 1, dims: [1, n] }],
+    outputs: [{ name: `h${layers}`, elemType: 1, dims: [1, n] }],
+    nodes: Array.from({ length: layers }, (_, i) => ({ name: `mm${i}`, opType: 'MatMul', inputs: [i ? `h${i}` : 'x', `w${i}`], outputs: [`h${i + 1}`] })),
+    initializers: Array.from({ length: layers }, (_, i) => ({ name: `w${i}`, dataType: 1, dims: [n, n], raw: floatBytes(sasSamples(1.8, n * n, i + 1).map((v) => 0.02 * v)) })),
+  }).writeToFile(file);
+}
 
 before(async () => {
-  if (!fs.existsSync(CODE_SERVER)) return;
+  if (SKIP) return;
+  assert.ok(fs.existsSync(CODE_SERVER), 'code-server is not installed: run `bash test/e2e/setup-vscode.sh` (or set PRUNESCOPE_SKIP_E2E=1 to skip the e2e suite)');
   const ext = path.join(tmp.dir, 'extensions');
-  const workspace = path.join(tmp.dir, 'workspace');
   fs.mkdirSync(ext, { recursive: true });
   fs.mkdirSync(workspace, { recursive: true });
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
   fs.copyFileSync(path.join(ROOT, 'examples', 'mlp.onnx'), path.join(workspace, 'mlp.onnx'));
+  writeSlowModel(path.join(workspace, 'slow.onnx'));
+  writeUserSettings('Default Dark Modern');
   // Register the repository itself as an installed extension (as a VSIX install would).
   const { publisher, name, version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   const folder = `${publisher}.${name}-${version}`;
@@ -32,7 +68,11 @@ before(async () => {
     path.join(ext, 'extensions.json'),
     JSON.stringify([{ identifier: { id: `${publisher}.${name}` }, version, location: { $mid: 1, path: path.join(ext, folder), scheme: 'file' }, relativeLocation: folder, metadata: { installedTimestamp: Date.now(), source: 'vsix' } }]),
   );
-  server = spawn(CODE_SERVER, ['--auth', 'none', '--bind-addr', '127.0.0.1:0', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', path.join(tmp.dir, 'user'), '--extensions-dir', ext, workspace], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  server = spawn(CODE_SERVER, ['--auth', 'none', '--bind-addr', '127.0.0.1:0', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', userDir, '--extensions-dir', ext, workspace], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env: { ...process.env, PRUNESCOPE_TEST_EXPORT_PATH: exportPath },
+  });
   url = await new Promise<string>((resolve, reject) => {
     let log = '';
     const timer = setTimeout(() => reject(new Error(`code-server did not start:\n${log}`)), 60_000);
@@ -51,6 +91,9 @@ before(async () => {
     executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
+  await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
 });
 
 after(async () => {
@@ -59,44 +102,133 @@ after(async () => {
   tmp.cleanup();
 });
 
-async function reportFrame(page: Page, timeoutMs: number): Promise<Frame> {
+/** The webview frame holding `selector` (webviews live in nested iframes). */
+async function frameWith(selector: string, timeoutMs: number): Promise<Frame> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     for (const f of page.frames()) {
-      if (await f.$('body[data-rendered="true"]').catch(() => null)) return f;
+      if (await f.$(selector).catch(() => null)) return f;
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error('the PruneScope report did not render in any webview frame');
+  throw new Error(`no webview frame has ${selector}`);
 }
 
-test('opening mlp.onnx in VS Code shows the PruneScope report with its charts and layer table', async (t) => {
-  if (!fs.existsSync(CODE_SERVER)) return t.skip('code-server is not installed (bash test/e2e/setup-code-server.sh)');
-  const page = await browser!.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(`${url}/?folder=${encodeURIComponent(path.join(tmp.dir, 'workspace'))}`);
-  await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
-  // Open the model from the Explorer, as a user would. Right after start-up the extension may not be
-  // registered yet and VS Code falls back to its text editor: then close that editor and reopen.
-  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'mlp.onnx' });
+/**
+ * Opens a model from the Explorer, as a user would. Right after start-up the extension may not be
+ * registered yet and VS Code falls back to its text editor: then close that editor and reopen.
+ */
+async function openFromExplorer(file: string, selector: string): Promise<Frame> {
+  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: file });
   await row.waitFor({ state: 'visible', timeout: 60_000 });
-  let frame: Frame | undefined;
-  for (let attempt = 0; attempt < 3 && !frame; attempt++) {
+  for (let attempt = 0; attempt < 3; attempt++) {
     await row.dblclick();
-    frame = await reportFrame(page, attempt < 2 ? 15_000 : 90_000).catch(async () => {
+    const frame = await frameWith(selector, attempt < 2 ? 15_000 : 90_000).catch(async () => {
       await page.keyboard.press('Control+W');
       return undefined;
     });
+    if (frame) return frame;
   }
-  if (!frame) {
-    await page.screenshot({ path: path.join(ROOT, '.e2e', 'failure.png') }); // for whoever debugs this
-    assert.fail('the PruneScope report did not render (screenshot: .e2e/failure.png)');
-  }
-  const seen = await frame!.evaluate(() => ({
-    title: document.querySelector('h1')?.textContent,
-    rows: Array.from(document.querySelectorAll('#layers tbody tr')).map((tr) => tr.firstElementChild!.textContent),
-    charts: Array.from(document.querySelectorAll('canvas')).map((c) => Number(c.dataset['datasets'] ?? 0) > 0),
-    params: document.querySelector('.fact b')?.textContent,
-  }));
-  assert.deepEqual(seen, { title: 'PruneScope report: mlp.onnx', rows: ['0.weight', '2.weight', '4.weight'], charts: [true, true, true, true], params: '50,826' });
-  if (process.env['PRUNESCOPE_SCREENSHOT_E2E']) await page.screenshot({ path: process.env['PRUNESCOPE_SCREENSHOT_E2E'] });
+  await page.screenshot({ path: path.join(ARTIFACTS, 'failure.png') });
+  throw new Error(`the PruneScope report of ${file} did not open (screenshot: test-artifacts/failure.png)`);
+}
+
+/** Non-transparent pixels of each canvas matching `selector`. */
+function paintedPixels(frame: Frame, selector: string): Promise<number[]> {
+  return frame.evaluate((sel) => {
+    return Array.from(document.querySelectorAll<HTMLCanvasElement>(sel)).map((c) => {
+      const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) n++;
+      return n;
+    });
+  }, selector);
+}
+
+test('PruneScope in VS Code: report, comparison, prune & export, themes, cancel', { skip: SKIP && 'PRUNESCOPE_SKIP_E2E=1' }, async (t) => {
+  let frame: Frame;
+
+  await t.test('1. opening mlp.onnx from the Explorer shows the report and its layers table', async () => {
+    frame = await openFromExplorer('mlp.onnx', 'body[data-rendered="true"]');
+    assert.equal(await frame.textContent('h1'), 'PruneScope report: mlp.onnx');
+    assert.equal(await frame.locator('.fact b').nth(1).textContent(), '50,826');
+  });
+
+  await t.test("2. the table has one row per weight layer that `prunescope inspect` lists", async () => {
+    const inspect = JSON.parse(runCli(['inspect', path.join(workspace, 'mlp.onnx'), '--json']).stdout) as { layers: Array<{ name: string; kind: string }> };
+    const weightLayers = inspect.layers.filter((l) => !['bias', 'norm'].includes(l.kind)).map((l) => l.name);
+    assert.ok(weightLayers.length >= 3);
+    await frame.click('vscode-tab-header[data-view="layers"]');
+    assert.deepEqual(await frame.locator('#layers tbody tr td:first-child').allTextContents(), weightLayers);
+  });
+
+  await t.test('3. two selected layers are drawn side by side in Compare', async () => {
+    const rows = frame.locator('#layers tbody tr');
+    await rows.nth(0).click();
+    await rows.nth(1).click({ modifiers: ['Control'] });
+    assert.equal(await frame.locator('#layers tbody tr[aria-selected="true"]').count(), 2);
+    await frame.click('vscode-tab-header[data-view="compare"]');
+    await frame.waitForSelector('#compare-hist-1');
+    await frame.waitForFunction(() => Array.from(document.querySelectorAll<HTMLCanvasElement>('#compare canvas')).every((c) => c.width > 0));
+    await new Promise((r) => setTimeout(r, 300));
+    const painted = await paintedPixels(frame, '#compare canvas');
+    assert.equal(painted.length, 4); // curves + histogram per layer
+    for (const n of painted) assert.ok(n > 2000, `a comparison chart is blank (${painted})`);
+  });
+
+  await t.test('4. Prune & export writes a verified model and says so', async () => {
+    await frame.click('vscode-tab-header[data-view="prune"]');
+    await frame.waitForFunction(() => document.querySelectorAll('#preview tbody tr').length > 0);
+    await frame.click('#prune');
+    await frame.waitForSelector('#verification', { timeout: 120_000 });
+    const line = (await frame.textContent('#verification'))!;
+    assert.match(line, /^verified in onnxruntime-node on \d+ random inputs: max \|Δ\| [\d.e+-]+, relative error [\d.e+-]+, cosine [\d.]+, top-1 agreement [\d.]+%$/);
+    assert.ok(fs.statSync(exportPath).size > 1000);
+    assert.ok(fs.existsSync(path.join(workspace, 'mlp.onnx')), 'the original is untouched');
+    await page.locator('.notification-toast', { hasText: 'Open report of pruned model' }).waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Escape');
+  });
+
+  await t.test('5. screenshots in dark and light themes', async () => {
+    await frame.click('vscode-tab-header[data-view="layers"]');
+    await new Promise((r) => setTimeout(r, 500));
+    await page.screenshot({ path: path.join(ARTIFACTS, 'report-dark.png') });
+    // Switch the colour theme as a user would: Command Palette → Preferences: Color Theme.
+    await page.keyboard.press('F1');
+    await page.keyboard.type('Preferences: Color Theme');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preferences: Color Theme' }).first().click();
+    await page.keyboard.type('Light Modern');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Light Modern' }).first().click();
+    await page.waitForSelector('.monaco-workbench.vs:not(.vs-dark)', { timeout: 20_000 });
+    await new Promise((r) => setTimeout(r, 1000)); // the webview redraws its charts with the new colours
+    await page.screenshot({ path: path.join(ARTIFACTS, 'report-light.png') });
+    for (const f of ['report-dark.png', 'report-light.png']) assert.ok(fs.statSync(path.join(ARTIFACTS, f)).size > 20_000, f);
+  });
+
+  await t.test('6. cancelling a long analysis removes its progress and leaves no files behind', async () => {
+    const before = fs.readdirSync(workspace).sort();
+    // This time through the Explorer's context menu: PruneScope: Analyze Model…
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'slow.onnx' }).click({ button: 'right' });
+    const item = page.getByRole('menuitem', { name: 'Analyze Model…' });
+    await item.hover();
+    await page.keyboard.press('Enter'); // VS Code's menus act on key or mouse-up after their own mouse-down
+    const slow = await frameWith('h1:has-text("slow.onnx")', 30_000).catch(async (e) => {
+      await page.screenshot({ path: path.join(ARTIFACTS, 'failure.png') });
+      const seen = await Promise.all(page.frames().map((f) => f.evaluate(() => document.querySelector('h1')?.textContent ?? null).catch(() => 'detached')));
+      throw new Error(`${(e as Error).message}; frames' h1: ${JSON.stringify(seen)}`);
+    });
+    await slow.waitForFunction(() => /Analysing layer/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 60_000 }).catch(async (e) => {
+      await page.screenshot({ path: path.join(ARTIFACTS, 'failure.png') });
+      throw e;
+    });
+    const toast = page.locator('.notification-toast', { hasText: 'PruneScope: analysing slow.onnx' });
+    await toast.waitFor({ timeout: 10_000 });
+    await slow.click('#cancel');
+    await slow.waitForFunction(() => /cancelled/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 10_000 });
+    await toast.waitFor({ state: 'detached', timeout: 10_000 });
+    assert.equal(await slow.locator('body[data-rendered="true"]').count(), 0);
+    assert.deepEqual(fs.readdirSync(workspace).sort(), before);
+    const leftovers = fs.readdirSync(userDir, { recursive: true }).map(String).filter((f) => f.endsWith('.tmp'));
+    assert.deepEqual(leftovers, []);
+  });
 });

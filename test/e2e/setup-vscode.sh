@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 DIR=.e2e/code-server
 VERSION=4.100.3
+if [ "${PRUNESCOPE_SKIP_E2E:-}" = 1 ]; then echo "PRUNESCOPE_SKIP_E2E=1: code-server not installed"; exit 0; fi
 if [ -x "$DIR/node_modules/.bin/code-server" ]; then exit 0; fi
 
 need=()
