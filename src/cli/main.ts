@@ -12,7 +12,7 @@ const USAGE = `Usage: prunescope <command> [options]
 Commands:
   inspect <model> [--json]   List a checkpoint's weight tensors, their layers and parameter totals.
   analyze <model> [options]  Tail indices, compressibility curves and spectra of every weight layer.
-  prune <model> -o <out> --method magnitude|singular|node (--ratio r | --eps e | --budget n | --plan p) [options]
+  prune <model> -o <out> --method magnitude|singular|node|spectral (--ratio r | --eps e | --budget n | --plan p) [options]
                              Prune weight layers and write a new model (ONNX → .onnx, TF.js → model.json).
   <model> is ${SUPPORTED_INPUTS}.
 
@@ -29,6 +29,14 @@ analyze options:
   --no-spectra           Skip singular values and the ESD fit.
   --node-convention columns|rows   Node scores: input units (paper, default) or output units.
   --workers <n>          Worker threads (default: one per core; 0 = none).
+
+spectral prune options (ONNX; see the README):
+  --data <calib.npy>     Calibration inputs (the first --samples of them); also used to verify.
+  --random-calibration   Calibrate on seeded random inputs instead (data-free, weaker).
+  --samples <n>          Calibration samples (default 512).
+  --theta <x>            Weight of the activation term vs. the next layer's outputs (default 0.5).
+  --lambda-rel <x>       Ridge λ relative to Tr(Σ̂)/m (default 1e-3).
+  --eps <x>              Keep the fewest units whose activations are rebuilt with relative error ≤ x.
 
 Options:
   -h, --help   Show this help.
@@ -67,6 +75,10 @@ export async function main(argv: string[]): Promise<number> {
         labels: { type: 'string' },
         budget: { type: 'string' },
         plan: { type: 'string' },
+        theta: { type: 'string' },
+        'lambda-rel': { type: 'string' },
+        'random-calibration': { type: 'boolean' },
+        samples: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },

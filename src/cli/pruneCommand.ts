@@ -7,7 +7,7 @@ import { describeVerification } from '../core/report/describeVerification.ts';
 
 export function parsePruneOptions(v: Record<string, string | boolean | undefined>): { options: PruneOptions; output: string; json: boolean } {
   const method = (v['method'] as string | undefined) ?? '';
-  if (!['magnitude', 'singular', 'node'].includes(method)) throw new UsageError(`--method must be magnitude, singular or node`);
+  if (!['magnitude', 'singular', 'node', 'spectral'].includes(method)) throw new UsageError(`--method must be magnitude, singular, node or spectral`);
   const output = v['output'];
   if (typeof output !== 'string') throw new UsageError('-o <out> is required: the pruned model is never written over the input');
   const num = (k: string) => {
@@ -50,6 +50,10 @@ export function parsePruneOptions(v: Record<string, string | boolean | undefined
       float32: v['dtype'] === 'float32',
       ...(typeof v['data'] === 'string' ? { data: v['data'] } : {}),
       ...(typeof v['labels'] === 'string' ? { labels: v['labels'] } : {}),
+      ...(num('theta') !== undefined ? { theta: num('theta')! } : {}),
+      ...(num('lambda-rel') !== undefined ? { lambdaRel: num('lambda-rel')! } : {}),
+      ...(num('samples') !== undefined ? { samples: num('samples')! } : {}),
+      ...(v['random-calibration'] === true ? { randomCalibration: true } : {}),
     },
   };
 }

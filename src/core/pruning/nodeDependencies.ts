@@ -14,7 +14,8 @@ export interface Shrink {
   role: string;
 }
 
-export type NodePlan = { ok: true; layer: string; units: number; shrinks: Shrink[]; staleValues: string[] } | { ok: false; layer: string; reason: string };
+/** `activation`: the tensor the consumer reads (after the activation, BN, pools); `spatial`: it is (N, C, H, W). */
+export type NodePlan = { ok: true; layer: string; units: number; shrinks: Shrink[]; staleValues: string[]; activation: string; spatial: boolean } | { ok: false; layer: string; reason: string };
 
 const UNARY = new Set(['Relu', 'Sigmoid', 'Tanh', 'LeakyRelu', 'Elu', 'Selu', 'Softplus', 'HardSigmoid', 'Gelu', 'Dropout', 'Identity', 'Clip', 'Abs', 'Neg']);
 const CHANNEL_POOLS = new Set(['MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'LpPool']);
@@ -112,21 +113,21 @@ export function planNodePruning(w: WeightTensor, ops: readonly GraphOp[], weight
       const k = constant(b);
       if (!k || !onlyUse(b)) return refuse(`the weight of ${c.name} is not a constant of its own`);
       shrinks.push({ tensor: b, axis: c.attributes['transB'] === 1 ? 1 : 0, role: `input columns of ${c.name}` });
-      return { ok: true, layer: w.name, units, shrinks, staleValues: stale };
+      return { ok: true, layer: w.name, units, shrinks, staleValues: stale, activation: t, spatial };
     }
     if (c.opType === 'MatMul' && index === 0) {
       const b = c.inputs[1]!;
       const k = constant(b);
       if (!k || !onlyUse(b) || k.shape.length !== 2) return refuse(`the weight of ${c.name} is not a 2-D constant of its own`);
       shrinks.push({ tensor: b, axis: 0, role: `input rows of ${c.name}` });
-      return { ok: true, layer: w.name, units, shrinks, staleValues: stale };
+      return { ok: true, layer: w.name, units, shrinks, staleValues: stale, activation: t, spatial };
     }
     if (c.opType === 'Conv' && index === 0) {
       if (((c.attributes['group'] as number | undefined) ?? 1) !== 1) return refuse(`its output feeds a grouped or depthwise Conv at node ${c.name}`);
       const b = c.inputs[1]!;
       if (!constant(b) || !onlyUse(b)) return refuse(`the weight of ${c.name} is not a constant of its own`);
       shrinks.push({ tensor: b, axis: 1, role: `input channels of ${c.name}` });
-      return { ok: true, layer: w.name, units, shrinks, staleValues: stale };
+      return { ok: true, layer: w.name, units, shrinks, staleValues: stale, activation: t, spatial };
     }
     return refuse(`its output feeds ${c.opType} at node ${c.name}, which node pruning does not understand`);
   }

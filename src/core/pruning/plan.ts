@@ -12,7 +12,7 @@ import { gramEigenvalues, singularFromSquared } from '../linalg/spectrum.ts';
 import { canonicalShape, readCanonical } from '../tensor/layout.ts';
 import type { Centre } from './magnitude.ts';
 
-export type PlanMethod = 'magnitude' | 'singular' | 'node';
+export type PlanMethod = 'magnitude' | 'singular' | 'node' | 'spectral';
 
 export interface PrunePlan {
   version: 1;

@@ -14,6 +14,9 @@ import type { NodeSpec } from '../formats/onnx/onnxBuilder.ts';
 import { type InitializerReplacement, type OnnxEdits, type SparseInitializer, writeOnnxWithEdits } from '../formats/onnx/writeOnnx.ts';
 import { canonicalShape, fromCanonical, readCanonical, transpose2d } from '../tensor/layout.ts';
 import { countMultiplyAdds } from './flops.ts';
+import { SPECTRAL_DEFAULTS, type SpectralTarget, spectralPrune } from './spectralPrune.ts';
+import type { Calibration } from '../runtime/captureActivations.ts';
+import { axisNorms, gatherAxes } from '../tensor/axes.ts';
 import { planNodePruning } from './nodeDependencies.ts';
 import { parsePlan, PlanError, planFromBudget, planFromEps, planFromRatio, type PrunePlan } from './plan.ts';
 import { planTfjsPruning, writeTfjsLayersModel } from './pruneTfjs.ts';
@@ -25,7 +28,7 @@ import { readNpy } from '../formats/npy.ts';
 import { bytesPerElement, encodeFloats } from '../tensor/dtype.ts';
 import { type Centre, type MagnitudePruned, pruneMagnitude, pruneMagnitudeGlobal } from './magnitude.ts';
 
-export type PruneMethod = 'magnitude' | 'singular' | 'node';
+export type PruneMethod = 'magnitude' | 'singular' | 'node' | 'spectral';
 
 export interface PruneOptions {
   method: PruneMethod;
@@ -46,9 +49,17 @@ export interface PruneOptions {
   budget?: number;
   /** A plan (JSON, as written in a report's `plan`) giving each layer's ratio or skip. */
   plan?: unknown;
-  /** .npy samples to verify on (implies verify), and optional integer labels for accuracy. */
+  /** .npy samples to verify on (implies verify), and optional integer labels for accuracy; spectral: also the calibration set. */
   data?: string;
   labels?: string;
+  /** Spectral: calibrate on seeded random inputs instead of --data (data-free, weaker). */
+  randomCalibration?: boolean;
+  /** Spectral: number of calibration samples (the first of --data, or random ones). Default 512. */
+  samples?: number;
+  /** Spectral: weight of the activation term vs. the next layer's output term. Default 0.5. */
+  theta?: number;
+  /** Spectral: ridge λ relative to Tr(Σ̂)/m. Default 1e-3. */
+  lambdaRel?: number;
 }
 
 export interface PruneLayerReport {
@@ -62,6 +73,8 @@ export interface PruneLayerReport {
   relErr: number | null;
   skipped: boolean;
   reason?: string;
+  /** Spectral: the layer's degrees of freedom N̂(λ), ridge λ, Σ̂ eigenvalues (descending) and next layer. */
+  spectral?: { degreesOfFreedom: number; lambda: number; eigenvalues: number[]; consumer: string };
 }
 
 export interface PruneReport {
@@ -85,6 +98,14 @@ export interface PruneReport {
 export class PruneOptionsError extends Error {}
 
 function validate(o: PruneOptions): void {
+  if (o.method === 'spectral') {
+    if (!o.data && !o.randomCalibration) throw new PruneOptionsError('spectral pruning needs calibration data: --data calib.npy (or --random-calibration for a data-free, weaker result)');
+    if (o.data && o.randomCalibration) throw new PruneOptionsError('give --data or --random-calibration, not both');
+    if (o.budget !== undefined) throw new PruneOptionsError('spectral pruning takes --ratio, --eps or --plan (not --budget)');
+    if (o.theta !== undefined && !(o.theta >= 0 && o.theta <= 1)) throw new PruneOptionsError(`--theta must be in [0, 1], not ${o.theta}`);
+    if (o.lambdaRel !== undefined && !(o.lambdaRel > 0)) throw new PruneOptionsError(`--lambda-rel must be > 0, not ${o.lambdaRel}`);
+    if (o.samples !== undefined && !(Number.isSafeInteger(o.samples) && o.samples > 0)) throw new PruneOptionsError(`--samples must be a positive integer, not ${o.samples}`);
+  }
   if (o.method !== 'magnitude' && o.global) throw new PruneOptionsError(`--global is for magnitude pruning`);
   const given = [o.ratio, o.eps, o.budget, o.plan].filter((x) => x !== undefined).length;
   if (given !== 1) throw new PruneOptionsError('give exactly one of --ratio, --eps, --budget or --plan');
@@ -263,6 +284,7 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
     if (ck.format === 'tfjs-graph') throw new PruneOptionsError('pruning TF.js graph-models is not implemented yet (ONNX, TF.js layers-models and safetensors are)');
     const wantExt = ck.format === 'onnx' ? '.onnx' : ck.format === 'safetensors' ? '.safetensors' : '.json';
     if (!out.toLowerCase().endsWith(wantExt)) throw new PruneOptionsError(`the output must be a ${wantExt} file for a ${ck.format} model: ${output}`);
+    if (o.method === 'spectral' && ck.format !== 'onnx') throw new PruneOptionsError(`spectral pruning is implemented for ONNX models, not ${ck.format} yet`);
     if (ck.format === 'tfjs-layers') return await pruneTfjsModel(ck, input, out, o, verifyOn);
     if (ck.format === 'safetensors') return await pruneSafetensorsModel(ck, input, out, o);
     const selected = ck.weights.filter((w) => MATRIX_KINDS.has(w.layer.kind) && (!o.layers || o.layers.test(w.name)));
@@ -271,6 +293,10 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
     const layers: PruneLayerReport[] = selected
       .filter((w) => ineligible(w) !== undefined)
       .map((w) => ({ name: w.name, method: o.method, ratio: 0, paramsBefore: w.size, paramsAfter: w.size, relErr: null, skipped: true, reason: ineligible(w)! }));
+    if (o.method === 'spectral') {
+      const { plan, planned, notes } = await spectralEdits(ck, eligible, o, layers);
+      return await finish(ck, out, o, verifyOn, layers, plan, planned, notes);
+    }
     const plan = buildPlan(ck, eligible, o);
     const { kept: planned, ratio } = applyPlan(plan, eligible, o, layers);
     if (o.method === 'singular') return await finish(ck, out, o, verifyOn, layers, plan, pruneSingularEdits(ck.ops, planned, o, ratio, layers));
@@ -306,6 +332,57 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
   }
 }
 
+/** Spectral pruning (ONNX): calibrate, select, compensate; the layers' report rows and the plan used. */
+async function spectralEdits(ck: Checkpoint, eligible: WeightTensor[], o: PruneOptions, layers: PruneLayerReport[]): Promise<{ plan: PrunePlan; planned: Planned; notes: string[] }> {
+  const notes: string[] = [];
+  const samples = o.samples ?? SPECTRAL_DEFAULTS.samples;
+  let calibration: Calibration;
+  if (o.data) {
+    const x = readNpy(o.data);
+    const per = x.shape.slice(1).reduce((a, b) => a * b, 1);
+    const n = Math.min(samples, x.shape[0]!);
+    calibration = { kind: 'data', x: { ...x, shape: [n, ...x.shape.slice(1)], values: x.values.subarray(0, n * per) } as typeof x };
+  } else {
+    calibration = { kind: 'random', samples, seed: 0 };
+    notes.push(`calibrated on ${samples} random inputs (data-free): the units kept reconstruct the activations of noise, not of real data, so the result is weaker than with --data`);
+  }
+  let target: SpectralTarget;
+  let parsed: PrunePlan | undefined;
+  if (o.eps !== undefined) target = { eps: o.eps };
+  else if (o.plan !== undefined) {
+    try {
+      parsed = parsePlan(o.plan, ck, 'spectral');
+    } catch (e) {
+      throw e instanceof PlanError ? new PruneOptionsError(e.message) : e;
+    }
+    const byName = new Map(parsed.layers.map((l) => [l.name, l]));
+    eligible = eligible.filter((w) => byName.get(w.name) && !byName.get(w.name)!.skip);
+    target = { ratio: (name) => byName.get(name)!.ratio };
+  } else target = { ratio: () => o.ratio! };
+  const r = await spectralPrune(ck.file, ck.ops, ck.weights, eligible, target, { theta: o.theta ?? SPECTRAL_DEFAULTS.theta, lambdaRel: o.lambdaRel ?? SPECTRAL_DEFAULTS.lambdaRel, calibration });
+  for (const x of r.refused) {
+    const w = eligible.find((e) => e.name === x.name)!;
+    layers.push({ name: x.name, method: 'spectral', ratio: 0, paramsBefore: w.size, paramsAfter: w.size, relErr: null, skipped: true, reason: x.reason });
+  }
+  for (const l of r.layers) {
+    const w = eligible.find((e) => e.name === l.name)!;
+    if (r.samples < l.units) notes.push(`${l.name}: ${r.samples} calibration samples for ${l.units} units: Σ̂ is rank-deficient; use more samples`);
+    layers.push({
+      name: l.name,
+      method: 'spectral',
+      ratio: 1 - l.kept.length / l.units,
+      paramsBefore: w.size,
+      paramsAfter: (w.size / l.units) * l.kept.length,
+      relErr: l.activationError,
+      skipped: false,
+      reason: `${l.kept.length} of ${l.units} units kept; N̂(λ) = ${l.degreesOfFreedom.toFixed(2)}; ${l.consumer} compensated`,
+      spectral: { degreesOfFreedom: l.degreesOfFreedom, lambda: l.lambda, eigenvalues: l.eigenvalues, consumer: l.consumer },
+    });
+  }
+  const plan: PrunePlan = parsed ?? { version: 1, method: 'spectral', centre: 'none', layers: r.layers.map((l) => ({ name: l.name, ratio: 1 - l.kept.length / l.units, ...(o.eps !== undefined ? { eps: o.eps } : {}) })) };
+  return { plan, planned: { edits: { replace: r.replace, removeValueInfo: r.staleValues }, removed: r.removed, sparseSaving: 0 }, notes };
+}
+
 interface Planned {
   edits: OnnxEdits;
   /** Parameters removed (magnitude: zeroed entries; singular: m·n − r·(m+n) where factorised). */
@@ -314,10 +391,10 @@ interface Planned {
 }
 
 /** Writes the edited model, verifies it when asked, and measures it. */
-async function finish(ck: Checkpoint, out: string, o: PruneOptions, verifyOn: VerifyOptions | null, layers: PruneLayerReport[], prunePlan: PrunePlan, plan: Planned): Promise<PruneReport> {
+async function finish(ck: Checkpoint, out: string, o: PruneOptions, verifyOn: VerifyOptions | null, layers: PruneLayerReport[], prunePlan: PrunePlan, plan: Planned, earlierNotes: string[] = []): Promise<PruneReport> {
   const input = ck.file;
   const weights = ck.weights;
-  const notes: string[] = [];
+  const notes: string[] = [...earlierNotes];
   let sparseWritten = false;
   const edits: OnnxEdits = { ...plan.edits, externalData: o.externalData ?? 'auto' };
   writeOnnxWithEdits(input, out, edits, o.force);
@@ -482,34 +559,6 @@ function pruneNodeEdits(ops: GraphOp[], all: WeightTensor[], eligible: WeightTen
     replace.set(name, { dims: shape, dataType: t.onnx!.dataType, raw: encodeFloats(values, t.dtype as 'float32') });
   }
   return { edits: { replace, removeValueInfo: staleValues }, removed, sparseSaving: 0 };
-}
-
-/** ℓ2 norms of the slices of a row-major tensor along `axis` (one per index of that axis). */
-function axisNorms(values: ArrayLike<number>, shape: readonly number[], axis: number): Float64Array {
-  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const n = shape[axis]!;
-  const out = new Float64Array(n);
-  for (let i = 0; i < values.length; i++) out[Math.floor(i / inner) % n] += values[i]! ** 2;
-  return out.map(Math.sqrt);
-}
-
-/** Keeps the given indices along each axis of a row-major tensor. */
-function gatherAxes(values: ArrayLike<number>, shape: readonly number[], axes: ReadonlyMap<number, number[]>): { values: Float64Array; shape: number[] } {
-  const newShape = shape.map((d, a) => axes.get(a)?.length ?? d);
-  const index = shape.map((d, a) => axes.get(a) ?? Array.from({ length: d }, (_, i) => i));
-  const strides = shape.map((_, a) => shape.slice(a + 1).reduce((x, y) => x * y, 1));
-  const out = new Float64Array(newShape.reduce((a, b) => a * b, 1));
-  const pos = new Array<number>(shape.length).fill(0);
-  for (let o = 0; o < out.length; o++) {
-    let src = 0;
-    for (let a = 0; a < shape.length; a++) src += index[a]![pos[a]!]! * strides[a]!;
-    out[o] = values[src]!;
-    for (let a = shape.length - 1; a >= 0; a--) {
-      if (++pos[a]! < newShape[a]!) break;
-      pos[a] = 0;
-    }
-  }
-  return { values: out, shape: newShape };
 }
 
 function gzipSize(file: string): Promise<number> {

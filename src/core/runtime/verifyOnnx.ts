@@ -19,7 +19,7 @@ export interface VerifyOptions {
 }
 
 /** A random feed from the declared input shapes (dynamic dims → 1): normal floats, zero indices. */
-function randomFeed(session: ort.InferenceSession, rng: Mulberry32): Record<string, ort.Tensor> {
+export function randomFeed(session: ort.InferenceSession, rng: Mulberry32): Record<string, ort.Tensor> {
   const feed: Record<string, ort.Tensor> = {};
   session.inputNames.forEach((name, i) => {
     const meta = session.inputMetadata[i] as { isTensor: boolean; type?: string; shape?: Array<number | string> };
@@ -53,7 +53,7 @@ export function normals(n: number, rng: Mulberry32): Float32Array {
 }
 
 /** The user's samples as feeds: one batch when the batch axis is dynamic, else one sample at a time. */
-function dataFeeds(session: ort.InferenceSession, x: NpyArray): Array<{ feed: Record<string, ort.Tensor>; rows: number; first: number }> {
+export function dataFeeds(session: ort.InferenceSession, x: NpyArray): Array<{ feed: Record<string, ort.Tensor>; rows: number; first: number }> {
   if (session.inputNames.length !== 1) throw new Error(`--data needs a single-input model; this one has ${session.inputNames.length} inputs`);
   const name = session.inputNames[0]!;
   const meta = session.inputMetadata[0] as { shape?: Array<number | string> };

@@ -46,6 +46,8 @@ export interface OnnxEdits {
   removeValueInfo?: ReadonlySet<string>;
   /** Main-graph nodes to replace, by name, with these nodes (in place, so order stays topological). */
   replaceNodes?: ReadonlyMap<string, NodeSpec[]>;
+  /** Intermediate float tensors to expose as extra graph outputs (after the model's own). */
+  addOutputs?: ReadonlyArray<string>;
 }
 
 /** protobuf's 2 GiB message limit: larger models need external data (not written yet). */
@@ -157,6 +159,8 @@ function buildModel(ctx: SpliceSource, edits: OnnxEdits, external: ExternalSink 
     }
     for (const t of edits.add ?? []) tensor(g, t.name, t.dims, t.dataType, t.raw);
     for (const [name, sp] of edits.sparse ?? []) encodeSparseTensor(g, name, sp);
+    // GraphProto.output: ValueInfoProto { name, type { tensor_type { elem_type FLOAT } } }, shape left to inference.
+    for (const name of edits.addOutputs ?? []) g.message(12, (vi) => vi.string(1, name).message(2, (t) => t.message(1, (tt) => tt.varint(1, 1))));
   });
   model.raw(fileSpan(source, layout.graphPayloadEnd, source.size));
   return model;
