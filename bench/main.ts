@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { buildOnnxModel } from '../src/core/formats/onnx/onnxBuilder.ts';
 import { analysisBench } from './analysisBench.ts';
 import { bertBaseSpec } from './bertBase.ts';
+import { spectralBench } from './spectralBench.ts';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIR = path.join(ROOT, '.prunescope-bench');
@@ -35,6 +36,8 @@ function measure(body: string): Measure {
 }
 
 function main(): void {
+  console.log(spectralBench(DIR).join('\n'));
+  if (process.argv.includes('--spectral')) return; // `npm run bench -- --spectral`: this section only
   fs.mkdirSync(DIR, { recursive: true });
   const { spec, params, weightParams } = bertBaseSpec();
   if (!fs.existsSync(MODEL) || process.argv.includes('--regenerate')) {

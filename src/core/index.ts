@@ -16,3 +16,6 @@ export { gramEigenvaluesRawAndCentred } from './linalg/spectrum.ts';
 export { renderHtmlReport } from './report/renderHtmlReport.ts';
 export { SCHEMA_VERSION, type AnalysisReport } from './report/report.ts';
 export { REPORT_SCHEMA } from './report/reportSchema.ts';
+export { pruneModel, type PruneOptions, type PruneReport } from './pruning/pruneModel.ts';
+export { planNodePruning } from './pruning/nodeDependencies.ts';
+export { captureSecondMoments } from './runtime/captureActivations.ts';
