@@ -18,6 +18,8 @@ export interface AnalyzeCliOptions {
   workers?: number;
   nodeConvention: 'columns' | 'rows';
   progress: boolean;
+  data?: string;
+  samples?: number;
 }
 
 /** Parses and checks the analyze options; throws UsageError with a one-line message. */
@@ -31,6 +33,12 @@ export function parseLayersOption(v: Record<string, string | boolean | undefined
   } catch {
     throw new UsageError(`--layers is not a valid regular expression: '${v['layers']}'`);
   }
+}
+
+function positiveInteger(v: string | boolean, name: string): number {
+  const x = Number(v);
+  if (!(Number.isSafeInteger(x) && x > 0)) throw new UsageError(`${name} must be a positive integer, not '${v}'`);
+  return x;
 }
 
 export function parseAnalyzeOptions(v: Record<string, string | boolean | undefined>, progress: boolean): AnalyzeCliOptions {
@@ -56,6 +64,8 @@ export function parseAnalyzeOptions(v: Record<string, string | boolean | undefin
     ...(workers !== undefined ? { workers } : {}),
     nodeConvention: node,
     progress,
+    ...(typeof v['data'] === 'string' ? { data: v['data'] } : {}),
+    ...(v['samples'] !== undefined ? { samples: positiveInteger(v['samples'], '--samples') } : {}),
   };
 }
 
@@ -73,6 +83,8 @@ export async function runAnalyze(file: string, o: AnalyzeCliOptions, signal?: Ab
     ...(o.layers ? { layers: o.layers } : {}),
     ...(o.workers !== undefined ? { workers: o.workers } : {}),
     ...(signal ? { signal } : {}),
+    ...(o.data ? { data: o.data } : {}),
+    ...(o.samples ? { samples: o.samples } : {}),
     onLayer: (l, done, total) => {
       if (o.progress) process.stderr.write(`\r[${done}/${total}] ${l.name.slice(0, 60).padEnd(60)}`);
     },
@@ -87,6 +99,7 @@ const f = (v: number | null, d = 3) => (v === null ? '—' : v.toFixed(d));
 const p = (v: number | null) => (v === null ? '—' : `${(100 * v).toFixed(1)}%`);
 
 export function analyzeText(r: AnalysisReport): string {
+  const withSpectra = r.calibration !== undefined;
   const rows = r.layers.map((l: LayerResult) => [
     l.name,
     l.kind,
@@ -98,6 +111,7 @@ export function analyzeText(r: AnalysisReport): string {
     p(l.prunableAtEps.magnitude),
     p(l.prunableAtEps.node),
     p(l.prunableAtEps.singular),
+    ...(withSpectra ? [l.activationSpectrum ? `${f(l.activationSpectrum.degreesOfFreedom[1]!, 1)} / ${l.activationSpectrum.units}` : '—'] : []),
     l.status,
   ]);
   const s = r.summary;
@@ -105,15 +119,16 @@ export function analyzeText(r: AnalysisReport): string {
     `${path.basename(r.model.path)}: ${r.model.format}, ${formatCount(r.model.params)} params, ${r.layers.length} weight layers analysed (mode ${r.settings.mode}, seed ${r.settings.seed}, ε = ${r.settings.eps})`,
     '',
     formatTable(
-      ['layer', 'kind', 'shape', 'params', 'α-stable', 'α-Hill', 'α-ESD', `mag@ε`, `node@ε`, `SV@ε`, 'status'],
+      ['layer', 'kind', 'shape', 'params', 'α-stable', 'α-Hill', 'α-ESD', `mag@ε`, `node@ε`, `SV@ε`, ...(withSpectra ? ['N̂(λ)/units'] : []), 'status'],
       rows,
-      new Set([3, 4, 5, 6, 7, 8, 9]),
+      new Set(withSpectra ? [3, 4, 5, 6, 7, 8, 9, 10] : [3, 4, 5, 6, 7, 8, 9]),
     ),
     '',
     `summary: α-stable median ${f(s.alphaStableMedian)}, parameter-weighted ${f(s.alphaStableWeighted)}; α-ESD median ${f(s.alphaEsdMedian, 2)}`,
     `prunable at ε = ${r.settings.eps} (parameter-weighted): magnitude ${p(s.prunableAtEps.magnitude)}, node ${p(s.prunableAtEps.node)}, singular value ${p(s.prunableAtEps.singular)}`,
   ];
   for (const l of r.layers.filter((x) => x.status !== 'ok')) lines.push(`${l.status}: ${l.name}: ${l.reasons.filter((x) => !x.startsWith('stored as')).join('; ')}`);
+  if (r.calibration) lines.push(`activation spectra from ${r.calibration.inputs} samples of ${path.basename(r.calibration.data)}; N̂(λ) at λ = 1e-3·Tr(Σ̂)/m (small = fast eigenvalue decay = compressible by spectral pruning)`);
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');
 }

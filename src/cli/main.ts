@@ -29,6 +29,8 @@ analyze options:
   --no-spectra           Skip singular values and the ESD fit.
   --node-convention columns|rows   Node scores: input units (paper, default) or output units.
   --workers <n>          Worker threads (default: one per core; 0 = none).
+  --data <calib.npy>     ONNX: also each layer's activation spectrum and degrees of freedom N̂(λ).
+  --samples <n>          Calibration samples taken from --data (default 512).
 
 spectral prune options (ONNX; see the README):
   --data <calib.npy>     Calibration inputs (the first --samples of them); also used to verify.

@@ -18,7 +18,6 @@ table { width: 100%; } thead th { position: sticky; top: 0; background: var(--bg
 th button { all: unset; cursor: pointer; font-weight: 600; } th button:focus-visible, tbody tr:focus-visible { outline: 1px solid var(--focus); outline-offset: -1px; }
 tbody tr[aria-selected="true"] { background: var(--sel); color: var(--sel-fg); } tbody tr:hover:not([aria-selected="true"]) { background: var(--hover); }
 tr.sel { outline: none; }
-.fact.wide { grid-column: 1 / -1; } .fact code { font-size: 12px; word-break: break-all; }
 .compare { display: grid; grid-template-columns: repeat(var(--columns, 2), minmax(260px, 1fr)); gap: 14px; }
 .compare .card { border: 1px solid var(--border); border-radius: 4px; padding: 8px 10px; min-width: 0; }
 .compare h3 { font-size: 13px; margin: 0 0 6px; overflow-wrap: anywhere; } .compare .chart { height: 220px; }
@@ -66,6 +65,7 @@ ${REPORT_STYLE}</style></head>
       <div class="chart"><canvas id="chart-curves" role="img" aria-label="compressibility curves of the selected layers"></canvas></div>
       <div class="chart"><canvas id="chart-esd" role="img" aria-label="eigenvalue spectrum tail"></canvas></div>
       <div class="chart"><canvas id="chart-hist" role="img" aria-label="weight histogram"></canvas></div>
+      <div class="chart" id="chart-act-box" hidden><canvas id="chart-act" role="img" aria-label="activation eigenvalues"></canvas></div>
     </div>
   </vscode-tab-panel>
   <vscode-tab-header slot="header" data-view="compare">Compare</vscode-tab-header>

@@ -63,9 +63,9 @@ test('analyze: an aborted run rejects promptly and leaves no worker behind', asy
   assert.ok(Date.now() - started < 1000);
 });
 
-test('analyze --html renders every chart in headless Chromium', async () => {
+test('analyze --html (with calibration data) renders every chart in headless Chromium', async () => {
   const out = path.join(tmp.dir, 'example.html');
-  const r = await runCliAsync(['analyze', path.join(__dirname, '..', '..', 'examples', 'mlp.onnx'), '--html', out]);
+  const r = await runCliAsync(['analyze', fixture('onnx', 'digits_mlp.onnx'), '--data', fixture('npy', 'digits_calib_x.npy'), '--html', out]);
   assert.equal(r.status, 0, r.stderr);
   const browser = await chromium.launch({
     executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
@@ -90,12 +90,12 @@ test('analyze --html renders every chart in headless Chromium', async () => {
     );
     assert.deepEqual(errors, []);
     assert.deepEqual(requests.filter((u) => !u.startsWith('file://')), []);
-    assert.deepEqual(charts.map((c) => c.id), ['chart-alpha', 'chart-alpha-esd', 'chart-curves', 'chart-esd', 'chart-hist']);
+    assert.deepEqual(charts.map((c) => c.id), ['chart-alpha', 'chart-alpha-esd', 'chart-curves', 'chart-esd', 'chart-hist', 'chart-act']);
     for (const c of charts) {
       assert.ok(c.datasets >= (c.id === 'chart-hist' ? 1 : 2) && c.points > 0, `${c.id}: ${JSON.stringify(c)}`);
       assert.ok(c.painted > 1000, `${c.id} is blank`);
     }
-    assert.equal(await page.locator('#layers tbody tr').count(), 3);
+    assert.equal(await page.locator('#layers tbody tr').count(), 3); // digits: 0.weight, 2.weight, 4.weight
     if (process.env['PRUNESCOPE_SCREENSHOT']) await page.screenshot({ path: process.env['PRUNESCOPE_SCREENSHOT'], fullPage: true });
   } finally {
     await browser.close();

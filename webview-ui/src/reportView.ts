@@ -16,7 +16,7 @@ import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import type { Chart } from 'chart.js';
 import type { AnalysisReport } from '../../src/core/report/report.ts';
 import { type HostMessage, isHostMessage, type ReportView, type ViewConfig, type WebviewMessage } from './protocol.ts';
-import { alphaChart, alphaEsdChart, applyChartTheme, curvesChart, esdChart, histogramChart } from './report/charts.ts';
+import { activationSpectrumChart, alphaChart, alphaEsdChart, applyChartTheme, curvesChart, esdChart, histogramChart } from './report/charts.ts';
 import { CompareView } from './report/compareView.ts';
 import { LayersTable, type TableState } from './report/layersTable.ts';
 import { provenance, renderFacts } from './report/overview.ts';
@@ -55,7 +55,12 @@ function renderSelection(): void {
   const layers = selectedLayers();
   const focus = layers[layers.length - 1];
   detail = focus
-    ? [curvesChart(byId('chart-curves') as HTMLCanvasElement, layers, state!.report.settings.eps), esdChart(byId('chart-esd') as HTMLCanvasElement, focus), histogramChart(byId('chart-hist') as HTMLCanvasElement, focus)]
+    ? [
+        curvesChart(byId('chart-curves') as HTMLCanvasElement, layers, state!.report.settings.eps),
+        esdChart(byId('chart-esd') as HTMLCanvasElement, focus),
+        histogramChart(byId('chart-hist') as HTMLCanvasElement, focus),
+        ...(state!.report.calibration ? [activationSpectrumChart(byId('chart-act') as HTMLCanvasElement, focus)] : []),
+      ]
     : [];
   compare!.render(layers, state!.report.settings.eps);
 }
@@ -87,6 +92,7 @@ function showReport(report: AnalysisReport, config: ViewConfig, restored?: Saved
   byId('tabs').hidden = false;
   byId('provenance').textContent = provenance(report);
   renderFacts(report, byId('facts'), byId('warnings'));
+  byId('chart-act-box').hidden = !report.calibration;
   compare = new CompareView(byId('compare'), byId('compare-hint'));
   table = new LayersTable(byId('layers') as HTMLTableElement, report.layers, state.table, () => {
     renderSelection();

@@ -11,6 +11,7 @@ import { convSlices, layerMatrices, type Matrix } from './layerMatrix.ts';
 import { columnMedians, medianInPlace, rowMedians } from './order.ts';
 import { hashString } from './prng.ts';
 import { type WeightHistogram, weightHistogram } from './histogram.ts';
+import type { ActivationSpectrum } from './activationSpectra.ts';
 import { type AnalysisMode, estimateTailIndices, type TailIndexResult } from './tailIndex.ts';
 
 export interface AnalysisSettings {
@@ -80,6 +81,8 @@ export interface LayerResult {
   /** Exact k*(ε) and the number of scores n for each method. */
   kStar: Record<Method, { k: number; n: number } | null>;
   curves: { ratios: number[]; magnitude: number[] | null; node: number[] | null; singular: number[] | null; gaussian: number[] };
+  /** With calibration data (`analyze --data`): the spectrum of the layer's activations, N̂(λ); null if it could not be captured. */
+  activationSpectrum?: ActivationSpectrum | null;
   ms: number;
 }
 

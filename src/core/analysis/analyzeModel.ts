@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Checkpoint, WeightTensor } from '../checkpoint.ts';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
+import { CheckpointError } from '../errors.ts';
+import { activationSpectra } from './activationSpectra.ts';
 import { type AnalysisReport, SCHEMA_VERSION, summarize } from '../report/report.ts';
 import { VERSION } from '../version.ts';
 import { analyzeLayer, type AnalysisSettings, DEFAULT_SETTINGS, isAnalysable, type LayerResult, releaseLayerScratch } from './analyzeLayer.ts';
@@ -25,6 +27,10 @@ export interface AnalyzeOptions extends Partial<AnalysisSettings> {
   /** Only layers whose name matches. */
   layers?: RegExp;
   signal?: AbortSignal;
+  /** Calibration inputs (.npy, ONNX models): adds each layer's activation spectrum and N̂(λ). */
+  data?: string;
+  /** Calibration samples taken from `data` (default 512). */
+  samples?: number;
   /** Called as each layer finishes (in completion order). */
   onLayer?: (result: LayerResult, done: number, total: number) => void;
 }
@@ -66,6 +72,20 @@ export async function analyzeModel(file: string, options: AnalyzeOptions = {}): 
       await runPool(ck.file, settings, targets, classifier, workers, options.maxConcurrentParams ?? 16_000_000, record, options.signal);
     }
     const layers = targets.map((w) => results.get(w.name)!);
+    const warnings = [...ck.warnings];
+    let calibration: AnalysisReport['calibration'];
+    if (options.data) {
+      if (ck.format !== 'onnx') throw new CheckpointError(options.data, `activation spectra (--data) need an ONNX model; this is ${ck.format}`);
+      if (options.signal?.aborted) throw new AnalysisCancelled();
+      const a = await activationSpectra(ck, targets, options.data, options.samples ?? 512);
+      for (const l of layers) {
+        const sp = a.spectra.get(l.name);
+        l.activationSpectrum = sp ?? null;
+        if (sp && sp.samples < sp.units) l.reasons.push(`activation spectrum: ${sp.samples} samples for ${sp.units} units, so Σ̂ is rank-deficient`);
+        if (!sp) l.reasons.push(`activation spectrum: ${a.refused.get(l.name) ?? 'not captured'}`);
+      }
+      calibration = a.calibration;
+    }
     const skippedWeights = selected.filter((w) => !isAnalysable(w));
     return {
       schemaVersion: SCHEMA_VERSION,
@@ -85,7 +105,8 @@ export async function analyzeModel(file: string, options: AnalyzeOptions = {}): 
       layers,
       skipped: { count: skippedWeights.length, params: skippedWeights.reduce((n, w) => n + w.size, 0) },
       summary: summarize(layers),
-      warnings: ck.warnings,
+      warnings,
+      ...(calibration ? { calibration } : {}),
     };
   } finally {
     ck.close();

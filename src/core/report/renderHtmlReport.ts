@@ -21,6 +21,7 @@ h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 8p
 .muted { color: var(--muted); } .warn { color: var(--warn); } .bad { color: var(--bad); }
 .facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 8px; margin: 16px 0; }
 .fact { border: 1px solid var(--border); border-radius: 6px; padding: 8px 10px; } .fact b { display: block; font-size: 18px; }
+.fact.wide { grid-column: 1 / -1; } .fact code { display: block; font-size: 12px; word-break: break-all; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; } th, td { padding: 3px 8px; border-bottom: 1px solid var(--border); text-align: right; }
 th:first-child, td:first-child, td.text { text-align: left; } tr.sel { outline: 2px solid #0969da; } tbody tr { cursor: pointer; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 16px; } .chart { position: relative; height: 320px; }
@@ -42,6 +43,7 @@ export function reportBody(title: string): string {
   <div class="chart"><canvas id="chart-curves" aria-label="compressibility curves"></canvas></div>
   <div class="chart"><canvas id="chart-esd" aria-label="eigenvalue spectrum tail"></canvas></div>
   <div class="chart"><canvas id="chart-hist" aria-label="weight histogram"></canvas></div>
+  <div class="chart" id="chart-act-box" hidden><canvas id="chart-act" aria-label="activation eigenvalues"></canvas></div>
 </div>
 <h2>Layers</h2>
 <table id="layers"><thead><tr><th>layer</th><th>kind</th><th>shape</th><th>params</th><th>α-stable</th><th>α-Hill</th><th>α-ESD</th>

@@ -6,8 +6,8 @@ import type { CheckpointFormat } from '../checkpoint.ts';
 import type { AnalysisSettings, LayerResult } from '../analysis/analyzeLayer.ts';
 import { median } from '../analysis/order.ts';
 
-/** 1.1.0: layers carry a weight `histogram`. */
-export const SCHEMA_VERSION = '1.1.0';
+/** 1.1.0: layers carry a weight `histogram`. 1.2.0: optional `calibration` and layers' `activationSpectrum` (analyze --data). */
+export const SCHEMA_VERSION = '1.2.0';
 
 export interface AnalysisReport {
   schemaVersion: string;
@@ -41,6 +41,8 @@ export interface AnalysisReport {
     layersPartial: number;
   };
   warnings: string[];
+  /** Present when analysed with calibration data. */
+  calibration?: { data: string; inputs: number };
 }
 
 export function summarize(layers: readonly LayerResult[]): AnalysisReport['summary'] {

@@ -60,6 +60,11 @@ export const REPORT_SCHEMA = {
             properties: { multivariate: nullableNum, entries: nullableNum, norms: nullableNum },
           },
           alphaHill: nullableNum,
+          activationSpectrum: {
+            type: ['object', 'null'],
+            required: ['tensor', 'units', 'samples', 'lambdaRel', 'lambdas', 'degreesOfFreedom', 'eigenvalues', 'leverage'],
+            properties: { units: { type: 'integer', minimum: 1 }, samples: { type: 'integer', minimum: 0 }, lambdaRel: numArray, lambdas: numArray, degreesOfFreedom: numArray, eigenvalues: numArray, leverage: numArray },
+          },
           histogram: {
             type: ['object', 'null'],
             required: ['min', 'max', 'counts'],
@@ -83,6 +88,7 @@ export const REPORT_SCHEMA = {
       },
     },
     skipped: { type: 'object', required: ['count', 'params'] },
+    calibration: { type: 'object', required: ['data', 'inputs'], properties: { data: { type: 'string' }, inputs: { type: 'integer', minimum: 0 } } },
     summary: {
       type: 'object',
       required: ['alphaStableMedian', 'alphaStableWeighted', 'alphaEsdMedian', 'prunableAtEps'],

@@ -172,7 +172,34 @@ export function histogramChart(canvas: HTMLCanvasElement, l: LayerResult): Chart
       data: { labels, datasets: [{ label: 'weights per bin', data: h ? h.counts.map((c) => (c > 0 ? c : null)) : [], backgroundColor: p.blue, barPercentage: 1, categoryPercentage: 1 }] },
       options: {
         plugins: { title: { display: true, text: h ? `Weight histogram (log count): ${shortName(l.name)}` : `No histogram for ${shortName(l.name)}` }, legend: { display: false } },
-        scales: { x: { title: { display: true, text: 'weight value' }, ticks: { maxTicksLimit: 9 } }, y: { type: 'logarithmic', title: { display: true, text: 'count' } } },
+        scales: { x: { title: { display: true, text: 'weight value' }, ticks: { maxTicksLimit: 9 } }, y: { type: 'logarithmic', title: { display: true, text: 'count' }, ticks: { callback: (v) => Number(v).toLocaleString() } } },
+      },
+    }),
+  );
+}
+
+/** The eigenvalues of the layer's activation covariance Σ̂ (descending, log scale), with N̂(λ). */
+export function activationSpectrumChart(canvas: HTMLCanvasElement, l: LayerResult): Chart {
+  const p = palette();
+  const a = l.activationSpectrum;
+  const ev = a ? a.eigenvalues.map((v, i) => ({ x: i + 1, y: v > 0 ? v : null })) : [];
+  const title = a
+    ? `Activation eigenvalues of ${shortName(l.name)}: N̂(λ) = ${fmt(a.degreesOfFreedom[1]!, 1)} of ${a.units} units (λ = 1e-3·Tr/m)`
+    : `No activation spectrum for ${shortName(l.name)} (analyse with calibration data)`;
+  const datasets: ChartDataset<'line', Array<{ x: number; y: number | null }>>[] = [{ label: 'eigenvalue of Σ̂', data: ev, borderColor: p.purple, backgroundColor: p.purple, pointRadius: 1.5 }];
+  if (a) datasets.push({ label: `λ = 1e-3·Tr(Σ̂)/m`, data: [{ x: 1, y: a.lambdas[1]! }, { x: a.units, y: a.lambdas[1]! }], borderColor: p.red, borderDash: [4, 3], pointRadius: 0 });
+  return annotate(
+    new Chart(canvas, {
+      type: 'line',
+      data: { datasets },
+      options: {
+        parsing: false,
+        plugins: { title: { display: true, text: title } },
+        scales: {
+          x: { type: 'linear', min: 1, title: { display: true, text: 'index (descending)' } },
+          // Dead units give eigenvalues at rounding level: start the axis 12 decades below the largest.
+          y: { type: 'logarithmic', min: a ? Math.max(Math.min(...a.eigenvalues.filter((v) => v > 0)), 1e-12 * (a.eigenvalues[0] ?? 1)) : undefined, title: { display: true, text: 'eigenvalue' }, ticks: { callback: (v) => Number(v).toExponential(0) } },
+        },
       },
     }),
   );

@@ -27,6 +27,7 @@ const COLUMNS: Column[] = [
   { key: 'magnitude', label: 'mag.@ε', title: 'fraction of weights prunable at ε', value: (l) => l.prunableAtEps.magnitude, show: (l) => pct(l.prunableAtEps.magnitude) },
   { key: 'node', label: 'node@ε', title: 'fraction of units prunable at ε', value: (l) => l.prunableAtEps.node, show: (l) => pct(l.prunableAtEps.node) },
   { key: 'singular', label: 'SV@ε', title: 'fraction of singular values prunable at ε', value: (l) => l.prunableAtEps.singular, show: (l) => pct(l.prunableAtEps.singular) },
+  { key: 'dof', label: 'N̂(λ)', title: 'degrees of freedom of the activations (needs calibration data): small = compressible by spectral pruning', value: (l) => l.activationSpectrum?.degreesOfFreedom[1] ?? null, show: (l) => (l.activationSpectrum ? `${fmt(l.activationSpectrum.degreesOfFreedom[1]!, 1)}/${l.activationSpectrum.units}` : '—') },
   { key: 'status', label: 'status', title: 'ok, partial (some estimates missing) or invalid', value: (l) => l.status, show: (l) => l.status, text: true },
 ];
 

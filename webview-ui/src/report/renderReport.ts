@@ -6,7 +6,7 @@ import type { Chart } from 'chart.js';
 import type { AnalysisReport } from '../../../src/core/report/report.ts';
 import type { LayerResult } from '../../../src/core/analysis/analyzeLayer.ts';
 import { provenance, renderFacts } from './overview.ts';
-import { alphaChart, alphaEsdChart, applyChartTheme, curvesChart, esdChart, histogramChart } from './charts.ts';
+import { activationSpectrumChart, alphaChart, alphaEsdChart, applyChartTheme, curvesChart, esdChart, histogramChart } from './charts.ts';
 
 import { el, fmt, pct } from './dom.ts';
 
@@ -16,6 +16,7 @@ export function renderReport(r: AnalysisReport): void {
   const byId = (id: string) => document.getElementById(id)!;
   byId('provenance').textContent = provenance(r);
   renderFacts(r, byId('facts'), byId('warnings'));
+  byId('chart-act-box').hidden = !r.calibration;
 
   alphaChart(byId('chart-alpha') as HTMLCanvasElement, r.layers);
   alphaEsdChart(byId('chart-alpha-esd') as HTMLCanvasElement, r.layers);
@@ -28,6 +29,7 @@ export function renderReport(r: AnalysisReport): void {
       curvesChart(byId('chart-curves') as HTMLCanvasElement, [l], r.settings.eps),
       esdChart(byId('chart-esd') as HTMLCanvasElement, l),
       histogramChart(byId('chart-hist') as HTMLCanvasElement, l),
+      ...(r.calibration ? [activationSpectrumChart(byId('chart-act') as HTMLCanvasElement, l)] : []),
     ];
     document.querySelectorAll('#layers tbody tr').forEach((tr, k) => tr.classList.toggle('sel', k === i));
     (byId('layer') as HTMLSelectElement).value = String(i);

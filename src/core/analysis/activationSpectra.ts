@@ -1,0 +1,73 @@
+/**
+ * With calibration data, `analyze` also reports each layer's activation spectrum (spec
+ * spectral-pruning.md §3.2): the eigenvalues of Σ̂ = (1/n) Σ φφᵀ of the units the next layer reads,
+ * the degrees of freedom N̂(λ) over a grid of ridge levels, and the leverage scores. ONNX only;
+ * the layers are those node (and spectral) pruning can restructure.
+ */
+import type { Checkpoint, WeightTensor } from '../checkpoint.ts';
+import { readNpy } from '../formats/npy.ts';
+import { planNodePruning } from '../pruning/nodeDependencies.ts';
+import { degreesOfFreedom, eigenvaluesDescending, leverageScores } from '../pruning/spectral.ts';
+import { captureSecondMoments } from '../runtime/captureActivations.ts';
+
+/** Ridge levels λ = c · Tr(Σ̂)/m reported for N̂(λ); the spectral pruning default is c = 1e-3. */
+export const LAMBDA_GRID = [1e-4, 1e-3, 1e-2, 1e-1] as const;
+
+export interface ActivationSpectrum {
+  /** The tensor whose covariance this is (the next layer's input). */
+  tensor: string;
+  units: number;
+  samples: number;
+  lambdaRel: number[];
+  lambdas: number[];
+  /** N̂(λ) for each λ of the grid. */
+  degreesOfFreedom: number[];
+  /** Eigenvalues of Σ̂, descending. */
+  eigenvalues: number[];
+  /** Leverage scores at λ = 1e-3 · Tr(Σ̂)/m. */
+  leverage: number[];
+}
+
+export interface CalibrationSummary {
+  data: string;
+  inputs: number;
+}
+
+export async function activationSpectra(ck: Checkpoint, layers: readonly WeightTensor[], data: string, samples: number): Promise<{ spectra: Map<string, ActivationSpectrum>; refused: Map<string, string>; calibration: CalibrationSummary }> {
+  const x = readNpy(data);
+  const per = x.shape.slice(1).reduce((a, b) => a * b, 1);
+  const n = Math.min(samples, x.shape[0]!);
+  const byName = new Map(ck.weights.map((w) => [w.name, w]));
+  const targets = new Map<string, { tensor: string; units: number }>();
+  const refused = new Map<string, string>();
+  for (const w of layers) {
+    const p = planNodePruning(w, ck.ops, byName);
+    if (p.ok) targets.set(w.name, { tensor: p.activation, units: p.units });
+    else refused.set(w.name, p.reason);
+  }
+  const spectra = new Map<string, ActivationSpectrum>();
+  if (targets.size === 0) return { spectra, refused, calibration: { data, inputs: 0 } };
+  const unique = [...new Map([...targets.values()].map((t) => [t.tensor, t])).values()];
+  const captured = await captureSecondMoments(ck.file, unique, { kind: 'data', x: { ...x, shape: [n, ...x.shape.slice(1)], values: x.values.subarray(0, n * per) } as typeof x });
+  for (const [name, t] of targets) {
+    const moment = captured.moments.get(t.tensor)!;
+    const m = t.units;
+    const sigma = moment.matrix();
+    let trace = 0;
+    for (let i = 0; i < m; i++) trace += sigma[i * m + i]!;
+    const scale = (trace > 0 ? trace : 1) / m;
+    const eigenvalues = eigenvaluesDescending(sigma, m);
+    const lambdas = LAMBDA_GRID.map((c) => c * scale);
+    spectra.set(name, {
+      tensor: t.tensor,
+      units: m,
+      samples: moment.samples,
+      lambdaRel: [...LAMBDA_GRID],
+      lambdas,
+      degreesOfFreedom: lambdas.map((l) => degreesOfFreedom(eigenvalues, l)),
+      eigenvalues: Array.from(eigenvalues),
+      leverage: Array.from(leverageScores(sigma, m, 1e-3 * scale)),
+    });
+  }
+  return { spectra, refused, calibration: { data, inputs: captured.inputs } };
+}

@@ -1,0 +1,48 @@
+/** `analyze --data`: each layer's activation spectrum and N̂(λ), from real onnxruntime runs. */
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { after, test } from 'node:test';
+import Ajv2020 from 'ajv/dist/2020';
+import { analyzeModel } from '../../src/core/analysis/analyzeModel.ts';
+import { pruneModel } from '../../src/core/pruning/pruneModel.ts';
+import { REPORT_SCHEMA } from '../../src/core/report/reportSchema.ts';
+import { fixture, runCliAsync, tempDir } from '../helpers.ts';
+
+const tmp = tempDir();
+after(tmp.cleanup);
+const MODEL = fixture('onnx', 'digits_mlp.onnx');
+const CALIB = fixture('npy', 'digits_calib_x.npy');
+
+test('analyze with calibration data: N̂(λ) per layer equals spectral pruning\'s and the eigenvalue formula; the report validates', async () => {
+  const report = await analyzeModel(MODEL, { workers: 0, data: CALIB });
+  const validate = new Ajv2020({ allErrors: true, strict: false, validateFormats: false }).compile(REPORT_SCHEMA);
+  assert.ok(validate(report), JSON.stringify(validate.errors));
+  assert.deepEqual(report.calibration, { data: CALIB, inputs: 512 });
+  const pruned = await pruneModel(MODEL, path.join(tmp.dir, 's.onnx'), { method: 'spectral', ratio: 0.5, data: CALIB });
+  for (const name of ['0.weight', '2.weight']) {
+    const a = report.layers.find((l) => l.name === name)!.activationSpectrum!;
+    assert.equal(a.samples, 512);
+    assert.equal(a.eigenvalues.length, a.units);
+    a.lambdas.forEach((lambda, i) => {
+      const dof = a.eigenvalues.reduce((s, mu) => s + Math.max(0, mu) / (Math.max(0, mu) + lambda), 0);
+      assert.ok(Math.abs(dof - a.degreesOfFreedom[i]!) < 1e-9);
+    });
+    assert.ok(a.degreesOfFreedom.every((d, i) => i === 0 || d < a.degreesOfFreedom[i - 1]!), 'N̂ falls as λ grows');
+    assert.ok(Math.abs(a.leverage.reduce((s, q) => s + q, 0) - 1) < 1e-12);
+    const p = pruned.layers.find((l) => l.name === name)!.spectral!;
+    assert.ok(Math.abs(p.degreesOfFreedom - a.degreesOfFreedom[1]!) < 1e-9, `${name}: ${p.degreesOfFreedom} vs ${a.degreesOfFreedom[1]}`);
+  }
+  const last = report.layers.find((l) => l.name === '4.weight')!;
+  assert.equal(last.activationSpectrum, null);
+  assert.ok(last.reasons.some((r) => /activation spectrum: its output 'logits' is a graph output/.test(r)));
+});
+
+test('CLI: analyze --data prints N̂(λ) per layer, and refuses a non-ONNX model', async () => {
+  const ok = await runCliAsync(['analyze', MODEL, '--data', CALIB, '--samples', '256', '--workers', '0']);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /N̂\(λ\)\/units/);
+  assert.match(ok.stdout, /activation spectra from 256 samples of digits_calib_x\.npy/);
+  const bad = await runCliAsync(['analyze', fixture('safetensors', 'model.safetensors'), '--data', CALIB]);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /activation spectra \(--data\) need an ONNX model/);
+});
