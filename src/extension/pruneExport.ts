@@ -17,6 +17,8 @@ export interface ExportRequest {
   input: vscode.Uri;
   format: CheckpointFormat;
   request: PreviewRequest;
+  /** The calibration .npy (spectral pruning). */
+  calibration: string | undefined;
   layers: string | null;
   verify: boolean;
   token: vscode.CancellationToken;
@@ -53,6 +55,7 @@ export async function exportPrunedModel(x: ExportRequest): Promise<ExportResult>
       ...(t.kind === 'ratio' ? { ratio: t.ratio } : t.kind === 'eps' ? { eps: t.eps } : { budget: Math.round(t.params) }),
       ...(r.global && r.method === 'magnitude' && t.kind === 'ratio' ? { global: true } : {}),
       ...(x.layers ? { layers: x.layers } : {}),
+      ...(r.method === 'spectral' ? (x.calibration ? { data: x.calibration } : { randomCalibration: true }) : {}),
       verify: x.verify,
       force: true, // the save dialog asked before replacing; the writers still refuse the original
     },

@@ -6,7 +6,7 @@ import { type HostMessage, isWebviewMessage, type ReportView, type WebviewMessag
 import { exportPrunedModel } from './pruneExport.ts';
 import type { ReportCache } from './reportCache.ts';
 import { reportWebviewHtml } from './reportWebviewHtml.ts';
-import { analysisSettings, exportSettings } from './settings.ts';
+import { analysisSettings, calibrationSettings, exportSettings } from './settings.ts';
 
 /**
  * One report editor: analyses its model in worker threads (cancellable, with progress in a
@@ -19,6 +19,7 @@ export class ReportSession implements vscode.Disposable {
   private report: AnalysisReport | undefined;
   private pendingView: ReportView | undefined;
   private ready = false;
+  private calibration: string | undefined;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -59,7 +60,11 @@ export class ReportSession implements vscode.Disposable {
   async start(): Promise<void> {
     const file = this.uri.fsPath;
     const settings = analysisSettings();
-    const { workers, ...keyed } = settings;
+    const { workers, ...analysis } = settings;
+    // Calibration data adds activation spectra (ONNX only; other formats ignore the setting).
+    const calibration = this.uri.fsPath.toLowerCase().endsWith('.onnx') ? calibrationSettings(this.uri) : undefined;
+    this.calibration = calibration?.data;
+    const keyed = { ...analysis, ...(calibration ? { calibration } : {}) };
     try {
       const cached = await this.cache.get(file, keyed);
       if (cached.report) {
@@ -71,7 +76,8 @@ export class ReportSession implements vscode.Disposable {
         (progress, token) => {
           token.onCancellationRequested(() => this.abort.abort());
           return analyzeModel(file, {
-            ...keyed,
+            ...analysis,
+            ...(calibration ? { data: calibration.data, samples: calibration.samples } : {}),
             ...(workers !== undefined ? { workers } : {}),
             signal: this.abort.signal,
             onLayer: (l, done, total) => {
@@ -135,6 +141,7 @@ export class ReportSession implements vscode.Disposable {
         input: this.uri,
         format: this.report.model.format,
         request: m.request,
+        calibration: this.calibration,
         layers: m.layers,
         verify: m.verify,
         token: this.pruning.token,

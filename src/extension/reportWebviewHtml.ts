@@ -100,7 +100,7 @@ ${REPORT_STYLE}</style></head>
     <h2>Preview <span class="muted">(from the curves; nothing has been written)</span></h2>
     <p class="warn" id="preview-problem" hidden></p>
     <div class="summary" id="preview-summary"></div>
-    <div class="table-wrap"><table id="preview"><thead><tr><th>layer</th><th>pruned</th><th>weight error</th><th>params</th><th>after</th><th>note</th></tr></thead><tbody></tbody></table></div>
+    <div class="table-wrap"><table id="preview"><thead><tr><th>layer</th><th>pruned</th><th id="preview-error">weight error</th><th>params</th><th>after</th><th>note</th></tr></thead><tbody></tbody></table></div>
     <p class="toolbar"><vscode-button id="prune">Prune &amp; export…</vscode-button><vscode-button id="cancel-prune" secondary hidden>Cancel</vscode-button>
     <span id="prune-status" role="status" aria-live="polite"></span></p>
     <div id="prune-result" role="status" aria-live="polite"></div>

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AnalyzeOptions } from '../core/analysis/analyzeModel.ts';
 import type { PreviewMethod } from '../core/pruning/previewPlan.ts';
@@ -13,6 +15,22 @@ export function analysisSettings(): Required<Pick<AnalyzeOptions, 'mode' | 'seed
     maxSpectrumDim: c.get<number>('maxSpectrumDim', 4096),
     workers: workers > 0 ? workers : undefined, // 0: one per core
   };
+}
+
+/** The calibration .npy (prunescope.calibrationData), resolved against the model's workspace folder, with its mtime for cache keys. */
+export function calibrationSettings(model: vscode.Uri): { data: string; mtime: number; samples: number } | undefined {
+  const c = vscode.workspace.getConfiguration('prunescope');
+  const value = c.get<string>('calibrationData', '').trim();
+  if (!value) return undefined;
+  const folder = vscode.workspace.getWorkspaceFolder(model)?.uri.fsPath ?? path.dirname(model.fsPath);
+  const data = path.resolve(folder, value);
+  let mtime = 0;
+  try {
+    mtime = fs.statSync(data).mtimeMs;
+  } catch {
+    mtime = -1; // reported by the analysis as a missing file
+  }
+  return { data, mtime, samples: c.get<number>('calibrationSamples', 512) };
 }
 
 export function exportSettings(): { defaultMethod: PreviewMethod; verifyOnExport: boolean } {

@@ -9,7 +9,7 @@ import { analyzeModel } from '../../src/core/analysis/analyzeModel.ts';
 import { curveAt, previewPlan, ratioForEps } from '../../src/core/pruning/previewPlan.ts';
 import { pruneModel } from '../../src/core/pruning/pruneModel.ts';
 import type { AnalysisReport } from '../../src/core/report/report.ts';
-import { ROOT, tempDir } from '../helpers.ts';
+import { fixture, ROOT, tempDir } from '../helpers.ts';
 
 const MODEL = path.join(ROOT, 'examples', 'mlp.onnx'); // trained: its layers' α differ
 const tmp = tempDir();
@@ -83,4 +83,25 @@ test('global magnitude preview: one threshold whose total pruned fraction is the
   const removed = preview.layers.reduce((a, l) => a + l.paramsBefore - l.paramsAfter, 0);
   assert.ok(Math.abs(removed / total - 0.6) < 0.002, String(removed / total));
   assert.ok(new Set(preview.layers.map((l) => l.ratio.toFixed(3))).size > 1); // layers differ
+});
+
+test('spectral preview: per-layer kept parameters match spectral pruning, and its error bound is at or below the greedy error', async () => {
+  const digits = fixture('onnx', 'digits_mlp.onnx');
+  const calib = fixture('npy', 'digits_calib_x.npy');
+  const withData = await analyzeModel(digits, { workers: 0, data: calib });
+  const preview = previewPlan(withData, { method: 'spectral', target: { kind: 'ratio', ratio: 0.5 }, global: false, alphaBelow: null });
+  const real = await pruneModel(digits, path.join(tmp.dir, 'spectral.onnx'), { method: 'spectral', ratio: 0.5, data: calib });
+  for (const l of preview.layers) {
+    const actual = real.layers.find((r) => r.name === l.name)!;
+    if (actual.skipped) {
+      assert.match(l.skip!, /graph output/);
+      continue;
+    }
+    assert.equal(l.paramsAfter, actual.paramsAfter, l.name);
+    assert.ok(l.relErr <= actual.relErr! + 1e-12, `${l.name}: bound ${l.relErr} > greedy ${actual.relErr}`);
+    assert.ok(l.relErr > actual.relErr! / 3, `${l.name}: the bound ${l.relErr} is far below ${actual.relErr}`); // 0.022 vs 0.048 here
+  }
+  assert.match(previewPlan(withData, { method: 'spectral', target: { kind: 'budget', params: 1000 }, global: false, alphaBelow: null }).problem!, /ratio or ε/);
+  // Without calibration data there is nothing to preview.
+  assert.equal(previewPlan(report, { method: 'spectral', target: { kind: 'ratio', ratio: 0.5 }, global: false, alphaBelow: null }).problem, 'nothing would be pruned with these settings');
 });

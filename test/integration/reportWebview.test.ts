@@ -165,3 +165,29 @@ test('prune panel: the preview equals previewPlan, and Prune & export sends a va
   assert.deepEqual(pageErrors, []);
   await p.close();
 });
+
+test('prune panel: with calibration data the spectral method is offered, previewed and requested', async () => {
+  const withData = JSON.parse(JSON.stringify(await analyzeModel(fixture('onnx', 'digits_mlp.onnx'), { workers: 0, data: fixture('npy', 'digits_calib_x.npy') })));
+  const p = await openPage();
+  await p.evaluate(([r, c]) => window.postMessage({ type: 'report', report: r, config: c }, '*'), [withData, config] as const);
+  await p.waitForSelector('body[data-rendered="true"]');
+  assert.equal(await p.isVisible('#chart-act'), false); // on the Layers tab, not Overview
+  await p.click('vscode-tab-header[data-view="layers"]');
+  assert.ok((await painted(p, '#chart-act'))[0]! > 1000, 'the activation spectrum is drawn');
+  await p.click('vscode-tab-header[data-view="prune"]');
+  assert.deepEqual(await p.locator('#method vscode-option').evaluateAll((os) => os.map((o) => o.getAttribute('value'))), ['magnitude', 'node', 'singular', 'spectral']);
+  await p.evaluate(() => {
+    const m = document.getElementById('method') as HTMLElement & { value: string };
+    m.value = 'spectral';
+    m.dispatchEvent(new Event('change'));
+  });
+  await p.waitForFunction(() => document.getElementById('preview-error')!.textContent === 'activation error (lower bound)');
+  const expected = previewPlan(withData, { method: 'spectral', target: { kind: 'ratio', ratio: 0.5 }, global: false, alphaBelow: null });
+  const rows = await p.locator('#preview tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.children[0]!.textContent, tr.children[4]!.textContent]));
+  assert.deepEqual(rows, expected.layers.map((l) => [l.name, l.paramsAfter.toLocaleString('en-US')]));
+  await p.click('#prune');
+  const request = (await sent(p)).find((m) => m['type'] === 'prune');
+  assert.deepEqual(request, { type: 'prune', request: { method: 'spectral', target: { kind: 'ratio', ratio: 0.5 }, global: false, alphaBelow: null }, layers: expected.layersPattern, verify: true });
+  assert.deepEqual(pageErrors, []);
+  await p.close();
+});

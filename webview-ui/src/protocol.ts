@@ -37,7 +37,7 @@ export type WebviewMessage =
   | { type: 'prune'; request: PreviewRequest; layers: string | null; verify: boolean }
   | { type: 'cancelPrune' };
 
-const METHODS = ['magnitude', 'node', 'singular'];
+const METHODS = ['magnitude', 'node', 'singular', 'spectral'];
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 function isPreviewRequest(r: unknown): r is PreviewRequest {

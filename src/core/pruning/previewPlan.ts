@@ -6,7 +6,7 @@
 import type { LayerResult } from '../analysis/analyzeLayer.ts';
 import type { AnalysisReport } from '../report/report.ts';
 
-export type PreviewMethod = 'magnitude' | 'node' | 'singular';
+export type PreviewMethod = 'magnitude' | 'node' | 'singular' | 'spectral';
 export type PreviewTarget = { kind: 'ratio'; ratio: number } | { kind: 'eps'; eps: number } | { kind: 'budget'; params: number };
 
 export interface PreviewRequest {
@@ -66,7 +66,33 @@ export function ratioForEps(ratios: readonly number[], curve: readonly number[],
   return best;
 }
 
+/**
+ * Spectral pruning's preview error: √(Σ_{j>k} μ_j / Σ μ_j), the best any k kept units can do at
+ * rebuilding the activations (the greedy choice is at or above it).
+ */
+export function spectralErrorBound(eigenvalues: readonly number[], keep: number): number {
+  let total = 0;
+  let tail = 0;
+  eigenvalues.forEach((mu, j) => {
+    const v = Math.max(0, mu);
+    total += v;
+    if (j >= keep) tail += v;
+  });
+  return total > 0 ? Math.sqrt(tail / total) : 0;
+}
+
+/** A sampled "curve" of the spectral bound at the report's ratios, so spectral previews like the others. */
+function spectralCurve(l: LayerResult): number[] | null {
+  const a = l.activationSpectrum;
+  if (!a) return null;
+  return l.curves.ratios.map((r) => spectralErrorBound(a.eigenvalues, a.units - Math.floor(r * a.units + 1e-9)));
+}
+
 function keptParams(l: LayerResult, method: PreviewMethod, ratio: number): number {
+  if (method === 'spectral' && l.activationSpectrum) {
+    const m = l.activationSpectrum.units;
+    return Math.round((l.params / m) * (m - Math.floor(ratio * m + 1e-9)));
+  }
   if (method !== 'singular') return Math.round(l.params * (1 - ratio));
   const m = l.shape[0]!;
   const n = l.params / m;
@@ -95,15 +121,17 @@ export function previewPlan(report: AnalysisReport, req: PreviewRequest): PlanPr
   const bytesPerParam = report.model.params ? report.model.size / report.model.params : 4;
   const out: LayerPreview[] = [];
   const candidates: LayerResult[] = [];
+  const curveOf = (l: LayerResult) => (req.method === 'spectral' ? spectralCurve(l) : l.curves[req.method]);
   for (const l of report.layers) {
     const base = { name: l.name, ratio: 0, relErr: 0, paramsBefore: l.params, paramsAfter: l.params };
-    const curve = l.curves[req.method];
+    const curve = curveOf(l);
     const alpha = l.alphaStable.multivariate;
-    if (!curve) out.push({ ...base, skip: `no ${req.method} curve (${l.status === 'ok' ? 'spectra skipped' : l.reasons[0] ?? l.status})` });
+    if (!curve && req.method === 'spectral') out.push({ ...base, skip: l.reasons.find((r) => r.startsWith('activation spectrum:'))?.slice(21) ?? 'no activation spectrum (set prunescope.calibrationData)' });
+    else if (!curve) out.push({ ...base, skip: `no ${req.method} curve (${l.status === 'ok' ? 'spectra skipped' : l.reasons[0] ?? l.status})` });
     else if (req.alphaBelow !== null && !(alpha !== null && alpha < req.alphaBelow)) out.push({ ...base, skip: `α-stable ${alpha === null ? 'unknown' : alpha.toFixed(2)} is not below ${req.alphaBelow}` });
     else candidates.push(l);
   }
-  let problem: string | null = null;
+  let problem: string | null = req.method === 'spectral' && req.target.kind === 'budget' ? 'spectral pruning takes a ratio or ε, not a budget' : null;
   const ratioOf = new Map<string, number>();
   const t = req.target;
   if (t.kind === 'ratio' && req.global && req.method === 'magnitude' && candidates.every((l) => l.histogram)) {
@@ -121,11 +149,11 @@ export function previewPlan(report: AnalysisReport, req: PreviewRequest): PlanPr
   } else if (t.kind === 'ratio') {
     for (const l of candidates) ratioOf.set(l.name, t.ratio);
   } else if (t.kind === 'eps') {
-    for (const l of candidates) ratioOf.set(l.name, ratioForEps(l.curves.ratios, l.curves[req.method]!, t.eps));
-  } else {
+    for (const l of candidates) ratioOf.set(l.name, ratioForEps(l.curves.ratios, curveOf(l)!, t.eps));
+  } else if (!problem) {
     // The smallest common ε whose per-layer ratios keep the whole model within the budget.
     const fixed = report.model.params - candidates.reduce((a, l) => a + l.params, 0);
-    const keptAt = (eps: number) => fixed + candidates.reduce((a, l) => a + keptParams(l, req.method, ratioForEps(l.curves.ratios, l.curves[req.method]!, eps)), 0);
+    const keptAt = (eps: number) => fixed + candidates.reduce((a, l) => a + keptParams(l, req.method, ratioForEps(l.curves.ratios, curveOf(l)!, eps)), 0);
     if (keptAt(1 + 1e-9) > t.params) {
       problem = `a budget of ${t.params.toLocaleString()} parameters is below what ${req.method} pruning of these layers reaches (${keptAt(1 + 1e-9).toLocaleString()})`;
     } else {
@@ -136,12 +164,12 @@ export function previewPlan(report: AnalysisReport, req: PreviewRequest): PlanPr
         if (keptAt(mid) <= t.params) hi = mid;
         else lo = mid;
       }
-      for (const l of candidates) ratioOf.set(l.name, ratioForEps(l.curves.ratios, l.curves[req.method]!, hi));
+      for (const l of candidates) ratioOf.set(l.name, ratioForEps(l.curves.ratios, curveOf(l)!, hi));
     }
   }
   for (const l of candidates) {
     const ratio = ratioOf.get(l.name) ?? 0;
-    out.push({ name: l.name, ratio, relErr: curveAt(l.curves.ratios, l.curves[req.method]!, ratio), paramsBefore: l.params, paramsAfter: keptParams(l, req.method, ratio) });
+    out.push({ name: l.name, ratio, relErr: curveAt(l.curves.ratios, curveOf(l)!, ratio), paramsBefore: l.params, paramsAfter: keptParams(l, req.method, ratio) });
   }
   const order = new Map(report.layers.map((l, i) => [l.name, i]));
   out.sort((a, b) => order.get(a.name)! - order.get(b.name)!);

@@ -48,6 +48,14 @@ export class PrunePanel {
       prune: byId('prune'),
       cancel: byId('cancel-prune'),
     };
+    if (report.calibration) {
+      // Calibration data came with the analysis: offer spectral pruning (it uses the same data).
+      const o = document.createElement('vscode-option');
+      o.setAttribute('value', 'spectral');
+      o.setAttribute('description', 'data-driven: keeps the units that best rebuild the layer, compensates the next layer');
+      o.textContent = 'spectral (calibration data)';
+      this.f.method.append(o);
+    } else if (state.method === 'spectral') state.method = 'node';
     this.applyState();
     // The web components render asynchronously; a select only takes a value once it has its options.
     void Promise.all(Object.values(this.f).map((e) => (e as unknown as { updateComplete?: Promise<unknown> }).updateComplete)).then(() => {
@@ -113,6 +121,7 @@ export class PrunePanel {
 
   private update(): void {
     document.getElementById('target-label')!.textContent = LABELS[this.state.targetKind];
+    document.getElementById('preview-error')!.textContent = this.state.method === 'spectral' ? 'activation error (lower bound)' : 'weight error';
     this.f.global.disabled = !(this.state.method === 'magnitude' && this.state.targetKind === 'ratio');
     this.f.alphaBelow.disabled = !this.state.autoAlpha;
     const req = this.request();
