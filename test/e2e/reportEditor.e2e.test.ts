@@ -170,8 +170,11 @@ test('PruneScope in VS Code: report, comparison, prune & export, themes, cancel'
     await frame.click('vscode-tab-header[data-view="compare"]');
     await frame.waitForSelector('#compare-hist-1');
     await frame.waitForFunction(() => Array.from(document.querySelectorAll<HTMLCanvasElement>('#compare canvas')).every((c) => c.width > 0));
-    await new Promise((r) => setTimeout(r, 300));
-    const painted = await paintedPixels(frame, '#compare canvas');
+    let painted = await paintedPixels(frame, '#compare canvas');
+    for (let i = 0; i < 50 && !painted.every((n) => n > 2000); i++) {
+      await new Promise((r) => setTimeout(r, 100)); // chart.js draws after it has seen the canvas resize
+      painted = await paintedPixels(frame, '#compare canvas');
+    }
     assert.equal(painted.length, 4); // curves + histogram per layer
     for (const n of painted) assert.ok(n > 2000, `a comparison chart is blank (${painted})`);
   });

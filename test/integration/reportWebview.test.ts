@@ -121,8 +121,7 @@ test('layers table: sort by a column both ways, filter, keyboard selection drive
   await p.click('vscode-tab-header[data-view="compare"]');
   await p.waitForSelector('#compare-curves-1');
   assert.deepEqual(await p.locator('#compare h3').allTextContents(), [...byParams].reverse().slice(0, 2));
-  await p.waitForFunction(() => document.querySelector<HTMLCanvasElement>('#compare-hist-1')!.width > 0);
-  await new Promise((r) => setTimeout(r, 200));
+  for (let i = 0; i < 50 && !(await painted(p, '#compare canvas')).every((n) => n > 500); i++) await new Promise((r) => setTimeout(r, 100));
   assert.ok((await painted(p, '#compare canvas')).every((n) => n > 500), 'comparison charts are drawn');
   const saved = (await p.evaluate(() => (window as unknown as W).saved)) as { table: { selected: string[]; sort: unknown }; view: string };
   assert.deepEqual(saved.table.selected, [...byParams].reverse().slice(0, 2));
@@ -173,6 +172,8 @@ test('prune panel: with calibration data the spectral method is offered, preview
   await p.waitForSelector('body[data-rendered="true"]');
   assert.equal(await p.isVisible('#chart-act'), false); // on the Layers tab, not Overview
   await p.click('vscode-tab-header[data-view="layers"]');
+  // The chart is drawn once the tab is shown and chart.js has seen the canvas resize.
+  for (let i = 0; i < 50 && !((await painted(p, '#chart-act'))[0]! > 1000); i++) await new Promise((r) => setTimeout(r, 100));
   assert.ok((await painted(p, '#chart-act'))[0]! > 1000, 'the activation spectrum is drawn');
   await p.click('vscode-tab-header[data-view="prune"]');
   assert.deepEqual(await p.locator('#method vscode-option').evaluateAll((os) => os.map((o) => o.getAttribute('value'))), ['magnitude', 'node', 'singular', 'spectral']);
