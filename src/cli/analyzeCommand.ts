@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { analyzeModel } from '../core/analysis/analyzeModel.ts';
+import type { ImageInputOptions } from '../core/runtime/calibrationInputs.ts';
 import type { LayerResult } from '../core/analysis/analyzeLayer.ts';
 import { CheckpointError } from '../core/errors.ts';
 import { writeFileAtomic } from '../core/io/writeFileAtomic.ts';
@@ -20,6 +21,7 @@ export interface AnalyzeCliOptions {
   progress: boolean;
   data?: string;
   samples?: number;
+  image?: ImageInputOptions;
 }
 
 /** Parses and checks the analyze options; throws UsageError with a one-line message. */
@@ -33,6 +35,27 @@ export function parseLayersOption(v: Record<string, string | boolean | undefined
   } catch {
     throw new UsageError(`--layers is not a valid regular expression: '${v['layers']}'`);
   }
+}
+
+/** --image-size HxW [--mean a,b,c] [--std a,b,c] [--layout nchw|nhwc], for a folder of calibration images. */
+export function parseImageOptions(v: Record<string, string | boolean | undefined>): ImageInputOptions | undefined {
+  if (v['image-size'] === undefined) {
+    for (const k of ['mean', 'std', 'layout']) if (v[k] !== undefined) throw new UsageError(`--${k} describes calibration images: give --image-size HxW too`);
+    return undefined;
+  }
+  const m = /^(\d+)x(\d+)$/.exec(String(v['image-size']));
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UsageError(`--image-size must be HxW, e.g. 224x224, not '${v['image-size']}'`);
+  const triple = (k: string): [number, number, number] | undefined => {
+    if (v[k] === undefined) return undefined;
+    const xs = String(v[k]).split(',').map(Number);
+    if (xs.length !== 3 || !xs.every(Number.isFinite) || (k === 'std' && !xs.every((x) => x > 0))) throw new UsageError(`--${k} must be three numbers (R,G,B)${k === 'std' ? ' > 0' : ''}, not '${v[k]}'`);
+    return xs as [number, number, number];
+  };
+  const layout = v['layout'] ?? 'nchw';
+  if (layout !== 'nchw' && layout !== 'nhwc') throw new UsageError(`--layout must be nchw or nhwc`);
+  const mean = triple('mean');
+  const std = triple('std');
+  return { height: Number(m[1]), width: Number(m[2]), layout, ...(mean ? { mean } : {}), ...(std ? { std } : {}) };
 }
 
 function positiveInteger(v: string | boolean, name: string): number {
@@ -66,6 +89,7 @@ export function parseAnalyzeOptions(v: Record<string, string | boolean | undefin
     progress,
     ...(typeof v['data'] === 'string' ? { data: v['data'] } : {}),
     ...(v['samples'] !== undefined ? { samples: positiveInteger(v['samples'], '--samples') } : {}),
+    ...(parseImageOptions(v) ? { image: parseImageOptions(v)! } : {}),
   };
 }
 
@@ -85,6 +109,7 @@ export async function runAnalyze(file: string, o: AnalyzeCliOptions, signal?: Ab
     ...(signal ? { signal } : {}),
     ...(o.data ? { data: o.data } : {}),
     ...(o.samples ? { samples: o.samples } : {}),
+    ...(o.image ? { image: o.image } : {}),
     onLayer: (l, done, total) => {
       if (o.progress) process.stderr.write(`\r[${done}/${total}] ${l.name.slice(0, 60).padEnd(60)}`);
     },

@@ -29,11 +29,14 @@ analyze options:
   --no-spectra           Skip singular values and the ESD fit.
   --node-convention columns|rows   Node scores: input units (paper, default) or output units.
   --workers <n>          Worker threads (default: one per core; 0 = none).
-  --data <calib.npy>     ONNX: also each layer's activation spectrum and degrees of freedom N̂(λ).
+  --data <calib>         ONNX: also each layer's activation spectrum and degrees of freedom N̂(λ).
+                         <calib> is a .npy, a folder of .npy files, or a folder of PNG/JPEG images
+                         (then --image-size HxW [--mean r,g,b] [--std r,g,b] [--layout nchw|nhwc]).
   --samples <n>          Calibration samples taken from --data (default 512).
 
 spectral prune options (ONNX; see the README):
-  --data <calib.npy>     Calibration inputs (the first --samples of them); also used to verify.
+  --data <calib>         Calibration inputs (the first --samples of them; .npy, folder of .npy, or
+                         images as for analyze); also used to verify.
   --random-calibration   Calibrate on seeded random inputs instead (data-free, weaker).
   --samples <n>          Calibration samples (default 512).
   --theta <x>            Weight of the activation term vs. the next layer's outputs (default 0.5).
@@ -81,6 +84,10 @@ export async function main(argv: string[]): Promise<number> {
         'lambda-rel': { type: 'string' },
         'random-calibration': { type: 'boolean' },
         samples: { type: 'string' },
+        'image-size': { type: 'string' },
+        mean: { type: 'string' },
+        std: { type: 'string' },
+        layout: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PruneOptionsError, type PruneOptions, type PruneReport, pruneModel } from '../core/pruning/pruneModel.ts';
 import { formatBytes, formatCount, formatTable } from './formatTable.ts';
-import { parseLayersOption, UsageError } from './analyzeCommand.ts';
+import { parseImageOptions, parseLayersOption, UsageError } from './analyzeCommand.ts';
 import { describeVerification } from '../core/report/describeVerification.ts';
 
 export function parsePruneOptions(v: Record<string, string | boolean | undefined>): { options: PruneOptions; output: string; json: boolean } {
@@ -54,6 +54,7 @@ export function parsePruneOptions(v: Record<string, string | boolean | undefined
       ...(num('lambda-rel') !== undefined ? { lambdaRel: num('lambda-rel')! } : {}),
       ...(num('samples') !== undefined ? { samples: num('samples')! } : {}),
       ...(v['random-calibration'] === true ? { randomCalibration: true } : {}),
+      ...(parseImageOptions(v) ? { image: parseImageOptions(v)! } : {}),
     },
   };
 }

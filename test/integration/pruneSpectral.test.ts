@@ -79,3 +79,15 @@ test('CLI: spectral needs calibration data, and says what it did', async () => {
   assert.equal(report.plan.method, 'spectral');
   assert.equal(report.layers.find((l: { name: string }) => l.name === '0.weight').ratio, 0.5);
 });
+
+test('CLI: a folder of images calibrates a CNN, and too few samples for a layer are reported', async () => {
+  const r = await runCliAsync(['prune', fixture('onnx', 'cnn_plain_bn.onnx'), '-o', path.join(tmp.dir, 'img.onnx'), '--method', 'spectral', '--ratio', '0.25', '--data', fixture('images'), '--image-size', '8x8', '--mean', '0.5,0.5,0.5', '--std', '0.25,0.25,0.25', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { notes: string[]; verify: { samples: number; data: string } };
+  // conv2's units are read after a global pool: one sample per image, 3 images for 12 units.
+  assert.ok(report.notes.includes('conv2.weight: 3 calibration samples for 12 units: Σ̂ is rank-deficient; use more samples'), JSON.stringify(report.notes));
+  assert.equal(report.verify.samples, 3);
+  const usage = await runCliAsync(['prune', fixture('onnx', 'cnn_plain_bn.onnx'), '-o', path.join(tmp.dir, 'img2.onnx'), '--method', 'spectral', '--ratio', '0.25', '--data', fixture('images')]);
+  assert.equal(usage.status, 1);
+  assert.match(usage.stderr, /is a folder of images: give their input size \(--image-size HxW/);
+});

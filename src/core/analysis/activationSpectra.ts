@@ -5,7 +5,7 @@
  * the layers are those node (and spectral) pruning can restructure.
  */
 import type { Checkpoint, WeightTensor } from '../checkpoint.ts';
-import { readNpy } from '../formats/npy.ts';
+import { type ImageInputOptions, readCalibration } from '../runtime/calibrationInputs.ts';
 import { planNodePruning } from '../pruning/nodeDependencies.ts';
 import { degreesOfFreedom, eigenvaluesDescending, leverageScores } from '../pruning/spectral.ts';
 import { captureSecondMoments } from '../runtime/captureActivations.ts';
@@ -33,10 +33,8 @@ export interface CalibrationSummary {
   inputs: number;
 }
 
-export async function activationSpectra(ck: Checkpoint, layers: readonly WeightTensor[], data: string, samples: number): Promise<{ spectra: Map<string, ActivationSpectrum>; refused: Map<string, string>; calibration: CalibrationSummary }> {
-  const x = readNpy(data);
-  const per = x.shape.slice(1).reduce((a, b) => a * b, 1);
-  const n = Math.min(samples, x.shape[0]!);
+export async function activationSpectra(ck: Checkpoint, layers: readonly WeightTensor[], data: string, samples: number, image?: ImageInputOptions): Promise<{ spectra: Map<string, ActivationSpectrum>; refused: Map<string, string>; calibration: CalibrationSummary }> {
+  const x = readCalibration(data, samples, image);
   const byName = new Map(ck.weights.map((w) => [w.name, w]));
   const targets = new Map<string, { tensor: string; units: number }>();
   const refused = new Map<string, string>();
@@ -48,7 +46,7 @@ export async function activationSpectra(ck: Checkpoint, layers: readonly WeightT
   const spectra = new Map<string, ActivationSpectrum>();
   if (targets.size === 0) return { spectra, refused, calibration: { data, inputs: 0 } };
   const unique = [...new Map([...targets.values()].map((t) => [t.tensor, t])).values()];
-  const captured = await captureSecondMoments(ck.file, unique, { kind: 'data', x: { ...x, shape: [n, ...x.shape.slice(1)], values: x.values.subarray(0, n * per) } as typeof x });
+  const captured = await captureSecondMoments(ck.file, unique, { kind: 'data', x });
   for (const [name, t] of targets) {
     const moment = captured.moments.get(t.tensor)!;
     const m = t.units;

@@ -11,6 +11,7 @@ import type { Checkpoint, WeightTensor } from '../checkpoint.ts';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
 import { CheckpointError } from '../errors.ts';
 import { activationSpectra } from './activationSpectra.ts';
+import type { ImageInputOptions } from '../runtime/calibrationInputs.ts';
 import { type AnalysisReport, SCHEMA_VERSION, summarize } from '../report/report.ts';
 import { VERSION } from '../version.ts';
 import { analyzeLayer, type AnalysisSettings, DEFAULT_SETTINGS, isAnalysable, type LayerResult, releaseLayerScratch } from './analyzeLayer.ts';
@@ -31,6 +32,8 @@ export interface AnalyzeOptions extends Partial<AnalysisSettings> {
   data?: string;
   /** Calibration samples taken from `data` (default 512). */
   samples?: number;
+  /** `data` is a folder of images: their input size and normalisation. */
+  image?: ImageInputOptions;
   /** Called as each layer finishes (in completion order). */
   onLayer?: (result: LayerResult, done: number, total: number) => void;
 }
@@ -77,7 +80,7 @@ export async function analyzeModel(file: string, options: AnalyzeOptions = {}): 
     if (options.data) {
       if (ck.format !== 'onnx') throw new CheckpointError(options.data, `activation spectra (--data) need an ONNX model; this is ${ck.format}`);
       if (options.signal?.aborted) throw new AnalysisCancelled();
-      const a = await activationSpectra(ck, targets, options.data, options.samples ?? 512);
+      const a = await activationSpectra(ck, targets, options.data, options.samples ?? 512, options.image);
       for (const l of layers) {
         const sp = a.spectra.get(l.name);
         l.activationSpectrum = sp ?? null;

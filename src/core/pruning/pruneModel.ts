@@ -16,6 +16,7 @@ import { canonicalShape, fromCanonical, readCanonical, transpose2d } from '../te
 import { countMultiplyAdds } from './flops.ts';
 import { SPECTRAL_DEFAULTS, type SpectralTarget, spectralPrune } from './spectralPrune.ts';
 import type { Calibration } from '../runtime/captureActivations.ts';
+import { type ImageInputOptions, readCalibration } from '../runtime/calibrationInputs.ts';
 import { axisNorms, gatherAxes } from '../tensor/axes.ts';
 import { planNodePruning } from './nodeDependencies.ts';
 import { parsePlan, PlanError, planFromBudget, planFromEps, planFromRatio, type PrunePlan } from './plan.ts';
@@ -52,6 +53,8 @@ export interface PruneOptions {
   /** .npy samples to verify on (implies verify), and optional integer labels for accuracy; spectral: also the calibration set. */
   data?: string;
   labels?: string;
+  /** --data is a folder of images: their input size, normalisation and layout. */
+  image?: ImageInputOptions;
   /** Spectral: calibrate on seeded random inputs instead of --data (data-free, weaker). */
   randomCalibration?: boolean;
   /** Spectral: number of calibration samples (the first of --data, or random ones). Default 512. */
@@ -197,7 +200,7 @@ async function verifyOrDelete(on: VerifyOptions | null, out: string, run: (on: V
 function loadVerification(o: PruneOptions): VerifyOptions | null {
   if (o.labels && !o.data) throw new PruneOptionsError('--labels needs --data');
   if (!o.data) return o.verify ? {} : null;
-  const data = readNpy(o.data);
+  const data = readCalibration(o.data, Number.MAX_SAFE_INTEGER, o.image);
   if (data.shape.length < 2) throw new PruneOptionsError(`--data must have a sample axis first; ${o.data} has shape (${data.shape.join(', ')})`);
   if (!o.labels) return { data };
   const labels = readNpy(o.labels);
@@ -338,10 +341,7 @@ async function spectralEdits(ck: Checkpoint, eligible: WeightTensor[], o: PruneO
   const samples = o.samples ?? SPECTRAL_DEFAULTS.samples;
   let calibration: Calibration;
   if (o.data) {
-    const x = readNpy(o.data);
-    const per = x.shape.slice(1).reduce((a, b) => a * b, 1);
-    const n = Math.min(samples, x.shape[0]!);
-    calibration = { kind: 'data', x: { ...x, shape: [n, ...x.shape.slice(1)], values: x.values.subarray(0, n * per) } as typeof x };
+    calibration = { kind: 'data', x: readCalibration(o.data, samples, o.image) };
   } else {
     calibration = { kind: 'random', samples, seed: 0 };
     notes.push(`calibrated on ${samples} random inputs (data-free): the units kept reconstruct the activations of noise, not of real data, so the result is weaker than with --data`);
@@ -366,7 +366,7 @@ async function spectralEdits(ck: Checkpoint, eligible: WeightTensor[], o: PruneO
   }
   for (const l of r.layers) {
     const w = eligible.find((e) => e.name === l.name)!;
-    if (r.samples < l.units) notes.push(`${l.name}: ${r.samples} calibration samples for ${l.units} units: Σ̂ is rank-deficient; use more samples`);
+    if (l.samples < l.units) notes.push(`${l.name}: ${l.samples} calibration samples for ${l.units} units: Σ̂ is rank-deficient; use more samples`);
     layers.push({
       name: l.name,
       method: 'spectral',

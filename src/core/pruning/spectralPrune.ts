@@ -35,6 +35,8 @@ export interface SpectralLayer {
   degreesOfFreedom: number;
   eigenvalues: number[];
   consumer: string;
+  /** Samples in Σ̂ (inputs × spatial positions). */
+  samples: number;
 }
 
 export interface SpectralResult {
@@ -43,7 +45,6 @@ export interface SpectralResult {
   removed: number;
   layers: SpectralLayer[];
   refused: Array<{ name: string; reason: string }>;
-  samples: number;
   inputs: number;
 }
 
@@ -60,7 +61,7 @@ export async function spectralPrune(file: string, ops: readonly GraphOp[], all: 
     if (p.ok) plans.push({ ...p, weight: w });
     else refused.push({ name: w.name, reason: p.reason });
   }
-  const result: SpectralResult = { replace: new Map(), staleValues: new Set(), removed: 0, layers: [], refused, samples: 0, inputs: 0 };
+  const result: SpectralResult = { replace: new Map(), staleValues: new Set(), removed: 0, layers: [], refused, inputs: 0 };
   if (plans.length === 0) return result;
   const captured = await captureSecondMoments(file, plans.map((p) => ({ tensor: p.activation, units: p.units })), s.calibration);
   result.inputs = captured.inputs;
@@ -79,7 +80,6 @@ export async function spectralPrune(file: string, ops: readonly GraphOp[], all: 
   for (const p of plans) {
     const m = p.units;
     const moment = captured.moments.get(p.activation)!;
-    result.samples = Math.max(result.samples, moment.samples);
     const sigma = moment.matrix();
     let trace = 0;
     for (let i = 0; i < m; i++) trace += sigma[i * m + i]!;
@@ -112,6 +112,7 @@ export async function spectralPrune(file: string, ops: readonly GraphOp[], all: 
       degreesOfFreedom: degreesOfFreedom(eigenvalues, lambda),
       eigenvalues: Array.from(eigenvalues),
       consumer: consumer.tensor,
+      samples: moment.samples,
     });
   }
   for (const [name, t] of work) {
