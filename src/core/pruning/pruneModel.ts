@@ -20,7 +20,8 @@ import { type ImageInputOptions, readCalibration } from '../runtime/calibrationI
 import { axisNorms, gatherAxes } from '../tensor/axes.ts';
 import { planNodePruning } from './nodeDependencies.ts';
 import { parsePlan, PlanError, planFromBudget, planFromEps, planFromRatio, type PrunePlan } from './plan.ts';
-import { planTfjsPruning, writeTfjsLayersModel } from './pruneTfjs.ts';
+import { planTfjsPruning, type TfjsSpectralChoice, writeTfjsLayersModel } from './pruneTfjs.ts';
+import { chooseTfjsSpectral } from './spectralTfjs.ts';
 import { verifyTfjs } from '../runtime/verifyTfjs.ts';
 import { writeSafetensors } from '../formats/safetensors/writeSafetensors.ts';
 import { pruneSingular, reconstruct } from './singular.ts';
@@ -125,9 +126,24 @@ async function pruneTfjsModel(ck: Checkpoint, input: string, out: string, o: Pru
   const selected = ck.weights.filter((w) => MATRIX_KINDS.has(w.layer.kind) && (!o.layers || o.layers.test(w.name)));
   if (o.layers && selected.length === 0) throw new PruneOptionsError(`--layers ${o.layers.source} matches no weight layer`);
   const layers: PruneLayerReport[] = [];
-  const prunePlan = buildPlan(ck, selected, o);
+  const notes: string[] = [];
+  // Spectral: ε is an activation-error target, not a curve level; the plan is written afterwards.
+  const prunePlan = o.method === 'spectral' && o.eps !== undefined ? planFromRatio(selected, 'spectral', 'none', 0) : buildPlan(ck, selected, o);
   const { kept, ratio } = applyPlan(prunePlan, selected, o, layers);
-  const plan = planTfjsPruning(ck, json.modelTopology, o, kept, ratio, layers);
+  let spectral: Map<string, TfjsSpectralChoice> | undefined;
+  if (o.method === 'spectral') {
+    const calibration = spectralCalibration(o, notes);
+    const target: SpectralTarget = o.eps !== undefined ? { eps: o.eps } : { ratio };
+    const chosen = await chooseTfjsSpectral(ck, json.modelTopology, kept, target, { theta: o.theta ?? SPECTRAL_DEFAULTS.theta, lambdaRel: o.lambdaRel ?? SPECTRAL_DEFAULTS.lambdaRel, calibration });
+    spectral = chosen.choices;
+    for (const [name, c] of chosen.choices) {
+      const n = chosen.samples.get(name)!;
+      if (n < c.units) notes.push(`${name}: ${n} calibration samples for ${c.units} units: Σ̂ is rank-deficient; use more samples`);
+      const entry = prunePlan.layers.find((l) => l.name === name);
+      if (entry) entry.ratio = 1 - c.kept.length / c.units;
+    }
+  }
+  const plan = planTfjsPruning(ck, json.modelTopology, o, kept, ratio, layers, spectral);
   writeTfjsLayersModel({ file: input, json }, out, plan.topology, plan.weights, o.force);
   const verify = await verifyOrDelete(verifyOn, out, (on) => verifyTfjs(input, out, on), [out, path.join(path.dirname(out), 'group1-shard1of1.bin')]);
   const paramsBefore = ck.weights.reduce((a, w) => a + w.size, 0);
@@ -141,7 +157,7 @@ async function pruneTfjsModel(ck: Checkpoint, input: string, out: string, o: Pru
     paramsBefore,
     paramsAfter: paramsBefore - plan.removed,
     bytes: { before, after, afterGzip: (await gzipSize(out)) + (await gzipSize(shard)), afterSparse: after, afterSparseIsEstimate: true },
-    notes: [],
+    notes,
     layers,
     plan: prunePlan,
     multiplyAdds: null,
@@ -287,7 +303,7 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
     if (ck.format === 'tfjs-graph') throw new PruneOptionsError('pruning TF.js graph-models is not implemented yet (ONNX, TF.js layers-models and safetensors are)');
     const wantExt = ck.format === 'onnx' ? '.onnx' : ck.format === 'safetensors' ? '.safetensors' : '.json';
     if (!out.toLowerCase().endsWith(wantExt)) throw new PruneOptionsError(`the output must be a ${wantExt} file for a ${ck.format} model: ${output}`);
-    if (o.method === 'spectral' && ck.format !== 'onnx') throw new PruneOptionsError(`spectral pruning is implemented for ONNX models, not ${ck.format} yet`);
+    if (o.method === 'spectral' && ck.format !== 'onnx' && ck.format !== 'tfjs-layers') throw new PruneOptionsError(`spectral pruning is implemented for ONNX models and TF.js layers-models, not ${ck.format}`);
     if (ck.format === 'tfjs-layers') return await pruneTfjsModel(ck, input, out, o, verifyOn);
     if (ck.format === 'safetensors') return await pruneSafetensorsModel(ck, input, out, o);
     const selected = ck.weights.filter((w) => MATRIX_KINDS.has(w.layer.kind) && (!o.layers || o.layers.test(w.name)));
@@ -335,17 +351,18 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
   }
 }
 
+/** The calibration inputs of spectral pruning (--data, or random with a note saying so). */
+function spectralCalibration(o: PruneOptions, notes: string[]): Calibration {
+  const samples = o.samples ?? SPECTRAL_DEFAULTS.samples;
+  if (o.data) return { kind: 'data', x: readCalibration(o.data, samples, o.image) };
+  notes.push(`calibrated on ${samples} random inputs (data-free): the units kept reconstruct the activations of noise, not of real data, so the result is weaker than with --data`);
+  return { kind: 'random', samples, seed: 0 };
+}
+
 /** Spectral pruning (ONNX): calibrate, select, compensate; the layers' report rows and the plan used. */
 async function spectralEdits(ck: Checkpoint, eligible: WeightTensor[], o: PruneOptions, layers: PruneLayerReport[]): Promise<{ plan: PrunePlan; planned: Planned; notes: string[] }> {
   const notes: string[] = [];
-  const samples = o.samples ?? SPECTRAL_DEFAULTS.samples;
-  let calibration: Calibration;
-  if (o.data) {
-    calibration = { kind: 'data', x: readCalibration(o.data, samples, o.image) };
-  } else {
-    calibration = { kind: 'random', samples, seed: 0 };
-    notes.push(`calibrated on ${samples} random inputs (data-free): the units kept reconstruct the activations of noise, not of real data, so the result is weaker than with --data`);
-  }
+  const calibration = spectralCalibration(o, notes);
   let target: SpectralTarget;
   let parsed: PrunePlan | undefined;
   if (o.eps !== undefined) target = { eps: o.eps };

@@ -8,9 +8,10 @@ import { type TfjsQuantization, type TfjsWeightOut, writeTfjsLayersModel } from 
 import { pruneMagnitude, pruneMagnitudeGlobal } from './magnitude.ts';
 import { pruneSingular, reconstruct } from './singular.ts';
 import { transpose2d } from '../tensor/layout.ts';
+import { multiplyAlongAxis } from '../tensor/axes.ts';
 import type { PruneLayerReport, PruneOptions } from './pruneModel.ts';
 
-interface KerasLayer {
+export interface KerasLayer {
   class_name: string;
   config: Record<string, unknown> & { name: string };
 }
@@ -30,10 +31,40 @@ function quantizationOf(w: WeightTensor, float32: boolean): TfjsQuantization {
 }
 
 /** The Sequential layer list of a topology (undefined for functional models). */
-function sequentialLayers(topology: Record<string, unknown>): KerasLayer[] | undefined {
+export function sequentialLayers(topology: Record<string, unknown>): KerasLayer[] | undefined {
   const root = (topology['model_config'] ?? topology) as { class_name?: string; config?: { layers?: KerasLayer[] } | KerasLayer[] };
   if (root.class_name !== 'Sequential') return undefined;
   return Array.isArray(root.config) ? root.config : root.config?.layers;
+}
+
+/** Spectral pruning's choice for one Dense layer (see spectralTfjs.ts). */
+export interface TfjsSpectralChoice {
+  units: number;
+  kept: number[];
+  /** Â (units × kept), row-major. */
+  a: Float64Array;
+  activationError: number;
+  degreesOfFreedom: number;
+}
+
+/**
+ * Where a Dense layer's units go in a Sequential model: through pass-through layers and
+ * BatchNormalization (whose vectors shrink with it) to the next Dense kernel, or why not.
+ */
+export function denseChain(seq: readonly KerasLayer[], at: number, has: (weight: string) => boolean): { vectors: string[]; next: string; nextLayer: string } | { reason: string } {
+  const layer = seq[at]!;
+  const vectors = has(`${layer.config.name}/bias`) ? [`${layer.config.name}/bias`] : [];
+  for (let j = at + 1; j < seq.length; j++) {
+    const next = seq[j]!;
+    if (PASS.has(next.class_name)) continue;
+    if (next.class_name === 'BatchNormalization') {
+      for (const p of ['gamma', 'beta', 'moving_mean', 'moving_variance']) if (has(`${next.config.name}/${p}`)) vectors.push(`${next.config.name}/${p}`);
+      continue;
+    }
+    if (next.class_name === 'Dense') return { vectors, next: `${next.config.name}/kernel`, nextLayer: next.config.name };
+    return { reason: `its output feeds ${next.class_name} layer ${next.config.name}, which node pruning does not understand` };
+  }
+  return { reason: "its output is the model's output" };
 }
 
 export function planTfjsPruning(
@@ -43,6 +74,7 @@ export function planTfjsPruning(
   eligible: WeightTensor[],
   ratioOf: (name: string) => number,
   layers: PruneLayerReport[],
+  spectral?: ReadonlyMap<string, TfjsSpectralChoice>,
 ): TfjsPlan {
   const topology = structuredClone(sourceTopology);
   const values = new Map<string, { shape: number[]; values: ArrayLike<number> }>(ck.weights.map((w) => [w.name, { shape: w.shape, values: w.read() }]));
@@ -74,35 +106,25 @@ export function planTfjsPruning(
       }
       const [inDim, units] = w.shape as [number, number];
       const kernel = values.get(w.name)!.values;
-      const biasName = `${layer.config.name}/bias`;
-      if (o.method === 'node') {
-        // Next weight layer, through pass-through layers and BatchNormalization.
-        const shrinkRows: string[] = [];
-        const shrinkVectors: string[] = values.has(biasName) ? [biasName] : [];
-        let reason: string | undefined;
-        let j = at + 1;
-        for (; j < seq.length; j++) {
-          const next = seq[j]!;
-          if (PASS.has(next.class_name)) continue;
-          if (next.class_name === 'BatchNormalization') {
-            for (const p of ['gamma', 'beta', 'moving_mean', 'moving_variance']) if (values.has(`${next.config.name}/${p}`)) shrinkVectors.push(`${next.config.name}/${p}`);
-            continue;
-          }
-          if (next.class_name === 'Dense') shrinkRows.push(`${next.config.name}/kernel`);
-          else reason = `its output feeds ${next.class_name} layer ${next.config.name}, which node pruning does not understand`;
-          break;
-        }
-        if (j >= seq.length) reason = "its output is the model's output";
-        if (reason) {
-          refuse(reason);
+      if (o.method === 'node' || o.method === 'spectral') {
+        const chain = denseChain(seq, at, (n) => values.has(n));
+        if ('reason' in chain) {
+          refuse(chain.reason);
           continue;
         }
+        const shrinkVectors = chain.vectors;
+        const shrinkRows = [chain.next];
         const norms = new Float64Array(units);
         for (let i = 0; i < kernel.length; i++) norms[i % units] += kernel[i]! ** 2;
         const k = Math.floor(ratioOf(w.name) * units + 1e-9);
         if (k >= units) throw new Error(`pruning '${w.name}' would remove all ${units} units; refused`);
         const byScore = Array.from(norms.keys()).sort((a, b) => norms[a]! - norms[b]! || a - b);
-        const kept = byScore.slice(k).sort((a, b) => a - b);
+        const chosen = spectral?.get(w.name);
+        if (o.method === 'spectral' && !chosen) {
+          refuse('its activations were not captured');
+          continue;
+        }
+        const kept = chosen ? chosen.kept : byScore.slice(k).sort((a, b) => a - b);
         const keepCols = (name: string) => {
           const t = values.get(name)!;
           const [r, c] = t.shape as [number, number];
@@ -126,8 +148,18 @@ export function planTfjsPruning(
         };
         keepCols(w.name);
         shrinkVectors.forEach(keepVector);
-        shrinkRows.forEach(keepRows);
+        if (chosen) {
+          // Spectral: the next layer reads Â φ_J instead of φ: its kernel rows become Âᵀ K.
+          const t = values.get(chain.next)!;
+          const c = multiplyAlongAxis(t.values, t.shape, 0, chosen.a, kept.length);
+          removed += t.values.length - c.values.length;
+          values.set(chain.next, c);
+        } else shrinkRows.forEach(keepRows);
         layer.config['units'] = kept.length;
+        if (chosen) {
+          report(w, { ratio: 1 - kept.length / units, paramsAfter: inDim * kept.length, relErr: chosen.activationError, reason: `${kept.length} of ${units} units kept; N̂(λ) = ${chosen.degreesOfFreedom.toFixed(2)}; ${chain.next} compensated` });
+          continue;
+        }
         const removedEnergy = byScore.slice(0, k).reduce((a, u) => a + norms[u]!, 0);
         const total = byScore.reduce((a, u) => a + norms[u]!, 0);
         report(w, { ratio: k / units, paramsAfter: inDim * kept.length, relErr: total ? Math.sqrt(removedEnergy / total) : 0, reason: `${kept.length} of ${units} units kept; shrinks ${[...shrinkVectors, ...shrinkRows].join(', ')}` });

@@ -6,7 +6,8 @@ import { loadTfjs } from './loadTfjs.ts';
 import { OutputComparison, type Verification } from './outputComparison.ts';
 import { normals, type VerifyOptions } from './verifyOnnx.ts';
 
-async function load(tf: Awaited<ReturnType<typeof loadTfjs>>['tf'], file: string) {
+/** A layers-model from its model.json and shards, loaded from memory (no file:// handler needed). */
+export async function loadLayersModelFile(tf: Awaited<ReturnType<typeof loadTfjs>>['tf'], file: string) {
   const json = JSON.parse(fs.readFileSync(file, 'utf8'));
   const groups = json.weightsManifest as Array<{ paths: string[]; weights: unknown[] }>;
   const parts = groups.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(path.dirname(file), p))));
@@ -22,8 +23,8 @@ async function load(tf: Awaited<ReturnType<typeof loadTfjs>>['tf'], file: string
 
 export async function verifyTfjs(original: string, pruned: string, opts: VerifyOptions = {}): Promise<Verification> {
   const { tf, backend } = await loadTfjs();
-  const a = await load(tf, original);
-  const b = await load(tf, pruned);
+  const a = await loadLayersModelFile(tf, original);
+  const b = await loadLayersModelFile(tf, pruned);
   const cmp = new OutputComparison();
   let input: import('@tensorflow/tfjs').Tensor;
   let samples: number;

@@ -1,0 +1,87 @@
+/**
+ * Spectral pruning of a TF.js layers-model: the digits MLP rebuilt in tfjs with the ONNX model's
+ * exact weights, pruned through tfjs' intermediate outputs, must behave as the ONNX path does.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
+import { readNpy } from '../../src/core/formats/npy.ts';
+import { pruneModel } from '../../src/core/pruning/pruneModel.ts';
+import { loadTfjs } from '../../src/core/runtime/loadTfjs.ts';
+import { loadLayersModelFile, verifyTfjs } from '../../src/core/runtime/verifyTfjs.ts';
+import { fixture, tempDir } from '../helpers.ts';
+
+const tmp = tempDir();
+after(tmp.cleanup);
+const ONNX = fixture('onnx', 'digits_mlp.onnx');
+const CALIB = fixture('npy', 'digits_calib_x.npy');
+const TFJS = path.join(tmp.dir, 'digits', 'model.json');
+const heldOut = { data: readNpy(fixture('npy', 'digits_test_x.npy')), labels: readNpy(fixture('npy', 'digits_test_y.npy')) };
+
+/** The ONNX digits MLP as a tfjs Sequential model (Gemm W is out × in; a Dense kernel is in × out). */
+before(async () => {
+  const { tf } = await loadTfjs();
+  const ck = openCheckpoint(ONNX);
+  const get = (name: string) => ck.weights.find((w) => w.name === name)!;
+  const model = tf.sequential({
+    layers: [
+      tf.layers.dense({ units: 128, activation: 'relu', inputShape: [64], name: 'fc1' }),
+      tf.layers.dense({ units: 64, activation: 'relu', name: 'fc2' }),
+      tf.layers.dense({ units: 10, name: 'logits' }),
+    ],
+  });
+  const kernel = (name: string) => {
+    const w = get(name);
+    const [out, inp] = w.shape as [number, number];
+    return tf.tensor2d(Array.from(w.read()), [out, inp]).transpose();
+  };
+  model.setWeights([kernel('0.weight'), tf.tensor1d(Array.from(get('0.bias').read())), kernel('2.weight'), tf.tensor1d(Array.from(get('2.bias').read())), kernel('4.weight'), tf.tensor1d(Array.from(get('4.bias').read()))]);
+  ck.close();
+  fs.mkdirSync(path.dirname(TFJS), { recursive: true });
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      fs.writeFileSync(path.join(path.dirname(TFJS), 'weights.bin'), Buffer.from(a.weightData as ArrayBuffer));
+      fs.writeFileSync(TFJS, JSON.stringify({ modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }], format: 'layers-model' }));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+});
+
+test('TF.js spectral pruning beats node pruning on held-out digits and matches the ONNX path', async () => {
+  for (const keep of [0.25, 0.5]) {
+    const outT = path.join(tmp.dir, `spectral-${keep}`, 'model.json');
+    const outN = path.join(tmp.dir, `node-${keep}`, 'model.json');
+    const spectral = await pruneModel(TFJS, outT, { method: 'spectral', ratio: 1 - keep, data: CALIB, float32: true });
+    const node = await pruneModel(TFJS, outN, { method: 'node', ratio: 1 - keep, float32: true });
+    assert.equal(spectral.paramsAfter, node.paramsAfter);
+    const vs = await verifyTfjs(TFJS, outT, heldOut);
+    const vn = await verifyTfjs(TFJS, outN, heldOut);
+    assert.ok(vs.relErr < vn.relErr && vs.accuracyAfter! >= vn.accuracyAfter!, `keep ${keep}: spectral ${vs.relErr}/${vs.accuracyAfter} vs node ${vn.relErr}/${vn.accuracyAfter}`);
+    // The same units as the ONNX path, and outputs within float32 noise of its pruned model.
+    const onnx = await pruneModel(ONNX, path.join(tmp.dir, `onnx-${keep}.onnx`), { method: 'spectral', ratio: 1 - keep, data: CALIB });
+    const { tf } = await loadTfjs();
+    const pruned = await loadLayersModelFile(tf, outT);
+    const x = tf.tensor2d(heldOut.data.values as Float32Array, heldOut.data.shape as [number, number]);
+    const yT = (pruned.predict(x) as import('@tensorflow/tfjs').Tensor).dataSync();
+    const ort = await import('onnxruntime-node');
+    const session = await ort.InferenceSession.create(onnx.output);
+    const yO = (await session.run({ input: new ort.Tensor('float32', heldOut.data.values as Float32Array, heldOut.data.shape) }))['logits']!.data as Float32Array;
+    let d2 = 0;
+    let n2 = 0;
+    for (let i = 0; i < yO.length; i++) {
+      d2 += (yT[i]! - yO[i]!) ** 2;
+      n2 += yO[i]! ** 2;
+    }
+    assert.ok(Math.sqrt(d2 / n2) < 1e-4, `TF.js vs ONNX spectral outputs differ by ${Math.sqrt(d2 / n2)}`);
+    assert.deepEqual(spectral.layers.map((l) => [l.ratio, l.skipped]), onnx.layers.map((l) => [l.ratio, l.skipped]));
+  }
+});
+
+test('TF.js spectral pruning with every unit kept reproduces the outputs', async () => {
+  const out = path.join(tmp.dir, 'all', 'model.json');
+  await pruneModel(TFJS, out, { method: 'spectral', ratio: 0, data: CALIB, float32: true });
+  const v = await verifyTfjs(TFJS, out, heldOut);
+  assert.ok(v.maxAbs <= 1e-5, String(v.maxAbs));
+});
