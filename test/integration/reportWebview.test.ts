@@ -177,11 +177,13 @@ test('prune panel: with calibration data the spectral method is offered, preview
   assert.ok((await painted(p, '#chart-act'))[0]! > 1000, 'the activation spectrum is drawn');
   await p.click('vscode-tab-header[data-view="prune"]');
   assert.deepEqual(await p.locator('#method vscode-option').evaluateAll((os) => os.map((o) => o.getAttribute('value'))), ['magnitude', 'node', 'singular', 'spectral']);
-  await p.evaluate(() => {
+  // The select takes the value once it has seen the option added for calibrated reports.
+  await p.waitForFunction(() => {
     const m = document.getElementById('method') as HTMLElement & { value: string };
     m.value = 'spectral';
-    m.dispatchEvent(new Event('change'));
+    return m.value === 'spectral';
   });
+  await p.evaluate(() => document.getElementById('method')!.dispatchEvent(new Event('change')));
   await p.waitForFunction(() => document.getElementById('preview-error')!.textContent === 'activation error (lower bound)');
   const expected = previewPlan(withData, { method: 'spectral', target: { kind: 'ratio', ratio: 0.5 }, global: false, alphaBelow: null });
   const rows = await p.locator('#preview tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.children[0]!.textContent, tr.children[4]!.textContent]));
