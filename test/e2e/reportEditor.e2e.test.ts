@@ -137,6 +137,7 @@ async function openFromExplorer(file: string, selector: string): Promise<Frame> 
 function paintedPixels(frame: Frame, selector: string): Promise<number[]> {
   return frame.evaluate((sel) => {
     return Array.from(document.querySelectorAll<HTMLCanvasElement>(sel)).map((c) => {
+      if (!c.width || !c.height) return 0; // not laid out yet
       const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
       let n = 0;
       for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) n++;
