@@ -57,10 +57,12 @@ export function spectralBench(dir: string): string[] {
   fs.mkdirSync(dir, { recursive: true });
   const wide = path.join(dir, 'wide-cnn.onnx');
   if (!fs.existsSync(wide)) writeWideCnn(wide);
-  return [...captureMemory(path.join(ROOT, 'test', 'fixtures', 'onnx', 'cnn_plain_bn.onnx')), ...captureMemory(wide)];
+  const fixtureCnn = path.join(ROOT, 'test', 'fixtures', 'onnx', 'cnn_plain_bn.onnx');
+  // 64 vs 4096 samples on the fixture: activations are streamed, so memory must not grow with n.
+  return [...captureMemory(fixtureCnn, 64), ...captureMemory(fixtureCnn, 512), ...captureMemory(fixtureCnn, 4096), ...captureMemory(fixtureCnn, 16384), ...captureMemory(wide, 512)];
 }
 
-function captureMemory(model: string): string[] {
+function captureMemory(model: string, samples: number): string[] {
   const core = path.join(ROOT, 'dist', 'core.js');
   const script = `
     const ort = require('onnxruntime-node');
@@ -88,7 +90,7 @@ function captureMemory(model: string): string[] {
       let peak = base;
       const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 5);
       const t0 = Date.now();
-      const r = await core.captureSecondMoments(model, targets, { kind: 'random', samples: 512, seed: 0 });
+      const r = await core.captureSecondMoments(model, targets, { kind: 'random', samples: ${samples}, seed: 0 });
       peak = Math.max(peak, process.memoryUsage().rss);
       clearInterval(timer);
       process.stdout.write(JSON.stringify({ ms: Date.now() - t0, base, peak, samples: [...r.moments.values()].map((m) => m.samples), units: targets.map((t) => t.units) }));
@@ -100,7 +102,7 @@ function captureMemory(model: string): string[] {
   const matrices = m.units.reduce((a, u) => a + u * u * 8 * 2, 0); // Σ̂ accumulator + Σ̂
   const delta = m.peak - m.base;
   return [
-    `spectral capture on ${path.basename(model)} (${(size / 1024).toFixed(1)} KiB; units ${m.units.join(', ')}): 512 random inputs, ${m.samples.join(' / ')} samples per layer, ${m.ms} ms`,
+    `spectral capture on ${path.basename(model)} (${(size / 1024).toFixed(1)} KiB; units ${m.units.join(', ')}): ${samples} random inputs, ${m.samples.join(' / ')} samples per layer, ${m.ms} ms`,
     `  peak RSS over an onnxruntime baseline: ${(delta / 1048576).toFixed(1)} MiB; model ${(size / 1048576).toFixed(3)} MiB, m×m matrices ${(matrices / 1024).toFixed(1)} KiB;` +
       ` budget 2× model + matrices = ${((2 * size + matrices) / 1048576).toFixed(3)} MiB`,
   ];
