@@ -5,6 +5,8 @@ import { VERSION } from '../core/version.ts';
 import { runInspect } from './inspectCommand.ts';
 import { parseAnalyzeOptions, runAnalyze, UsageError } from './analyzeCommand.ts';
 import { parsePruneOptions, runPrune } from './pruneCommand.ts';
+import { parseTrainGatesOptions, runTrainGates } from './trainGatesCommand.ts';
+import { TrainingInputError } from '../core/training/trainGates.ts';
 import { AnalysisCancelled } from '../core/analysis/analyzeModel.ts';
 
 const USAGE = `Usage: prunescope <command> [options]
@@ -12,6 +14,8 @@ const USAGE = `Usage: prunescope <command> [options]
 Commands:
   inspect <model> [--json]   List a checkpoint's weight tensors, their layers and parameter totals.
   analyze <model> [options]  Tail indices, compressibility curves and spectra of every weight layer.
+  train-gates <model> --data x.npy --labels y.npy -o <out> [options]
+                             Retrain a Dense network with Bernoulli gates; export it without the units switched off.
   prune <model> -o <out> --method magnitude|singular|node|spectral (--ratio r | --eps e | --budget n | --plan p) [options]
                              Prune weight layers and write a new model (ONNX → .onnx, TF.js → model.json).
   <model> is ${SUPPORTED_INPUTS}.
@@ -42,6 +46,12 @@ spectral prune options (ONNX; see the README):
   --theta <x>            Weight of the activation term vs. the next layer's outputs (default 0.5).
   --lambda-rel <x>       Ridge λ relative to Tr(Σ̂)/m (default 1e-3).
   --eps <x>              Keep the fewest units whose activations are rebuilt with relative error ≤ x.
+
+train-gates options (see the README):
+  --val-data <x.npy> --val-labels <y.npy>   Held-out data, evaluated after each epoch.
+  --epochs <n> (20)  --batch-size <n> (64)  --lr <x> (1e-3, Adam)  --gate-lr <x> (0.05)
+  --strength <x> (0.5: prior cost per parameter)  --initial-theta <x> (0.9)  --seed <n> (0)
+  --log <log.json>       Write the training log (per-epoch loss, accuracy, widths; final θ).
 
 Options:
   -h, --help   Show this help.
@@ -84,6 +94,15 @@ export async function main(argv: string[]): Promise<number> {
         'lambda-rel': { type: 'string' },
         'random-calibration': { type: 'boolean' },
         samples: { type: 'string' },
+        'val-data': { type: 'string' },
+        'val-labels': { type: 'string' },
+        epochs: { type: 'string' },
+        'batch-size': { type: 'string' },
+        lr: { type: 'string' },
+        'gate-lr': { type: 'string' },
+        strength: { type: 'string' },
+        'initial-theta': { type: 'string' },
+        log: { type: 'string' },
         'image-size': { type: 'string' },
         mean: { type: 'string' },
         std: { type: 'string' },
@@ -106,7 +125,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command || values.help ? 0 : 2;
   }
-  if (['inspect', 'analyze', 'prune'].includes(command) && rest.length !== 1) {
+  if (['inspect', 'analyze', 'prune', 'train-gates'].includes(command) && rest.length !== 1) {
     process.stderr.write(`prunescope ${command}: expected one model file, got ${rest.length}\n${USAGE}\n`);
     return 2;
   }
@@ -131,6 +150,18 @@ export async function main(argv: string[]): Promise<number> {
       case 'prune':
         process.stdout.write(`${await runPrune(model, parsePruneOptions(values))}\n`);
         return 0;
+      case 'train-gates': {
+        const opts = parseTrainGatesOptions(values);
+        const abort = new AbortController();
+        const onSigint = () => abort.abort();
+        process.once('SIGINT', onSigint);
+        try {
+          const log = await runTrainGates(model, opts, abort.signal, (line) => process.stdout.write(`${line}\n`));
+          return log.cancelled ? 130 : 0;
+        } finally {
+          process.off('SIGINT', onSigint);
+        }
+      }
       default:
         process.stderr.write(`prunescope: unknown command '${command}'\n${USAGE}\n`);
         return 2;
@@ -144,7 +175,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write('prunescope: cancelled\n');
       return 130;
     }
-    if (isCheckpointError(e)) {
+    if (isCheckpointError(e) || e instanceof TrainingInputError) {
       process.stderr.write(`prunescope: error: ${e.message}\n`);
       return 1;
     }

@@ -1,0 +1,103 @@
+/**
+ * Bernoulli-gate training on a problem with a known answer: a teacher network whose odd hidden
+ * units have zero outgoing weights (provably useless) labels random inputs; trained from the
+ * teacher's weights, the gates must switch exactly those units off. The exported model (ONNX, run
+ * by onnxruntime) must reproduce the gated network's deterministic outputs.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { Mulberry32 } from '../../src/core/analysis/prng.ts';
+import { loadTfjs } from '../../src/core/runtime/loadTfjs.ts';
+import { GATE_DEFAULTS, GatedNetwork, type DenseSpec } from '../../src/core/training/gatedNetwork.ts';
+import { readChain, trainGates, writeOnnxChain } from '../../src/core/training/trainGates.ts';
+import { runCliAsync, tempDir } from '../helpers.ts';
+
+const tmp = tempDir();
+after(tmp.cleanup);
+const [D, H, K, N] = [20, 40, 4, 4000];
+const SETTINGS = { ...GATE_DEFAULTS, epochs: 20, strength: 0.75, gateLearningRate: 0.2, seed: 3 };
+
+function teacher(): { specs: DenseSpec[]; x: Float32Array; y: Int32Array } {
+  const rng = new Mulberry32(1);
+  const nrm = () => Math.sqrt(-2 * Math.log(rng.uniformOpen())) * Math.cos(2 * Math.PI * rng.uniformOpen());
+  const w1 = Float32Array.from({ length: D * H }, () => nrm() / Math.sqrt(D));
+  const b1 = new Float32Array(H).fill(0.1);
+  const w2 = Float32Array.from({ length: H * K }, (_, i) => (Math.floor(i / K) % 2 === 1 ? 0 : nrm())); // odd units: outputs × 0
+  const x = Float32Array.from({ length: N * D }, nrm);
+  const y = new Int32Array(N);
+  for (let s = 0; s < N; s++) {
+    const logits = new Float64Array(K);
+    for (let u = 0; u < H; u++) {
+      let z = b1[u]!;
+      for (let j = 0; j < D; j++) z += x[s * D + j]! * w1[j * H + u]!;
+      for (let c = 0; c < K; c++) logits[c] += Math.max(0, z) * w2[u * K + c]!;
+    }
+    y[s] = logits.indexOf(Math.max(...logits));
+  }
+  return { specs: [{ name: 'hidden', kernel: w1, bias: b1, inDim: D, units: H, activation: 'relu' }, { name: 'out', kernel: w2, bias: new Float32Array(K), inDim: H, units: K, activation: 'linear' }], x, y };
+}
+
+const t = teacher();
+const MODEL = path.join(tmp.dir, 'teacher.onnx');
+const XS = path.join(tmp.dir, 'x.npy');
+const YS = path.join(tmp.dir, 'y.npy');
+
+function npy(file: string, descr: string, shape: number[], data: ArrayBufferView): void {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+  const pre = Buffer.alloc(10);
+  pre.write('\x93NUMPY', 0, 'latin1');
+  pre[6] = 1;
+  pre.writeUInt16LE(header.length, 8);
+  fs.writeFileSync(file, Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+}
+
+before(() => {
+  writeOnnxChain(MODEL, { format: 'onnx', layers: t.specs, inputName: 'x', outputName: 'logits' }, t.specs);
+  npy(XS, '<f4', [N, D], t.x);
+  npy(YS, '<i4', [N], t.y);
+});
+
+test('the gates switch off exactly the useless units, and the export reproduces the deterministic network', async () => {
+  const { tf } = await loadTfjs();
+  const net = new GatedNetwork(tf, readChain(MODEL).layers, SETTINGS);
+  const data = { x: t.x, y: t.y, n: N, features: D, classes: K };
+  for (let e = 0; e < SETTINGS.epochs; e++) {
+    net.trainEpoch(data);
+    net.removeDeadUnits();
+  }
+  net.finalize();
+  const kept = net.keptUnits()[0]!;
+  assert.deepEqual(kept, Array.from({ length: H / 2 }, (_, i) => 2 * i), `kept units: ${kept}`);
+  assert.ok(net.thetas().flat().every((v) => v === 1));
+  // Deterministic gated outputs vs. the exported ONNX model in onnxruntime.
+  const x = tf.tensor2d(t.x.subarray(0, 200 * D), [200, D]);
+  const gated = net.forward(x).dataSync();
+  const out = path.join(tmp.dir, 'trained.onnx');
+  writeOnnxChain(out, { format: 'onnx', layers: [], inputName: 'x', outputName: 'logits' }, net.export());
+  const session = await ort.InferenceSession.create(out);
+  const y = (await session.run({ x: new ort.Tensor('float32', t.x.subarray(0, 200 * D), [200, D]) }))['logits']!.data as Float32Array;
+  for (let i = 0; i < y.length; i++) assert.ok(Math.abs(y[i]! - gated[i]!) < 1e-4, `${i}: ${y[i]} vs ${gated[i]}`);
+  net.dispose();
+});
+
+test('trainGates end to end: ONNX in, ONNX out, a log with widths per epoch; CLI and refusals', async () => {
+  const out = path.join(tmp.dir, 'cli.onnx');
+  const log = await trainGates(MODEL, out, { data: XS, labels: YS, ...SETTINGS });
+  assert.deepEqual(log.widthsBefore, [H]);
+  assert.deepEqual(log.widthsAfter, [H / 2]);
+  assert.equal(log.epochs.length, SETTINGS.epochs);
+  assert.ok(log.epochs.every((e, i) => i === 0 || e.widths[0]! <= log.epochs[i - 1]!.widths[0]!), 'widths never grow');
+  assert.equal(log.paramsAfter, D * (H / 2) + H / 2 + (H / 2) * K + K);
+  assert.ok(log.final.trainAccuracy > 0.9, String(log.final.trainAccuracy));
+  const cli = await runCliAsync(['train-gates', MODEL, '--data', XS, '--labels', YS, '--epochs', '2', '-o', path.join(tmp.dir, 'c2.onnx'), '--log', path.join(tmp.dir, 'log.json')]);
+  assert.equal(cli.status, 0, cli.stderr);
+  assert.equal(JSON.parse(fs.readFileSync(path.join(tmp.dir, 'log.json'), 'utf8')).epochs.length, 2);
+  assert.match(cli.stdout, /epoch 2\/2/);
+  const refused = await runCliAsync(['train-gates', path.join(__dirname, '..', 'fixtures', 'onnx', 'cnn_plain_bn.onnx'), '--data', XS, '--labels', YS, '-o', path.join(tmp.dir, 'c3.onnx')]);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /node \S+ \(Conv\) is not supported/);
+});
