@@ -10,6 +10,7 @@ import { buildOnnxModel } from '../src/core/formats/onnx/onnxBuilder.ts';
 import { analysisBench } from './analysisBench.ts';
 import { bertBaseSpec } from './bertBase.ts';
 import { spectralBench } from './spectralBench.ts';
+import { gatesBench } from './gatesBench.ts';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIR = path.join(ROOT, '.prunescope-bench');
@@ -35,7 +36,13 @@ function measure(body: string): Measure {
   return JSON.parse(r.stdout) as Measure;
 }
 
-function main(): void {
+async function main(): Promise<void> {
+  if (process.argv.includes('--gates')) {
+    // `npm run bench -- --gates [--epochs N]`: the gate-training benchmark only (minutes).
+    const at = process.argv.indexOf('--epochs');
+    for (const line of await gatesBench(at > 0 ? Number(process.argv[at + 1]) : 20)) console.log(line);
+    return;
+  }
   console.log(spectralBench(DIR).join('\n'));
   if (process.argv.includes('--spectral')) return; // `npm run bench -- --spectral`: this section only
   fs.mkdirSync(DIR, { recursive: true });
@@ -79,4 +86,4 @@ function main(): void {
   for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`);
 }
 
-main();
+void main();

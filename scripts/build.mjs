@@ -14,7 +14,7 @@ const node = {
   logLevel: 'warning',
   define: { PRUNESCOPE_VERSION: JSON.stringify(version) },
   // Native or heavy runtimes are loaded from node_modules at run time, never bundled.
-  external: ['vscode', 'chart.js', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],
+  external: ['vscode', 'chart.js', 'mnist', 'onnxruntime-node', '@tensorflow/tfjs-node', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'],
 };
 const builds = [
   { ...node, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },

@@ -12,7 +12,8 @@ import * as ort from 'onnxruntime-node';
 import { Mulberry32 } from '../../src/core/analysis/prng.ts';
 import { loadTfjs } from '../../src/core/runtime/loadTfjs.ts';
 import { GATE_DEFAULTS, GatedNetwork, type DenseSpec } from '../../src/core/training/gatedNetwork.ts';
-import { readChain, trainGates, writeOnnxChain } from '../../src/core/training/trainGates.ts';
+import { readChain, trainGates, writeOnnxChain, writeTfjsChain } from '../../src/core/training/trainGates.ts';
+import { loadLayersModelFile } from '../../src/core/runtime/verifyTfjs.ts';
 import { runCliAsync, tempDir } from '../helpers.ts';
 
 const tmp = tempDir();
@@ -100,4 +101,18 @@ test('trainGates end to end: ONNX in, ONNX out, a log with widths per epoch; CLI
   const refused = await runCliAsync(['train-gates', path.join(__dirname, '..', 'fixtures', 'onnx', 'cnn_plain_bn.onnx'), '--data', XS, '--labels', YS, '-o', path.join(tmp.dir, 'c3.onnx')]);
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /node \S+ \(Conv\) is not supported/);
+});
+
+test('trainGates on a TF.js layers-model writes a TF.js model whose accuracy is the logged one', async () => {
+  const dir = path.join(tmp.dir, 'tfjs-in');
+  await writeTfjsChain(path.join(dir, 'model.json'), t.specs);
+  const out = path.join(tmp.dir, 'tfjs-out', 'model.json');
+  const log = await trainGates(path.join(dir, 'model.json'), out, { data: XS, labels: YS, ...SETTINGS, epochs: 3 });
+  const { tf } = await loadTfjs();
+  const model = await loadLayersModelFile(tf, out);
+  const pred = (model.predict(tf.tensor2d(t.x, [N, D])) as import('@tensorflow/tfjs').Tensor).argMax(1).dataSync();
+  const acc = Array.from(pred).filter((p, i) => p === t.y[i]).length / N;
+  assert.equal(acc, log.final.trainAccuracy);
+  assert.deepEqual((model.layers[0]!.getWeights()[0]!.shape as number[])[1], log.widthsAfter[0]);
+  await assert.rejects(trainGates(path.join(dir, 'model.json'), path.join(dir, 'again.json'), { data: XS, labels: YS }), /folder other than the original's/);
 });

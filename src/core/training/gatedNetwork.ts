@@ -46,10 +46,12 @@ export interface GateSettings {
   weightDecay: number;
   /** Initial θ of every gate. */
   initialTheta: number;
+  /** Epochs of plain training (θ frozen) before the gates learn: units are judged once they do something. */
+  warmupEpochs: number;
   seed: number;
 }
 
-export const GATE_DEFAULTS: GateSettings = { epochs: 20, batchSize: 64, learningRate: 1e-3, gateLearningRate: 0.05, strength: 0.5, weightDecay: 0, initialTheta: 0.9, seed: 0 };
+export const GATE_DEFAULTS: GateSettings = { epochs: 20, batchSize: 64, learningRate: 1e-3, gateLearningRate: 0.1, strength: 0.15, weightDecay: 0, initialTheta: 1, warmupEpochs: 1, seed: 0 };
 
 export interface EpochLog {
   epoch: number;
@@ -90,6 +92,7 @@ export class GatedNetwork {
   private readonly rng: Mulberry32;
   /** θ values forced to {0, 1} at the end because they had not reached a vertex. */
   rounded = 0;
+  private epochsDone = 0;
 
   constructor(
     private readonly tf: typeof TF,
@@ -126,12 +129,15 @@ export class GatedNetwork {
     return a === 'relu' ? tf.relu(t) : a === 'sigmoid' ? tf.sigmoid(t) : a === 'tanh' ? tf.tanh(t) : t;
   }
 
-  /** Logits; `gates`: one 0/1 (or θ) vector per hidden layer, or none (deterministic: ξ = θ rounded). */
+  /**
+   * Logits; `gates`: one 0/1 vector per hidden layer. Without gates, ξ = E[ξ] = θ: once every θ is
+   * 0 or 1 (after finalize) this is the deterministic network that is exported.
+   */
   forward(x: TF.Tensor, gates?: TF.Tensor[]): TF.Tensor {
     let h = x;
     this.layers.forEach((l, i) => {
       const z = this.tf.add(this.tf.matMul(h, l.w), l.b);
-      h = i < this.layers.length - 1 ? this.tf.mul(this.act(z, l.activation), gates ? gates[i]! : this.tf.tensor1d(Float32Array.from(l.theta!, (t) => (t >= 0.5 ? 1 : 0)))) : this.act(z, l.activation);
+      h = i < this.layers.length - 1 ? this.tf.mul(this.act(z, l.activation), gates ? gates[i]! : this.tf.tensor1d(Float32Array.from(l.theta!))) : this.act(z, l.activation);
     });
     return h;
   }
@@ -175,8 +181,8 @@ export class GatedNetwork {
         weightGrads[l.b.name] = grads[l.b.name]!;
       }
       this.optimizer.applyGradients(weightGrads);
-      // Projected SGD on θ with the first-order gate gradient and the prior cost.
-      this.layers.slice(0, -1).forEach((l, i) => {
+      // Projected SGD on θ with the first-order gate gradient and the prior cost (after the warm-up).
+      if (this.epochsDone >= this.s.warmupEpochs) this.layers.slice(0, -1).forEach((l, i) => {
         const g = grads[xi[i]!.name]!.dataSync();
         const theta = l.theta!;
         const next = this.layers[i + 1]!;
@@ -190,6 +196,7 @@ export class GatedNetwork {
       x.dispose();
       labels.dispose();
     }
+    this.epochsDone++;
     return { loss: lossSum / n, accuracy: correct / n };
   }
 
@@ -243,7 +250,7 @@ export class GatedNetwork {
     this.removeDeadUnits();
   }
 
-  /** Mean loss and accuracy with deterministic gates (ξ = θ rounded), in batches. */
+  /** Mean loss and accuracy with ξ = θ (deterministic once θ ∈ {0, 1}), in batches. */
   evaluate(data: TrainingData): { loss: number; accuracy: number } {
     const tf = this.tf;
     let loss = 0;
