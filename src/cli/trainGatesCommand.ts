@@ -32,6 +32,7 @@ export function parseTrainGatesOptions(v: Record<string, string | boolean | unde
     learningRate: num('lr', pos, 'a positive number'),
     gateLearningRate: num('gate-lr', pos, 'a positive number'),
     strength: num('strength', (x) => x >= 0 && Number.isFinite(x), 'a number ≥ 0'),
+    unitCost: num('unit-cost', (x) => x >= 0 && Number.isFinite(x), 'a number ≥ 0'),
     initialTheta: num('initial-theta', (x) => x > 0 && x <= 1, 'in (0, 1]'),
     seed: num('seed', (x) => Number.isSafeInteger(x) && x >= 0, 'a non-negative integer'),
     warmupEpochs: num('warmup', (x) => Number.isSafeInteger(x) && x >= 0, 'a non-negative integer'),

@@ -9,9 +9,11 @@
  *   Gaussian (slab) weight decay. The data term is multilinear in θ (the ξ are independent), the
  *   prior term linear; the hyper-prior cancels the entropy of q(ξ), the one term that is not. So
  *   the objective is linear in each θ_i: on [0, 1] its only stable points are θ_i ∈ {0, 1}.
- * - **Prior cost** c_i = strength · n_i / N: n_i parameters that unit i brings (incoming weights,
- *   bias, outgoing weights), N training examples (the loss is a per-example mean). It is the
- *   description length of a slab parameter against the spike; `strength` is the setting.
+ * - **Prior cost** c_i = (unitCost + strength · n_i) / N, in nats per example (the loss is a
+ *   per-example mean over N training examples): `unitCost` = log((1 − γ)/γ) is the Bernoulli
+ *   prior's price of keeping a unit (γ = prior keep-probability), and `strength` the description
+ *   length of each of the n_i parameters the unit brings (incoming weights, bias, outgoing weights)
+ *   under the slab rather than the spike.
  * - **Gate gradient**: ∂E[loss]/∂θ_i = E[loss | ξ_i = 1] − E[loss | ξ_i = 0], estimated to first
  *   order by ∂loss/∂ξ_i at the sampled ξ (straight-through).
  * - **Update**: projected SGD, θ ← clip(θ − η_θ (ĝ + c), 0, 1).
@@ -40,8 +42,10 @@ export interface GateSettings {
   learningRate: number;
   /** SGD step size for the gate probabilities θ. */
   gateLearningRate: number;
-  /** The prior cost per parameter (see above). */
+  /** The prior cost per parameter, in nats (see above). */
   strength: number;
+  /** The prior cost per unit, in nats: log((1 − γ)/γ) for a prior keep-probability γ (see above). */
+  unitCost: number;
   /** L2 weight decay of the Gaussian slab, per example. */
   weightDecay: number;
   /** Initial θ of every gate. */
@@ -51,7 +55,7 @@ export interface GateSettings {
   seed: number;
 }
 
-export const GATE_DEFAULTS: GateSettings = { epochs: 20, batchSize: 64, learningRate: 1e-3, gateLearningRate: 0.1, strength: 0.15, weightDecay: 0, initialTheta: 1, warmupEpochs: 1, seed: 0 };
+export const GATE_DEFAULTS: GateSettings = { epochs: 20, batchSize: 64, learningRate: 1e-3, gateLearningRate: 0.1, strength: 0.02, unitCost: 60, weightDecay: 0, initialTheta: 1, warmupEpochs: 1, seed: 0 };
 
 export interface EpochLog {
   epoch: number;
@@ -187,7 +191,7 @@ export class GatedNetwork {
         const theta = l.theta!;
         const next = this.layers[i + 1]!;
         const perUnit = l.w.shape[0]! + 1 + next.w.shape[1]!;
-        const cost = (this.s.strength * perUnit) / data.n;
+        const cost = (this.s.unitCost + this.s.strength * perUnit) / data.n;
         for (let u = 0; u < theta.length; u++) theta[u] = Math.min(1, Math.max(0, theta[u]! - this.s.gateLearningRate * (g[u]! + cost)));
       });
       for (const t of Object.values(grads)) t.dispose();
