@@ -19,7 +19,7 @@ import { runCliAsync, tempDir } from '../helpers.ts';
 const tmp = tempDir();
 after(tmp.cleanup);
 const [D, H, K, N] = [20, 40, 4, 4000];
-const SETTINGS = { ...GATE_DEFAULTS, epochs: 20, strength: 0.75, gateLearningRate: 0.2, seed: 3 };
+const SETTINGS = { ...GATE_DEFAULTS, epochs: 20, strength: 0.75, unitCost: 0, gateLearningRate: 0.2, seed: 3 };
 
 function teacher(): { specs: DenseSpec[]; x: Float32Array; y: Int32Array } {
   const rng = new Mulberry32(1);
