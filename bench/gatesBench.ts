@@ -46,10 +46,11 @@ export async function gatesBench(epochs: number): Promise<string[]> {
   const { train, test } = mnistSplit();
   const lines = [`LeNet-300-100 on MNIST (8,000 train / 2,000 test, fixed split), ${epochs} epochs, tfjs ${backend}`, 'start     seed  gates  final widths  test accuracy  wall time'];
   const run = async (h1: number, h2: number, seed: number, gated: boolean) => {
-    const settings: GateSettings = { ...GATE_DEFAULTS, epochs, seed, ...(gated ? {} : { initialTheta: 1, gateLearningRate: 0, strength: 0 }) };
+    const settings: GateSettings = { ...GATE_DEFAULTS, epochs, seed, ...(gated ? {} : { initialTheta: 1, gateLearningRate: 0, strength: 0, unitCost: 0 }) };
     const net = new GatedNetwork(tf, lenet(h1, h2, seed), settings);
     const t0 = performance.now();
     for (let e = 0; e < epochs; e++) {
+      if (e === epochs - settings.settleEpochs) net.settle();
       net.trainEpoch(train);
       net.removeDeadUnits();
     }

@@ -50,8 +50,8 @@ spectral prune options (ONNX; see the README):
 train-gates options (see the README):
   --val-data <x.npy> --val-labels <y.npy>   Held-out data, evaluated after each epoch.
   --epochs <n> (20)  --batch-size <n> (64)  --lr <x> (1e-3, Adam)  --gate-lr <x> (0.1)
-  --strength <x> (0.02 nats per parameter)  --unit-cost <x> (60 nats per unit)
-  --initial-theta <x> (1)  --warmup <n> (1 epoch)
+  --strength <x> (0.005 nats per parameter)  --unit-cost <x> (30 nats per unit)
+  --initial-theta <x> (1)  --warmup <n> (1 epoch)  --settle <n> (4 epochs)
   --seed <n> (0)
   --log <log.json>       Write the training log (per-epoch loss, accuracy, widths; final θ).
 
@@ -106,6 +106,7 @@ export async function main(argv: string[]): Promise<number> {
         'initial-theta': { type: 'string' },
         warmup: { type: 'string' },
         'unit-cost': { type: 'string' },
+        settle: { type: 'string' },
         log: { type: 'string' },
         'image-size': { type: 'string' },
         mean: { type: 'string' },

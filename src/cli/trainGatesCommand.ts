@@ -35,6 +35,7 @@ export function parseTrainGatesOptions(v: Record<string, string | boolean | unde
     unitCost: num('unit-cost', (x) => x >= 0 && Number.isFinite(x), 'a number ≥ 0'),
     initialTheta: num('initial-theta', (x) => x > 0 && x <= 1, 'in (0, 1]'),
     seed: num('seed', (x) => Number.isSafeInteger(x) && x >= 0, 'a non-negative integer'),
+    settleEpochs: num('settle', (x) => Number.isSafeInteger(x) && x >= 0, 'a non-negative integer'),
     warmupEpochs: num('warmup', (x) => Number.isSafeInteger(x) && x >= 0, 'a non-negative integer'),
   };
   return {

@@ -19,6 +19,8 @@
  * - **Update**: projected SGD, θ ← clip(θ − η_θ (ĝ + c), 0, 1).
  * - **Removal**: a unit whose θ reaches 0 is removed at the end of that epoch (its weights, bias
  *   and the next layer's inputs), so later epochs are cheaper. θ = 1 is the identity at inference.
+ * - **Settling**: for the last `settleEpochs` epochs, θ still inside (0, 1) is rounded and every gate
+ *   frozen, so the weights finish training in the deterministic network that is exported.
  */
 import type * as TF from '@tensorflow/tfjs';
 import { Mulberry32 } from '../analysis/prng.ts';
@@ -52,10 +54,12 @@ export interface GateSettings {
   initialTheta: number;
   /** Epochs of plain training (θ frozen) before the gates learn: units are judged once they do something. */
   warmupEpochs: number;
+  /** Last epochs with the structure decided (θ rounded to {0, 1} and frozen): the weights settle into it. */
+  settleEpochs: number;
   seed: number;
 }
 
-export const GATE_DEFAULTS: GateSettings = { epochs: 20, batchSize: 64, learningRate: 1e-3, gateLearningRate: 0.1, strength: 0.02, unitCost: 60, weightDecay: 0, initialTheta: 1, warmupEpochs: 1, seed: 0 };
+export const GATE_DEFAULTS: GateSettings = { epochs: 20, batchSize: 64, learningRate: 1e-3, gateLearningRate: 0.1, strength: 0.005, unitCost: 30, weightDecay: 0, initialTheta: 1, warmupEpochs: 1, settleEpochs: 4, seed: 0 };
 
 export interface EpochLog {
   epoch: number;
@@ -97,6 +101,7 @@ export class GatedNetwork {
   /** θ values forced to {0, 1} at the end because they had not reached a vertex. */
   rounded = 0;
   private epochsDone = 0;
+  private frozen = false;
 
   constructor(
     private readonly tf: typeof TF,
@@ -186,7 +191,7 @@ export class GatedNetwork {
       }
       this.optimizer.applyGradients(weightGrads);
       // Projected SGD on θ with the first-order gate gradient and the prior cost (after the warm-up).
-      if (this.epochsDone >= this.s.warmupEpochs) this.layers.slice(0, -1).forEach((l, i) => {
+      if (!this.frozen && this.epochsDone >= this.s.warmupEpochs) this.layers.slice(0, -1).forEach((l, i) => {
         const g = grads[xi[i]!.name]!.dataSync();
         const theta = l.theta!;
         const next = this.layers[i + 1]!;
@@ -239,6 +244,12 @@ export class GatedNetwork {
       this.optimizer = this.tf.train.adam(this.s.learningRate);
     }
     return removed;
+  }
+
+  /** Decides the structure (finalize) and freezes the gates: later epochs train the weights of the deterministic network. */
+  settle(): void {
+    this.finalize();
+    this.frozen = true;
   }
 
   /** Makes the network deterministic: θ rounded to {0, 1} (counted in `rounded`), θ = 0 units removed. */

@@ -134,7 +134,7 @@ export interface TrainGatesLog {
   widthsBefore: number[];
   widthsAfter: number[];
   epochs: EpochLog[];
-  /** θ at the end of training, before rounding: how many were at 0, at 1, and in between. */
+  /** θ when the structure was decided (before rounding): how many were at 0, at 1, and in between. */
   thetaHistogram: { zero: number; one: number; between: number };
   /** Interior θ rounded to the nearest vertex at the end. */
   rounded: number;
@@ -186,6 +186,10 @@ export async function trainGates(file: string, output: string, o: TrainGatesOpti
         break;
       }
       const t0 = performance.now();
+      if (epoch === settings.epochs - settings.settleEpochs + 1) {
+        for (const t of net.thetas().flat()) log.thetaHistogram[t === 0 ? 'zero' : t === 1 ? 'one' : 'between']++;
+        net.settle();
+      }
       const r = net.trainEpoch(train);
       net.removeDeadUnits();
       const v = val ? net.evaluate(val) : null;
@@ -203,7 +207,7 @@ export async function trainGates(file: string, output: string, o: TrainGatesOpti
       o.onEpoch?.(entry);
       await new Promise((res) => setImmediate(res)); // let a cancel be seen
     }
-    for (const t of net.thetas().flat()) log.thetaHistogram[t === 0 ? 'zero' : t === 1 ? 'one' : 'between']++;
+    if (settings.settleEpochs === 0 || log.cancelled) for (const t of net.thetas().flat()) log.thetaHistogram[t === 0 ? 'zero' : t === 1 ? 'one' : 'between']++;
     net.finalize();
     log.rounded = net.rounded;
     log.widthsAfter = net.widths();
