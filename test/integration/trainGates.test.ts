@@ -116,3 +116,14 @@ test('trainGates on a TF.js layers-model writes a TF.js model whose accuracy is 
   assert.deepEqual((model.layers[0]!.getWeights()[0]!.shape as number[])[1], log.widthsAfter[0]);
   await assert.rejects(trainGates(path.join(dir, 'model.json'), path.join(dir, 'again.json'), { data: XS, labels: YS }), /folder other than the original's/);
 });
+
+test('a cancel keeps the state after the last complete epoch and still exports it', async () => {
+  const abort = new AbortController();
+  const out = path.join(tmp.dir, 'cancelled.onnx');
+  const log = await trainGates(MODEL, out, { data: XS, labels: YS, ...SETTINGS, signal: abort.signal, onEpoch: (e) => e.epoch === 2 && abort.abort() });
+  assert.equal(log.cancelled, true);
+  assert.equal(log.epochs.length, 2);
+  const session = await ort.InferenceSession.create(out);
+  const y = (await session.run({ x: new ort.Tensor('float32', t.x.subarray(0, 10 * D), [10, D]) }))['logits']!;
+  assert.deepEqual(y.dims, [10, K]);
+});
