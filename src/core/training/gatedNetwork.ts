@@ -59,7 +59,7 @@ export interface GateSettings {
   seed: number;
 }
 
-export const GATE_DEFAULTS: GateSettings = { epochs: 20, batchSize: 64, learningRate: 1e-3, gateLearningRate: 0.1, strength: 0.005, unitCost: 30, weightDecay: 0, initialTheta: 1, warmupEpochs: 1, settleEpochs: 4, seed: 0 };
+export const GATE_DEFAULTS: GateSettings = { epochs: 20, batchSize: 64, learningRate: 1e-3, gateLearningRate: 0.5, strength: 0.005, unitCost: 30, weightDecay: 0, initialTheta: 1, warmupEpochs: 1, settleEpochs: 4, seed: 0 };
 
 export interface EpochLog {
   epoch: number;
