@@ -21,6 +21,7 @@ const builds = [
   { ...node, entryPoints: { worker: 'src/core/worker/inspectWorker.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { analyzeWorker: 'src/core/analysis/analyzeWorker.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { pruneWorker: 'src/core/pruning/pruneWorker.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { trainWorker: 'src/core/training/trainWorker.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { core: 'src/core/index.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { bench: 'bench/main.ts' }, outdir: 'dist' },

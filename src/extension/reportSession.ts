@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { AnalysisCancelled, analyzeModel } from '../core/analysis/analyzeModel.ts';
 import type { AnalysisReport } from '../core/report/report.ts';
 import { type HostMessage, isWebviewMessage, type ReportView, type WebviewMessage } from '../../webview-ui/src/protocol.ts';
+import { learnStructure } from './learnStructure.ts';
 import { exportPrunedModel } from './pruneExport.ts';
 import type { ReportCache } from './reportCache.ts';
 import { reportWebviewHtml } from './reportWebviewHtml.ts';
@@ -16,6 +17,7 @@ export class ReportSession implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly abort = new AbortController();
   private pruning: vscode.CancellationTokenSource | undefined;
+  private training: vscode.CancellationTokenSource | undefined;
   private report: AnalysisReport | undefined;
   private pendingView: ReportView | undefined;
   private ready = false;
@@ -129,6 +131,12 @@ export class ReportSession implements vscode.Disposable {
       case 'prune':
         void this.prune(m);
         break;
+      case 'learnStructure':
+        void this.learn();
+        break;
+      case 'cancelTraining':
+        this.training?.cancel();
+        break;
     }
   }
 
@@ -156,6 +164,17 @@ export class ReportSession implements vscode.Disposable {
     }
   }
 
+  private async learn(): Promise<void> {
+    if (!this.report || this.training) return;
+    this.training = new vscode.CancellationTokenSource();
+    try {
+      await learnStructure({ extensionUri: this.extensionUri, input: this.uri, format: this.report.model.format, log: this.log, post: (m) => this.post(m), token: this.training.token });
+    } finally {
+      this.training.dispose();
+      this.training = undefined;
+    }
+  }
+
   private fail(what: string, e: unknown): void {
     const err = e as Error;
     this.log.error(`${this.uri.fsPath}: ${what}: ${err.stack ?? err.message}`);
@@ -169,6 +188,7 @@ export class ReportSession implements vscode.Disposable {
   dispose(): void {
     this.abort.abort();
     this.pruning?.cancel();
+    this.training?.cancel();
     for (const d of this.disposables) d.dispose();
     this.disposables.length = 0;
   }

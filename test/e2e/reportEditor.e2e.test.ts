@@ -31,7 +31,7 @@ function writeUserSettings(theme: string): void {
   fs.mkdirSync(path.join(userDir, 'User'), { recursive: true });
   fs.writeFileSync(
     path.join(userDir, 'User', 'settings.json'),
-    JSON.stringify({ 'security.workspace.trust.enabled': false, 'workbench.startupEditor': 'none', 'workbench.colorTheme': theme, 'workbench.tips.enabled': false, 'prunescope.workers': 1 }),
+    JSON.stringify({ 'security.workspace.trust.enabled': false, 'workbench.startupEditor': 'none', 'workbench.colorTheme': theme, 'workbench.tips.enabled': false, 'prunescope.workers': 1, 'prunescope.trainingData': 'digits_x.npy', 'prunescope.trainingLabels': 'digits_y.npy' }),
   );
 }
 
@@ -59,6 +59,9 @@ before(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   fs.copyFileSync(path.join(ROOT, 'examples', 'mlp.onnx'), path.join(workspace, 'mlp.onnx'));
   writeSlowModel(path.join(workspace, 'slow.onnx'));
+  fs.copyFileSync(path.join(ROOT, 'test', 'fixtures', 'onnx', 'digits_mlp.onnx'), path.join(workspace, 'digits.onnx'));
+  fs.copyFileSync(path.join(ROOT, 'test', 'fixtures', 'npy', 'digits_test_x.npy'), path.join(workspace, 'digits_x.npy'));
+  fs.copyFileSync(path.join(ROOT, 'test', 'fixtures', 'npy', 'digits_test_y.npy'), path.join(workspace, 'digits_y.npy'));
   writeUserSettings('Default Dark Modern');
   // Register the repository itself as an installed extension (as a VSIX install would).
   const { publisher, name, version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
@@ -146,7 +149,7 @@ function paintedPixels(frame: Frame, selector: string): Promise<number[]> {
   }, selector);
 }
 
-test('PruneScope in VS Code: report, comparison, prune & export, themes, cancel', { skip: SKIP && 'PRUNESCOPE_SKIP_E2E=1' }, async (t) => {
+test('PruneScope in VS Code: report, comparison, prune & export, themes, cancel, learn structure', { skip: SKIP && 'PRUNESCOPE_SKIP_E2E=1' }, async (t) => {
   let frame: Frame;
 
   await t.test('1. opening mlp.onnx from the Explorer shows the report and its layers table', async () => {
@@ -234,5 +237,24 @@ test('PruneScope in VS Code: report, comparison, prune & export, themes, cancel'
     assert.deepEqual(fs.readdirSync(workspace).sort(), before);
     const leftovers = fs.readdirSync(userDir, { recursive: true }).map(String).filter((f) => f.endsWith('.tmp'));
     assert.deepEqual(leftovers, []);
+  });
+  await t.test('7. Learn structure retrains the digits MLP with gates in a worker and draws every epoch', async () => {
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'digits.onnx' }).click({ button: 'right' });
+    await page.getByRole('menuitem', { name: 'Analyze Model…' }).hover();
+    await page.keyboard.press('Enter');
+    const digits = await frameWith('body[data-rendered="true"] h1:has-text("digits.onnx")', 60_000);
+    await digits.click('vscode-tab-header[data-view="prune"]');
+    await digits.click('#learn');
+    await digits.waitForFunction(() => document.getElementById('learn-status')!.className !== '', undefined, { timeout: 180_000 });
+    const status = (await digits.textContent('#learn-status'))!;
+    assert.match(status, /^Widths 128-64 → \d+-\d+; accuracy [\d.]+%\. Wrote .*mlp\.pruned\.gated\.onnx$/, status);
+    assert.equal(await digits.getAttribute('#chart-widths', 'data-points'), '20');
+    // The trained model runs, with the widths the page reported.
+    const m = /→ (\d+)-(\d+)/.exec(status)!;
+    const ort = await import('onnxruntime-node');
+    const session = await ort.InferenceSession.create(exportPath.replace(/\.onnx$/, '.gated.onnx'));
+    const y = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', new Float32Array(2 * 64), [2, 64]) });
+    assert.deepEqual(y[session.outputNames[0]!]!.dims, [2, 10]);
+    assert.ok(Number(m[1]) >= 1 && Number(m[1]) < 128 && Number(m[2]) >= 1 && Number(m[2]) <= 64, status);
   });
 });

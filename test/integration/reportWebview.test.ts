@@ -195,3 +195,23 @@ test('prune panel: with calibration data the spectral method is offered, preview
   assert.deepEqual(pageErrors, []);
   await p.close();
 });
+
+test('learn structure: the button asks the host, epochs stream into the widths and loss charts', async () => {
+  const p = await openPage();
+  await p.evaluate(([r, c]) => window.postMessage({ type: 'report', report: r, config: c }, '*'), [report, config] as const);
+  await p.waitForSelector('body[data-rendered="true"]');
+  await p.evaluate(() => window.postMessage({ type: 'show', view: 'prune' }, '*'));
+  await p.click('#learn');
+  assert.deepEqual((await sent(p)).filter((m) => m['type'] === 'learnStructure'), [{ type: 'learnStructure' }]);
+  for (const [epoch, widths, loss] of [[1, [40], 0.9], [2, [31], 0.6], [3, [20], 0.4]] as const) {
+    await p.evaluate(([e, w, l]) => window.postMessage({ type: 'trainEpoch', epochs: 3, log: { epoch: e, loss: l, accuracy: 0.8, valLoss: null, valAccuracy: null, widths: w, undecided: [0], ms: 10 } }, '*'), [epoch, widths, loss] as const);
+  }
+  await p.waitForFunction(() => document.getElementById('chart-widths')?.dataset['points'] === '3');
+  assert.equal(await p.getAttribute('#chart-loss', 'data-datasets'), '2');
+  assert.match((await p.textContent('#learn-status'))!, /^Epoch 3 of 3: loss 0\.400, accuracy 80\.0%; widths 20$/);
+  await p.evaluate(() => window.postMessage({ type: 'trainDone', output: '/w/m.gated.onnx', widthsBefore: [40], widthsAfter: [20], accuracy: 0.95, valAccuracy: null, cancelled: false }, '*'));
+  await p.waitForFunction(() => document.getElementById('learn-status')!.className === 'ok');
+  assert.equal(await p.textContent('#learn-status'), 'Widths 40 → 20; accuracy 95.0%. Wrote /w/m.gated.onnx');
+  assert.deepEqual(pageErrors, []);
+  await p.close();
+});

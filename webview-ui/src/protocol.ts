@@ -7,6 +7,7 @@ import type { InspectResult } from '../../src/core/inspect.ts';
 import type { PruneReport } from '../../src/core/pruning/pruneModel.ts';
 import type { PreviewMethod, PreviewRequest } from '../../src/core/pruning/previewPlan.ts';
 import type { AnalysisReport } from '../../src/core/report/report.ts';
+import type { EpochLog } from '../../src/core/training/gatedNetwork.ts';
 
 export type ReportView = 'overview' | 'layers' | 'compare' | 'prune';
 
@@ -27,7 +28,11 @@ export type HostMessage =
   | { type: 'show'; view: ReportView }
   | { type: 'pruneProgress'; message: string }
   | { type: 'pruneDone'; result: PruneReport }
-  | { type: 'pruneFailed'; message: string };
+  | { type: 'pruneFailed'; message: string }
+  /** Gate training ("Learn structure"): one message per epoch, then the outcome. */
+  | { type: 'trainEpoch'; log: EpochLog; epochs: number }
+  | { type: 'trainDone'; output: string; widthsBefore: number[]; widthsAfter: number[]; accuracy: number; valAccuracy: number | null; cancelled: boolean }
+  | { type: 'trainFailed'; message: string };
 
 export type WebviewMessage =
   | { type: 'ready' }
@@ -35,7 +40,9 @@ export type WebviewMessage =
   | { type: 'cancel' }
   /** Prune with the panel's settings; `layers` restricts pruning (a `--layers` pattern), null = all. */
   | { type: 'prune'; request: PreviewRequest; layers: string | null; verify: boolean }
-  | { type: 'cancelPrune' };
+  | { type: 'cancelPrune' }
+  | { type: 'learnStructure' }
+  | { type: 'cancelTraining' };
 
 const METHODS = ['magnitude', 'node', 'singular', 'spectral'];
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -74,9 +81,16 @@ export function isHostMessage(m: unknown): m is HostMessage {
       const r = x['result'] as PruneReport | undefined;
       return !!r && typeof r.output === 'string' && Array.isArray(r.layers);
     }
+    case 'trainEpoch': {
+      const l = x['log'] as EpochLog | undefined;
+      return !!l && typeof l.epoch === 'number' && typeof l.loss === 'number' && Array.isArray(l.widths) && typeof x['epochs'] === 'number';
+    }
+    case 'trainDone':
+      return typeof x['output'] === 'string' && Array.isArray(x['widthsBefore']) && Array.isArray(x['widthsAfter']) && typeof x['accuracy'] === 'number' && typeof x['cancelled'] === 'boolean';
     case 'error':
     case 'pruneProgress':
     case 'pruneFailed':
+    case 'trainFailed':
       return typeof x['message'] === 'string';
     default:
       return false;
@@ -91,6 +105,8 @@ export function isWebviewMessage(m: unknown): m is WebviewMessage {
     case 'showLog':
     case 'cancel':
     case 'cancelPrune':
+    case 'learnStructure':
+    case 'cancelTraining':
       return true;
     case 'prune':
       return isPreviewRequest(x['request']) && (x['layers'] === null || typeof x['layers'] === 'string') && typeof x['verify'] === 'boolean';

@@ -19,6 +19,7 @@ import { type HostMessage, isHostMessage, type ReportView, type ViewConfig, type
 import { activationSpectrumChart, alphaChart, alphaEsdChart, applyChartTheme, curvesChart, esdChart, histogramChart } from './report/charts.ts';
 import { CompareView } from './report/compareView.ts';
 import { LayersTable, type TableState } from './report/layersTable.ts';
+import { LearnPanel } from './report/learnPanel.ts';
 import { provenance, renderFacts } from './report/overview.ts';
 import { type PruneFormState, PrunePanel } from './report/prunePanel.ts';
 
@@ -40,6 +41,7 @@ let state: SavedState | undefined;
 let table: LayersTable | undefined;
 let prune: PrunePanel | undefined;
 let compare: CompareView | undefined;
+let learn: LearnPanel | undefined;
 let charts: Chart[] = [];
 let detail: Chart[] = [];
 
@@ -102,6 +104,7 @@ function showReport(report: AnalysisReport, config: ViewConfig, restored?: Saved
   filter.value = state.table.filter;
   filter.addEventListener('input', () => table!.setFilter(filter.value));
   prune = new PrunePanel(report, state.config, state.prune, (m) => vscode.postMessage(m), save);
+  learn = new LearnPanel((m) => vscode.postMessage(m));
   byId('tabs').addEventListener('vsc-tabs-select', (e) => {
     state!.view = VIEWS[(e as CustomEvent<{ selectedIndex: number }>).detail.selectedIndex] ?? 'overview';
     save();
@@ -138,6 +141,15 @@ function handle(m: HostMessage): void {
       break;
     case 'pruneFailed':
       prune?.showFailure(m.message);
+      break;
+    case 'trainEpoch':
+      learn?.epoch(m.log, m.epochs);
+      break;
+    case 'trainDone':
+      learn?.done(m);
+      break;
+    case 'trainFailed':
+      learn?.failed(m.message);
       break;
     case 'inspect':
       break; // for the inspect panel

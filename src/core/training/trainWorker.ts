@@ -1,0 +1,27 @@
+/** Worker-thread entry: gate training (trainGates) with per-epoch messages; 'cancel' stops after the current epoch. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { isCheckpointError } from '../errors.ts';
+import type { EpochLog } from './gatedNetwork.ts';
+import { type TrainGatesLog, trainGates, TrainingInputError, type TrainGatesOptions } from './trainGates.ts';
+
+export interface TrainWorkerRequest {
+  file: string;
+  output: string;
+  options: Omit<TrainGatesOptions, 'signal' | 'onEpoch'>;
+}
+
+export type TrainWorkerMessage =
+  | { kind: 'epoch'; log: EpochLog }
+  | { kind: 'done'; ok: true; result: TrainGatesLog }
+  | { kind: 'done'; ok: false; message: string; badInput: boolean; stack?: string };
+
+if (parentPort) {
+  const port = parentPort;
+  const abort = new AbortController();
+  port.on('message', (m) => m === 'cancel' && abort.abort());
+  const r = workerData as TrainWorkerRequest;
+  trainGates(r.file, r.output, { ...r.options, signal: abort.signal, onEpoch: (log) => port.postMessage({ kind: 'epoch', log } satisfies TrainWorkerMessage) })
+    .then((result) => port.postMessage({ kind: 'done', ok: true, result } satisfies TrainWorkerMessage))
+    .catch((e: Error) => port.postMessage({ kind: 'done', ok: false, message: e.message, badInput: isCheckpointError(e) || e instanceof TrainingInputError, ...(e.stack ? { stack: e.stack } : {}) } satisfies TrainWorkerMessage))
+    .finally(() => port.close());
+}
