@@ -14,13 +14,13 @@ import type { NodeSpec } from '../formats/onnx/onnxBuilder.ts';
 import { type InitializerReplacement, type OnnxEdits, type SparseInitializer, writeOnnxWithEdits } from '../formats/onnx/writeOnnx.ts';
 import { canonicalShape, fromCanonical, readCanonical, transpose2d } from '../tensor/layout.ts';
 import { countMultiplyAdds } from './flops.ts';
-import { SPECTRAL_DEFAULTS, type SpectralTarget, spectralPrune } from './spectralPrune.ts';
+import { SPECTRAL_DEFAULTS, type SpectralTarget, spectralPrune, type UnitChoice } from './spectralPrune.ts';
 import type { Calibration } from '../runtime/captureActivations.ts';
 import { type ImageInputOptions, readCalibration } from '../runtime/calibrationInputs.ts';
 import { axisNorms, gatherAxes } from '../tensor/axes.ts';
 import { planNodePruning } from './nodeDependencies.ts';
 import { parsePlan, PlanError, planFromBudget, planFromEps, planFromRatio, type PrunePlan } from './plan.ts';
-import { planTfjsPruning, type TfjsSpectralChoice, writeTfjsLayersModel } from './pruneTfjs.ts';
+import { planTfjsPruning, writeTfjsLayersModel } from './pruneTfjs.ts';
 import { chooseTfjsSpectral } from './spectralTfjs.ts';
 import { verifyTfjs } from '../runtime/verifyTfjs.ts';
 import { writeSafetensors } from '../formats/safetensors/writeSafetensors.ts';
@@ -130,15 +130,13 @@ async function pruneTfjsModel(ck: Checkpoint, input: string, out: string, o: Pru
   // Spectral: ε is an activation-error target, not a curve level; the plan is written afterwards.
   const prunePlan = o.method === 'spectral' && o.eps !== undefined ? planFromRatio(selected, 'spectral', 'none', 0) : buildPlan(ck, selected, o);
   const { kept, ratio } = applyPlan(prunePlan, selected, o, layers);
-  let spectral: Map<string, TfjsSpectralChoice> | undefined;
+  let spectral: Map<string, UnitChoice> | undefined;
   if (o.method === 'spectral') {
     const calibration = spectralCalibration(o, notes);
     const target: SpectralTarget = o.eps !== undefined ? { eps: o.eps } : { ratio };
-    const chosen = await chooseTfjsSpectral(ck, json.modelTopology, kept, target, { theta: o.theta ?? SPECTRAL_DEFAULTS.theta, lambdaRel: o.lambdaRel ?? SPECTRAL_DEFAULTS.lambdaRel, calibration });
-    spectral = chosen.choices;
-    for (const [name, c] of chosen.choices) {
-      const n = chosen.samples.get(name)!;
-      if (n < c.units) notes.push(`${name}: ${n} calibration samples for ${c.units} units: Σ̂ is rank-deficient; use more samples`);
+    spectral = await chooseTfjsSpectral(ck, json.modelTopology, kept, target, { theta: o.theta ?? SPECTRAL_DEFAULTS.theta, lambdaRel: o.lambdaRel ?? SPECTRAL_DEFAULTS.lambdaRel, calibration });
+    for (const [name, c] of spectral) {
+      if (c.samples < c.units) notes.push(rankDeficient(name, c));
       const entry = prunePlan.layers.find((l) => l.name === name);
       if (entry) entry.ratio = 1 - c.kept.length / c.units;
     }
@@ -351,6 +349,8 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
   }
 }
 
+const rankDeficient = (name: string, c: UnitChoice) => `${name}: ${c.samples} calibration samples for ${c.units} units: Σ̂ is rank-deficient; use more samples`;
+
 /** The calibration inputs of spectral pruning (--data, or random with a note saying so). */
 function spectralCalibration(o: PruneOptions, notes: string[]): Calibration {
   const samples = o.samples ?? SPECTRAL_DEFAULTS.samples;
@@ -383,7 +383,7 @@ async function spectralEdits(ck: Checkpoint, eligible: WeightTensor[], o: PruneO
   }
   for (const l of r.layers) {
     const w = eligible.find((e) => e.name === l.name)!;
-    if (l.samples < l.units) notes.push(`${l.name}: ${l.samples} calibration samples for ${l.units} units: Σ̂ is rank-deficient; use more samples`);
+    if (l.samples < l.units) notes.push(rankDeficient(l.name, l));
     layers.push({
       name: l.name,
       method: 'spectral',

@@ -10,6 +10,7 @@ import { pruneSingular, reconstruct } from './singular.ts';
 import { transpose2d } from '../tensor/layout.ts';
 import { multiplyAlongAxis } from '../tensor/axes.ts';
 import type { PruneLayerReport, PruneOptions } from './pruneModel.ts';
+import type { UnitChoice } from './spectralPrune.ts';
 
 export interface KerasLayer {
   class_name: string;
@@ -35,16 +36,6 @@ export function sequentialLayers(topology: Record<string, unknown>): KerasLayer[
   const root = (topology['model_config'] ?? topology) as { class_name?: string; config?: { layers?: KerasLayer[] } | KerasLayer[] };
   if (root.class_name !== 'Sequential') return undefined;
   return Array.isArray(root.config) ? root.config : root.config?.layers;
-}
-
-/** Spectral pruning's choice for one Dense layer (see spectralTfjs.ts). */
-export interface TfjsSpectralChoice {
-  units: number;
-  kept: number[];
-  /** Â (units × kept), row-major. */
-  a: Float64Array;
-  activationError: number;
-  degreesOfFreedom: number;
 }
 
 /**
@@ -74,7 +65,7 @@ export function planTfjsPruning(
   eligible: WeightTensor[],
   ratioOf: (name: string) => number,
   layers: PruneLayerReport[],
-  spectral?: ReadonlyMap<string, TfjsSpectralChoice>,
+  spectral?: ReadonlyMap<string, UnitChoice>,
 ): TfjsPlan {
   const topology = structuredClone(sourceTopology);
   const values = new Map<string, { shape: number[]; values: ArrayLike<number> }>(ck.weights.map((w) => [w.name, { shape: w.shape, values: w.read() }]));

@@ -14,7 +14,7 @@ import { type Calibration, captureSecondMoments } from '../runtime/captureActiva
 import { encodeFloats } from '../tensor/dtype.ts';
 import { axisToColumns, gatherAxes, multiplyAlongAxis } from '../tensor/axes.ts';
 import { type NodePlan, planNodePruning } from './nodeDependencies.ts';
-import { compensationMatrix, degreesOfFreedom, eigenvaluesDescending, greedySpectralSelection, objectiveWeight } from './spectral.ts';
+import { compensationMatrix, degreesOfFreedom, eigenvaluesDescending, greedySpectralSelection, objectiveWeight, type SecondMoment } from './spectral.ts';
 
 export interface SpectralSettings {
   theta: number;
@@ -25,18 +25,56 @@ export interface SpectralSettings {
 
 export const SPECTRAL_DEFAULTS = { theta: 0.5, lambdaRel: 1e-3, samples: 512 } as const;
 
-export interface SpectralLayer {
-  name: string;
+/** One layer's spectral choice: the units kept and the map Â that rebuilds all of them. */
+export interface UnitChoice {
   units: number;
+  /** Kept units, ascending. */
   kept: number[];
+  /** Â = Σ̂_FJ (Σ̂_JJ + I_τ)⁻¹, units × kept, row-major. */
+  a: Float64Array;
   /** √(L^A(J)/Tr Σ̂): relative error of reconstructing the layer's activations from the kept units. */
   activationError: number;
   lambda: number;
   degreesOfFreedom: number;
+  /** Eigenvalues of Σ̂, descending. */
   eigenvalues: number[];
-  consumer: string;
   /** Samples in Σ̂ (inputs × spatial positions). */
   samples: number;
+}
+
+export interface SpectralLayer extends UnitChoice {
+  name: string;
+  consumer: string;
+}
+
+/**
+ * Chooses one layer's units (spec §3.3–3.5): λ = lambdaRel·Tr(Σ̂)/m, τ_j = λ, G from the next layer's
+ * weight given as (rows × m) columns, the greedy selection up to the target, and Â.
+ */
+export function chooseUnits(moment: SecondMoment, next: { data: Float64Array; rows: number }, name: string, target: SpectralTarget, s: Pick<SpectralSettings, 'theta' | 'lambdaRel'>): UnitChoice {
+  const m = moment.m;
+  const sigma = moment.matrix();
+  let trace = 0;
+  for (let i = 0; i < m; i++) trace += sigma[i * m + i]!;
+  const lambda = (s.lambdaRel * (trace > 0 ? trace : 1)) / m;
+  const tau = new Float64Array(m).fill(lambda);
+  const keep = 'ratio' in target ? m - Math.floor(target.ratio(name) * m + 1e-9) : m;
+  if (keep < 1) throw new Error(`pruning '${name}' would remove all ${m} units; refused`);
+  const stop = 'eps' in target ? (err: number) => trace <= 0 || err / trace <= target.eps ** 2 : undefined;
+  const sel = greedySpectralSelection(sigma, objectiveWeight(m, s.theta, [next]), tau, m, keep, stop);
+  const kept = [...sel.order].sort((x, y) => x - y);
+  const eigenvalues = eigenvaluesDescending(sigma, m);
+  const err = sel.activationError[sel.order.length]!;
+  return {
+    units: m,
+    kept,
+    a: compensationMatrix(sigma, m, kept, tau),
+    activationError: trace > 0 ? Math.sqrt(Math.max(0, err) / trace) : 0,
+    lambda,
+    degreesOfFreedom: degreesOfFreedom(eigenvalues, lambda),
+    eigenvalues: Array.from(eigenvalues),
+    samples: moment.samples,
+  };
 }
 
 export interface SpectralResult {
@@ -78,42 +116,16 @@ export async function spectralPrune(file: string, ops: readonly GraphOp[], all: 
   };
   plans.sort((a, b) => opIndex.get(b.weight.layer.op)! - opIndex.get(a.weight.layer.op)!); // back to front
   for (const p of plans) {
-    const m = p.units;
-    const moment = captured.moments.get(p.activation)!;
-    const sigma = moment.matrix();
-    let trace = 0;
-    for (let i = 0; i < m; i++) trace += sigma[i * m + i]!;
-    const lambda = (s.lambdaRel * (trace > 0 ? trace : 1)) / m;
-    const tau = new Float64Array(m).fill(lambda);
     const consumer = p.shrinks[p.shrinks.length - 1]!;
     const z = current(consumer.tensor);
-    const g = objectiveWeight(m, s.theta, [axisToColumns(z.values, z.shape, consumer.axis)]);
-    const keep = 'ratio' in target ? m - Math.floor(target.ratio(p.weight.name) * m + 1e-9) : m;
-    if (keep < 1) throw new Error(`pruning '${p.weight.name}' would remove all ${m} units; refused`);
-    const stop = 'eps' in target ? (err: number) => trace <= 0 || err / trace <= target.eps ** 2 : undefined;
-    const sel = greedySpectralSelection(sigma, g, tau, m, keep, stop);
-    const kept = [...sel.order].sort((a, b) => a - b);
-    const a = compensationMatrix(sigma, m, kept, tau);
+    const c = chooseUnits(captured.moments.get(p.activation)!, axisToColumns(z.values, z.shape, consumer.axis), p.weight.name, target, s);
     for (const sh of p.shrinks.slice(0, -1)) {
       const t = current(sh.tensor);
-      const g2 = gatherAxes(t.values, t.shape, new Map([[sh.axis, kept]]));
-      work.set(sh.tensor, g2);
+      work.set(sh.tensor, gatherAxes(t.values, t.shape, new Map([[sh.axis, c.kept]])));
     }
-    work.set(consumer.tensor, multiplyAlongAxis(z.values, z.shape, consumer.axis, a, kept.length));
+    work.set(consumer.tensor, multiplyAlongAxis(z.values, z.shape, consumer.axis, c.a, c.kept.length));
     for (const v of p.staleValues) result.staleValues.add(v);
-    const errA = sel.activationError[sel.order.length]!;
-    const eigenvalues = eigenvaluesDescending(sigma, m);
-    result.layers.push({
-      name: p.weight.name,
-      units: m,
-      kept,
-      activationError: trace > 0 ? Math.sqrt(Math.max(0, errA) / trace) : 0,
-      lambda,
-      degreesOfFreedom: degreesOfFreedom(eigenvalues, lambda),
-      eigenvalues: Array.from(eigenvalues),
-      consumer: consumer.tensor,
-      samples: moment.samples,
-    });
+    result.layers.push({ ...c, name: p.weight.name, consumer: consumer.tensor });
   }
   for (const [name, t] of work) {
     const w = byName.get(name)!;

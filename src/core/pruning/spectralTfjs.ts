@@ -9,15 +9,14 @@ import { loadTfjs } from '../runtime/loadTfjs.ts';
 import { normals } from '../runtime/verifyOnnx.ts';
 import { loadLayersModelFile } from '../runtime/verifyTfjs.ts';
 import { axisToColumns, gatherAxes } from '../tensor/axes.ts';
-import { denseChain, sequentialLayers, type TfjsSpectralChoice } from './pruneTfjs.ts';
-import { compensationMatrix, degreesOfFreedom, eigenvaluesDescending, greedySpectralSelection, objectiveWeight, SecondMoment } from './spectral.ts';
-import type { SpectralSettings, SpectralTarget } from './spectralPrune.ts';
+import { denseChain, sequentialLayers } from './pruneTfjs.ts';
+import { SecondMoment } from './spectral.ts';
+import { chooseUnits, type SpectralSettings, type SpectralTarget, type UnitChoice } from './spectralPrune.ts';
 
-export async function chooseTfjsSpectral(ck: Checkpoint, topology: Record<string, unknown>, eligible: readonly WeightTensor[], target: SpectralTarget, s: SpectralSettings): Promise<{ choices: Map<string, TfjsSpectralChoice>; samples: Map<string, number> }> {
-  const choices = new Map<string, TfjsSpectralChoice>();
-  const samples = new Map<string, number>();
+export async function chooseTfjsSpectral(ck: Checkpoint, topology: Record<string, unknown>, eligible: readonly WeightTensor[], target: SpectralTarget, s: SpectralSettings): Promise<Map<string, UnitChoice>> {
+  const choices = new Map<string, UnitChoice>();
   const seq = sequentialLayers(topology);
-  if (!seq) return { choices, samples };
+  if (!seq) return choices;
   const byName = new Map(ck.weights.map((w) => [w.name, w]));
   const layers: Array<{ w: WeightTensor; units: number; next: string; nextLayer: string }> = [];
   for (const w of eligible) {
@@ -27,7 +26,7 @@ export async function chooseTfjsSpectral(ck: Checkpoint, topology: Record<string
     if ('reason' in chain) continue;
     layers.push({ w, units: w.shape[1]!, next: chain.next, nextLayer: chain.nextLayer });
   }
-  if (layers.length === 0) return { choices, samples };
+  if (layers.length === 0) return choices;
 
   // Capture: one model whose outputs are what each next Dense reads.
   const { tf } = await loadTfjs();
@@ -56,30 +55,11 @@ export async function chooseTfjsSpectral(ck: Checkpoint, topology: Record<string
   const current = (name: string) => work.get(name) ?? { values: Float64Array.from(byName.get(name)!.read()), shape: [...byName.get(name)!.shape] };
   for (let i = layers.length - 1; i >= 0; i--) {
     const l = layers[i]!;
-    const m = l.units;
-    const sigma = moments[i]!.matrix();
-    let trace = 0;
-    for (let j = 0; j < m; j++) trace += sigma[j * m + j]!;
-    const lambda = (s.lambdaRel * (trace > 0 ? trace : 1)) / m;
-    const tau = new Float64Array(m).fill(lambda);
     const next = current(l.next);
-    const g = objectiveWeight(m, s.theta, [axisToColumns(next.values, next.shape, 0)]);
-    const keep = 'ratio' in target ? m - Math.floor(target.ratio(l.w.name) * m + 1e-9) : m;
-    if (keep < 1) throw new Error(`pruning '${l.w.name}' would remove all ${m} units; refused`);
-    const stop = 'eps' in target ? (err: number) => trace <= 0 || err / trace <= target.eps ** 2 : undefined;
-    const sel = greedySpectralSelection(sigma, g, tau, m, keep, stop);
-    const kept = [...sel.order].sort((a, b) => a - b);
+    const c = chooseUnits(moments[i]!, axisToColumns(next.values, next.shape, 0), l.w.name, target, s);
     const own = current(l.w.name);
-    work.set(l.w.name, gatherAxes(own.values, own.shape, new Map([[1, kept]])));
-    const err = sel.activationError[sel.order.length]!;
-    choices.set(l.w.name, {
-      units: m,
-      kept,
-      a: compensationMatrix(sigma, m, kept, tau),
-      activationError: trace > 0 ? Math.sqrt(Math.max(0, err) / trace) : 0,
-      degreesOfFreedom: degreesOfFreedom(eigenvaluesDescending(sigma, m), lambda),
-    });
-    samples.set(l.w.name, moments[i]!.samples);
+    work.set(l.w.name, gatherAxes(own.values, own.shape, new Map([[1, c.kept]])));
+    choices.set(l.w.name, c);
   }
-  return { choices, samples };
+  return choices;
 }
