@@ -3,14 +3,14 @@
  * exact weights, pruned through tfjs' intermediate outputs, must behave as the ONNX path does.
  */
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
-import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
 import { readNpy } from '../../src/core/formats/npy.ts';
 import { pruneModel } from '../../src/core/pruning/pruneModel.ts';
 import { loadTfjs } from '../../src/core/runtime/loadTfjs.ts';
-import { loadLayersModelFile, verifyTfjs } from '../../src/core/runtime/verifyTfjs.ts';
+import { loadLayersModelFile } from '../../src/core/runtime/loadTfjs.ts';
+import { verifyTfjs } from '../../src/core/runtime/verifyTfjs.ts';
+import { readChain, writeTfjsChain } from '../../src/core/training/trainGates.ts';
 import { fixture, tempDir } from '../helpers.ts';
 
 const tmp = tempDir();
@@ -20,33 +20,9 @@ const CALIB = fixture('npy', 'digits_calib_x.npy');
 const TFJS = path.join(tmp.dir, 'digits', 'model.json');
 const heldOut = { data: readNpy(fixture('npy', 'digits_test_x.npy')), labels: readNpy(fixture('npy', 'digits_test_y.npy')) };
 
-/** The ONNX digits MLP as a tfjs Sequential model (Gemm W is out × in; a Dense kernel is in × out). */
+/** The ONNX digits MLP as a tfjs Sequential model with the same weights (kernels transposed by readChain). */
 before(async () => {
-  const { tf } = await loadTfjs();
-  const ck = openCheckpoint(ONNX);
-  const get = (name: string) => ck.weights.find((w) => w.name === name)!;
-  const model = tf.sequential({
-    layers: [
-      tf.layers.dense({ units: 128, activation: 'relu', inputShape: [64], name: 'fc1' }),
-      tf.layers.dense({ units: 64, activation: 'relu', name: 'fc2' }),
-      tf.layers.dense({ units: 10, name: 'logits' }),
-    ],
-  });
-  const kernel = (name: string) => {
-    const w = get(name);
-    const [out, inp] = w.shape as [number, number];
-    return tf.tensor2d(Array.from(w.read()), [out, inp]).transpose();
-  };
-  model.setWeights([kernel('0.weight'), tf.tensor1d(Array.from(get('0.bias').read())), kernel('2.weight'), tf.tensor1d(Array.from(get('2.bias').read())), kernel('4.weight'), tf.tensor1d(Array.from(get('4.bias').read()))]);
-  ck.close();
-  fs.mkdirSync(path.dirname(TFJS), { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      fs.writeFileSync(path.join(path.dirname(TFJS), 'weights.bin'), Buffer.from(a.weightData as ArrayBuffer));
-      fs.writeFileSync(TFJS, JSON.stringify({ modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }], format: 'layers-model' }));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
+  await writeTfjsChain(TFJS, readChain(ONNX).layers.map((l, i) => ({ ...l, name: `fc${i + 1}` })));
 });
 
 test('TF.js spectral pruning beats node pruning on held-out digits and matches the ONNX path', async () => {

@@ -13,7 +13,7 @@ import { Mulberry32 } from '../../src/core/analysis/prng.ts';
 import { loadTfjs } from '../../src/core/runtime/loadTfjs.ts';
 import { GATE_DEFAULTS, GatedNetwork, type DenseSpec } from '../../src/core/training/gatedNetwork.ts';
 import { readChain, trainGates, writeOnnxChain, writeTfjsChain } from '../../src/core/training/trainGates.ts';
-import { loadLayersModelFile } from '../../src/core/runtime/verifyTfjs.ts';
+import { loadLayersModelFile } from '../../src/core/runtime/loadTfjs.ts';
 import { runCliAsync, tempDir } from '../helpers.ts';
 
 const tmp = tempDir();

@@ -7,7 +7,7 @@ import type { Checkpoint, WeightTensor } from '../checkpoint.ts';
 import { Mulberry32 } from '../analysis/prng.ts';
 import { loadTfjs } from '../runtime/loadTfjs.ts';
 import { normals } from '../runtime/verifyOnnx.ts';
-import { loadLayersModelFile } from '../runtime/verifyTfjs.ts';
+import { loadLayersModelFile } from '../runtime/loadTfjs.ts';
 import { axisToColumns, gatherAxes } from '../tensor/axes.ts';
 import { denseChain, sequentialLayers } from './pruneTfjs.ts';
 import { SecondMoment } from './spectral.ts';

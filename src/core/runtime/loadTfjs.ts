@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 type Tf = typeof import('@tensorflow/tfjs');
@@ -38,4 +39,19 @@ async function load(): Promise<TfjsRuntime> {
   if (!(await tf.setBackend('wasm'))) throw new Error('the TensorFlow.js wasm backend could not start');
   await tf.ready();
   return { tf, backend: tf.getBackend() };
+}
+
+/** A layers-model from its model.json and shards, loaded from memory (no file:// handler needed). */
+export async function loadLayersModelFile(tf: Tf, file: string) {
+  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const groups = json.weightsManifest as Array<{ paths: string[]; weights: unknown[] }>;
+  const parts = groups.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(path.dirname(file), p))));
+  const data = Buffer.concat(parts);
+  return tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: groups.flatMap((g) => g.weights) as never,
+      weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
+    }),
+  );
 }

@@ -1,25 +1,8 @@
 /** Runs the original and the pruned TF.js layers-model with the tfjs backend in use and compares outputs. */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Mulberry32 } from '../analysis/prng.ts';
-import { loadTfjs } from './loadTfjs.ts';
+import { loadLayersModelFile, loadTfjs } from './loadTfjs.ts';
 import { OutputComparison, type Verification } from './outputComparison.ts';
 import { normals, type VerifyOptions } from './verifyOnnx.ts';
-
-/** A layers-model from its model.json and shards, loaded from memory (no file:// handler needed). */
-export async function loadLayersModelFile(tf: Awaited<ReturnType<typeof loadTfjs>>['tf'], file: string) {
-  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const groups = json.weightsManifest as Array<{ paths: string[]; weights: unknown[] }>;
-  const parts = groups.flatMap((g) => g.paths.map((p) => fs.readFileSync(path.join(path.dirname(file), p))));
-  const data = Buffer.concat(parts);
-  return tf.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: json.modelTopology,
-      weightSpecs: groups.flatMap((g) => g.weights) as never,
-      weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
-    }),
-  );
-}
 
 export async function verifyTfjs(original: string, pruned: string, opts: VerifyOptions = {}): Promise<Verification> {
   const { tf, backend } = await loadTfjs();

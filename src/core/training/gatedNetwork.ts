@@ -101,7 +101,8 @@ export class GatedNetwork {
   /** θ values forced to {0, 1} at the end because they had not reached a vertex. */
   rounded = 0;
   private epochsDone = 0;
-  private frozen = false;
+  /** The structure is decided (settle): gates are frozen. */
+  settled = false;
 
   constructor(
     private readonly tf: typeof TF,
@@ -191,7 +192,7 @@ export class GatedNetwork {
       }
       this.optimizer.applyGradients(weightGrads);
       // Projected SGD on θ with the first-order gate gradient and the prior cost (after the warm-up).
-      if (!this.frozen && this.epochsDone >= this.s.warmupEpochs) this.layers.slice(0, -1).forEach((l, i) => {
+      if (!this.settled && this.epochsDone >= this.s.warmupEpochs) this.layers.slice(0, -1).forEach((l, i) => {
         const g = grads[xi[i]!.name]!.dataSync();
         const theta = l.theta!;
         const next = this.layers[i + 1]!;
@@ -249,7 +250,7 @@ export class GatedNetwork {
   /** Decides the structure (finalize) and freezes the gates: later epochs train the weights of the deterministic network. */
   settle(): void {
     this.finalize();
-    this.frozen = true;
+    this.settled = true;
   }
 
   /** Makes the network deterministic: θ rounded to {0, 1} (counted in `rounded`), θ = 0 units removed. */

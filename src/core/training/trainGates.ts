@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
 import { readNpy } from '../formats/npy.ts';
+import { transpose2d } from '../tensor/layout.ts';
 import { buildOnnxModel, type NodeSpec } from '../formats/onnx/onnxBuilder.ts';
 import { loadTfjs } from '../runtime/loadTfjs.ts';
 import { type Activation, type DenseSpec, type EpochLog, GATE_DEFAULTS, GatedNetwork, type GateSettings, type TrainingData } from './gatedNetwork.ts';
@@ -67,7 +68,7 @@ export function readChain(file: string): ChainModel {
         const w = value(op.inputs[1]!);
         const transB = op.attributes['transB'] === 1;
         const [out, inp] = transB ? [w.shape[0]!, w.shape[1]!] : [w.shape[1]!, w.shape[0]!];
-        const kernel = transB ? transposeF32(w.values, out, inp) : w.values;
+        const kernel = transB ? transpose2d(w.values, out, inp) : w.values;
         const bias = op.inputs[2] ? value(op.inputs[2]).values : new Float32Array(out);
         layers.push({ name: op.name, kernel, bias, inDim: inp, units: out, activation: 'linear' });
         continue;
@@ -94,12 +95,6 @@ export function readChain(file: string): ChainModel {
   } finally {
     ck.close();
   }
-}
-
-function transposeF32(a: Float32Array, rows: number, cols: number): Float32Array {
-  const t = new Float32Array(a.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = a[i * cols + j]!;
-  return t;
 }
 
 /** x (n × features…, flattened per sample) and integer labels y from .npy files. */
@@ -142,6 +137,12 @@ export interface TrainGatesLog {
   final: { trainAccuracy: number; valAccuracy: number | null };
   paramsBefore: number;
   paramsAfter: number;
+}
+
+function thetaHistogram(net: GatedNetwork): TrainGatesLog['thetaHistogram'] {
+  const h = { zero: 0, one: 0, between: 0 };
+  for (const t of net.thetas().flat()) h[t === 0 ? 'zero' : t === 1 ? 'one' : 'between']++;
+  return h;
 }
 
 const paramsOf = (layers: readonly DenseSpec[]) => layers.reduce((a, l) => a + l.inDim * l.units + l.units, 0);
@@ -187,7 +188,7 @@ export async function trainGates(file: string, output: string, o: TrainGatesOpti
       }
       const t0 = performance.now();
       if (epoch === settings.epochs - settings.settleEpochs + 1) {
-        for (const t of net.thetas().flat()) log.thetaHistogram[t === 0 ? 'zero' : t === 1 ? 'one' : 'between']++;
+        log.thetaHistogram = thetaHistogram(net);
         net.settle();
       }
       const r = net.trainEpoch(train);
@@ -207,7 +208,7 @@ export async function trainGates(file: string, output: string, o: TrainGatesOpti
       o.onEpoch?.(entry);
       await new Promise((res) => setImmediate(res)); // let a cancel be seen
     }
-    if (settings.settleEpochs === 0 || log.cancelled) for (const t of net.thetas().flat()) log.thetaHistogram[t === 0 ? 'zero' : t === 1 ? 'one' : 'between']++;
+    if (!net.settled) log.thetaHistogram = thetaHistogram(net); // no settling phase ran (none asked for, or cancelled before)
     net.finalize();
     log.rounded = net.rounded;
     log.widthsAfter = net.widths();
@@ -230,7 +231,7 @@ export function writeOnnxChain(output: string, chain: ChainModel, layers: readon
   layers.forEach((l, i) => {
     const last = i === layers.length - 1;
     const z = last && l.activation === 'linear' ? chain.outputName : `${l.name}_z`;
-    const w = transposeF32(l.kernel, l.inDim, l.units);
+    const w = transpose2d(l.kernel, l.inDim, l.units);
     initializers.push({ name: `${l.name}.weight`, dataType: 1, dims: [l.units, l.inDim], raw: bytes(w) }, { name: `${l.name}.bias`, dataType: 1, dims: [l.units], raw: bytes(l.bias) });
     nodes.push({ name: `${l.name}_gemm`, opType: 'Gemm', inputs: [x, `${l.name}.weight`, `${l.name}.bias`], outputs: [z], ints: { transB: 1 } });
     x = z;
