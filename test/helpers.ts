@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Checkpoint, LayerKind } from '../src/core/checkpoint.ts';
+import type { Frame } from 'playwright-core';
 
 export const ROOT = path.resolve(__dirname, '..');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
@@ -63,4 +64,28 @@ export function runCliAsync(args: string[]): Promise<{ status: number; stdout: s
 export function floatBytes(values: ArrayLike<number>): { length: number; produce(emit: (c: Uint8Array) => void): void } {
   const bytes = new Uint8Array(Float32Array.from(values).buffer);
   return { length: bytes.length, produce: (emit) => emit(bytes) };
+}
+
+/** Writes a C-order .npy (format 1.0) with the given dtype descriptor, e.g. '<f4' or '<i4'. */
+export function writeNpy(file: string, descr: string, shape: number[], data: ArrayBufferView): void {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
+  const pre = Buffer.alloc(10);
+  pre.write('\x93NUMPY', 0, 'latin1');
+  pre[6] = 1;
+  pre.writeUInt16LE(header.length, 8);
+  fs.writeFileSync(file, Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+}
+
+/** Non-transparent pixels of each canvas matching `selector` in a browser frame (0 while a canvas is not laid out). */
+export function paintedPixels(frame: Frame, selector: string): Promise<number[]> {
+  return frame.evaluate((sel) => {
+    return Array.from(document.querySelectorAll<HTMLCanvasElement>(sel)).map((c) => {
+      if (!c.width || !c.height) return 0;
+      const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) n++;
+      return n;
+    });
+  }, selector);
 }

@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { buildOnnxModel } from '../../src/core/formats/onnx/onnxBuilder.ts';
 import { sasSamples } from '../../src/core/analysis/prng.ts';
-import { floatBytes, ROOT, runCli, tempDir } from '../helpers.ts';
+import { floatBytes, paintedPixels, ROOT, runCli, tempDir } from '../helpers.ts';
 
 const SKIP = process.env['PRUNESCOPE_SKIP_E2E'] === '1';
 const CODE_SERVER = path.join(ROOT, '.e2e', 'code-server', 'node_modules', '.bin', 'code-server');
@@ -134,19 +134,6 @@ async function openFromExplorer(file: string, selector: string): Promise<Frame> 
   }
   await page.screenshot({ path: path.join(ARTIFACTS, 'failure.png') });
   throw new Error(`the PruneScope report of ${file} did not open (screenshot: test-artifacts/failure.png)`);
-}
-
-/** Non-transparent pixels of each canvas matching `selector`. */
-function paintedPixels(frame: Frame, selector: string): Promise<number[]> {
-  return frame.evaluate((sel) => {
-    return Array.from(document.querySelectorAll<HTMLCanvasElement>(sel)).map((c) => {
-      if (!c.width || !c.height) return 0; // not laid out yet
-      const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-      let n = 0;
-      for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) n++;
-      return n;
-    });
-  }, selector);
 }
 
 test('PruneScope in VS Code: report, comparison, prune & export, themes, cancel, learn structure', { skip: SKIP && 'PRUNESCOPE_SKIP_E2E=1' }, async (t) => {

@@ -12,7 +12,7 @@ import { analyzeModel } from '../../src/core/analysis/analyzeModel.ts';
 import { previewPlan } from '../../src/core/pruning/previewPlan.ts';
 import type { AnalysisReport } from '../../src/core/report/report.ts';
 import { reportWebviewHtml } from '../../src/extension/reportWebviewHtml.ts';
-import { ROOT, fixture, tempDir } from '../helpers.ts';
+import { ROOT, fixture, paintedPixels, tempDir } from '../helpers.ts';
 
 const tmp = tempDir();
 let browser: Browser;
@@ -64,16 +64,7 @@ async function openPage(saved?: unknown): Promise<Page> {
 }
 
 const sent = (p: Page) => p.evaluate(() => (window as unknown as W).sent);
-const painted = (p: Page, selector: string) =>
-  p.evaluate((sel) => {
-    return Array.from(document.querySelectorAll<HTMLCanvasElement>(sel)).map((c) => {
-      if (!c.width || !c.height) return 0; // not laid out yet
-      const px = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-      let n = 0;
-      for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) n++;
-      return n;
-    });
-  }, selector);
+const painted = (p: Page, selector: string) => paintedPixels(p.mainFrame(), selector);
 
 test('report webview: progress, cancel, invalid messages ignored, then the report under the CSP', async () => {
   const p = await openPage();

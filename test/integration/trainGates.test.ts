@@ -14,7 +14,7 @@ import { loadTfjs } from '../../src/core/runtime/loadTfjs.ts';
 import { GATE_DEFAULTS, GatedNetwork, type DenseSpec } from '../../src/core/training/gatedNetwork.ts';
 import { readChain, trainGates, writeOnnxChain, writeTfjsChain } from '../../src/core/training/trainGates.ts';
 import { loadLayersModelFile } from '../../src/core/runtime/loadTfjs.ts';
-import { runCliAsync, tempDir } from '../helpers.ts';
+import { runCliAsync, tempDir, writeNpy } from '../helpers.ts';
 
 const tmp = tempDir();
 after(tmp.cleanup);
@@ -46,20 +46,10 @@ const MODEL = path.join(tmp.dir, 'teacher.onnx');
 const XS = path.join(tmp.dir, 'x.npy');
 const YS = path.join(tmp.dir, 'y.npy');
 
-function npy(file: string, descr: string, shape: number[], data: ArrayBufferView): void {
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
-  const pre = Buffer.alloc(10);
-  pre.write('\x93NUMPY', 0, 'latin1');
-  pre[6] = 1;
-  pre.writeUInt16LE(header.length, 8);
-  fs.writeFileSync(file, Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
-}
-
 before(() => {
   writeOnnxChain(MODEL, { format: 'onnx', layers: t.specs, inputName: 'x', outputName: 'logits' }, t.specs);
-  npy(XS, '<f4', [N, D], t.x);
-  npy(YS, '<i4', [N], t.y);
+  writeNpy(XS, '<f4', [N, D], t.x);
+  writeNpy(YS, '<i4', [N], t.y);
 });
 
 test('the gates switch off exactly the useless units, and the export reproduces the deterministic network', async () => {

@@ -5,21 +5,10 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { readNpy } from '../../src/core/formats/npy.ts';
 import { readCalibration } from '../../src/core/runtime/calibrationInputs.ts';
-import { fixture, tempDir } from '../helpers.ts';
+import { fixture, tempDir, writeNpy } from '../helpers.ts';
 
 const tmp = tempDir();
 after(tmp.cleanup);
-
-/** A float32 C-order .npy (format 1.0). */
-function writeNpy(file: string, shape: number[], values: Float32Array): void {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
-  const pre = Buffer.alloc(10);
-  pre.write('\x93NUMPY', 0, 'latin1');
-  pre[6] = 1;
-  pre.writeUInt16LE(header.length, 8);
-  fs.writeFileSync(file, Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(values.buffer, values.byteOffset, values.byteLength)]));
-}
 
 test('a .npy file gives its first samples; a folder of .npy files is concatenated in name order', () => {
   const x = readNpy(fixture('npy', 'digits_calib_x.npy'));
@@ -28,12 +17,12 @@ test('a .npy file gives its first samples; a folder of .npy files is concatenate
   assert.deepEqual(Array.from(first.values), Array.from(x.values.subarray(0, 6400)));
   const dir = path.join(tmp.dir, 'parts');
   fs.mkdirSync(dir);
-  writeNpy(path.join(dir, 'part-2.npy'), [200, 64], Float32Array.from(x.values.subarray(150 * 64, 350 * 64)));
-  writeNpy(path.join(dir, 'part-1.npy'), [150, 64], Float32Array.from(x.values.subarray(0, 150 * 64)));
+  writeNpy(path.join(dir, 'part-2.npy'), '<f4', [200, 64], Float32Array.from(x.values.subarray(150 * 64, 350 * 64)));
+  writeNpy(path.join(dir, 'part-1.npy'), '<f4', [150, 64], Float32Array.from(x.values.subarray(0, 150 * 64)));
   const joined = readCalibration(dir, 300);
   assert.deepEqual(joined.shape, [300, 64]);
   assert.deepEqual(Array.from(joined.values), Array.from(x.values.subarray(0, 300 * 64)));
-  writeNpy(path.join(dir, 'part-3.npy'), [2, 8], new Float32Array(16));
+  writeNpy(path.join(dir, 'part-3.npy'), '<f4', [2, 8], new Float32Array(16));
   assert.throws(() => readCalibration(dir, 1000), /has samples of shape \(8\), but part-1\.npy has \(64\)/);
 });
 
