@@ -4,14 +4,21 @@ import * as path from 'node:path';
 import type { CheckpointFormat } from '../core/checkpoint.ts';
 
 /**
- * Next to the original: `<stem>.pruned-<method>.onnx` / `.safetensors`. A TF.js model.json gets a
- * sibling folder (`<folder>-pruned-<method>/model.json`), because its weight shards are written next to it.
+ * Next to the original: `<stem>.<suffix>.onnx` / `.safetensors` (suffix e.g. `pruned-node`, `gated`).
+ * A TF.js model.json gets a sibling folder (`<folder>-<suffix>/model.json`), because its weight
+ * shards are written next to it.
  */
-export function defaultPrunedPath(input: string, format: CheckpointFormat, method: string): string {
+export function defaultExportPath(input: string, format: CheckpointFormat, suffix: string): string {
   const dir = path.dirname(input);
-  if (format === 'tfjs-layers' || format === 'tfjs-graph') return path.join(`${dir}-pruned-${method}`, path.basename(input));
+  if (format === 'tfjs-layers' || format === 'tfjs-graph') return path.join(`${dir}-${suffix}`, path.basename(input));
   const ext = path.extname(input);
-  return path.join(dir, `${path.basename(input, ext)}.pruned-${method}${ext}`);
+  return path.join(dir, `${path.basename(input, ext)}.${suffix}${ext}`);
+}
+
+/** The suggested export re-rooted in `folder` (the e2e test hook): its file name, and for TF.js its folder too. */
+export function exportPathIn(folder: string, suggested: string, format: CheckpointFormat): string {
+  const tfjs = format === 'tfjs-layers' || format === 'tfjs-graph';
+  return tfjs ? path.join(folder, path.basename(path.dirname(suggested)), path.basename(suggested)) : path.join(folder, path.basename(suggested));
 }
 
 /** Why `output` may not receive the pruned model of `input`, or null. */

@@ -4,10 +4,8 @@ import * as vscode from 'vscode';
 import type { CheckpointFormat } from '../core/checkpoint.ts';
 import type { TrainWorkerMessage, TrainWorkerRequest } from '../core/training/trainWorker.ts';
 import type { HostMessage } from '../../webview-ui/src/protocol.ts';
-import { defaultPrunedPath, refuseExportTarget } from './exportPath.ts';
-
-/** Test hook (the e2e suite): write the trained model here without asking. */
-const TEST_EXPORT_PATH = 'PRUNESCOPE_TEST_EXPORT_PATH';
+import { chooseExportTarget, offerWrittenModel } from './exportTarget.ts';
+import { resolveSettingPath } from './settings.ts';
 
 export interface LearnRequest {
   extensionUri: vscode.Uri;
@@ -22,7 +20,7 @@ export interface LearnRequest {
 /** A .npy from the setting (relative to the workspace folder) or from an open dialog. */
 async function pickNpy(input: vscode.Uri, setting: string, title: string): Promise<string | undefined> {
   const value = vscode.workspace.getConfiguration('prunescope').get<string>(setting, '').trim();
-  if (value) return path.resolve(vscode.workspace.getWorkspaceFolder(input)?.uri.fsPath ?? path.dirname(input.fsPath), value);
+  if (value) return resolveSettingPath(input, value);
   const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'NumPy arrays': ['npy'] }, openLabel: 'Use', title });
   return picked?.[0]?.fsPath;
 }
@@ -37,16 +35,10 @@ export async function learnStructure(r: LearnRequest): Promise<void> {
   if (!data) return fail('No training data chosen: gate training retrains the model and needs labelled data.');
   const labels = await pickNpy(r.input, 'trainingLabels', 'PruneScope: training labels (integer classes .npy)');
   if (!labels) return fail('No labels chosen.');
-  const suggested = defaultPrunedPath(r.input.fsPath, r.format, 'gated');
-  const ext = r.format === 'onnx' ? 'onnx' : 'json';
-  const chosen = process.env[TEST_EXPORT_PATH]
-    ? vscode.Uri.file(process.env[TEST_EXPORT_PATH]!.replace(/\.onnx$/, '.gated.onnx'))
-    : await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(suggested), filters: { [`${r.format} model`]: [ext] }, saveLabel: 'Train & export', title: 'Save the trained model' });
-  if (!chosen) return fail('Training cancelled: no output chosen.');
-  const refused = refuseExportTarget(r.input.fsPath, chosen.fsPath, r.format);
-  if (refused) return fail(refused);
-  const request: TrainWorkerRequest = { file: r.input.fsPath, output: chosen.fsPath, options: { data, labels } };
-  r.log.info(`train-gates ${r.input.fsPath} → ${chosen.fsPath} on ${data}, ${labels}`);
+  const target = await chooseExportTarget(r.input, r.format, 'gated', { save: 'Train & export', title: 'Save the trained model' });
+  if ('refused' in target) return fail(target.refused);
+  const request: TrainWorkerRequest = { file: r.input.fsPath, output: target.output, options: { data, labels } };
+  r.log.info(`train-gates ${r.input.fsPath} → ${target.output} on ${data}, ${labels}`);
   await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `PruneScope: learning the structure of ${path.basename(r.input.fsPath)}`, cancellable: true },
     (progress, token) =>
@@ -66,12 +58,7 @@ export async function learnStructure(r: LearnRequest): Promise<void> {
             const l = m.result;
             r.post({ type: 'trainDone', output: l.output, widthsBefore: l.widthsBefore, widthsAfter: l.widthsAfter, accuracy: l.final.trainAccuracy, valAccuracy: l.final.valAccuracy, cancelled: l.cancelled });
             r.log.info(`trained ${l.output}: widths ${l.widthsBefore.join('-')} → ${l.widthsAfter.join('-')}`);
-            void vscode.window
-              .showInformationMessage(`PruneScope: wrote ${path.basename(l.output)} (widths ${l.widthsBefore.join('-')} → ${l.widthsAfter.join('-')}).`, 'Open report of trained model', 'Reveal in Explorer')
-              .then((c) => {
-                if (c === 'Open report of trained model') void vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(l.output), 'prunescope.report');
-                else if (c === 'Reveal in Explorer') void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(l.output));
-              });
+            offerWrittenModel(l.output, `widths ${l.widthsBefore.join('-')} → ${l.widthsAfter.join('-')}`, 'trained');
           } else {
             r.log.error(`train-gates failed: ${m.badInput ? m.message : m.stack ?? m.message}`);
             fail(m.message);

@@ -6,11 +6,8 @@ import type { PreviewRequest } from '../core/pruning/previewPlan.ts';
 import type { PruneReport } from '../core/pruning/pruneModel.ts';
 import type { PruneWorkerReply, PruneWorkerRequest } from '../core/pruning/pruneWorker.ts';
 import { describeVerification } from '../core/report/describeVerification.ts';
-import { defaultPrunedPath, refuseExportTarget } from './exportPath.ts';
+import { chooseExportTarget, offerWrittenModel } from './exportTarget.ts';
 import { runCoreWorker } from './runCoreWorker.ts';
-
-/** Test hook (the e2e suite): export here without asking. Never set in normal use. */
-const TEST_EXPORT_PATH = 'PRUNESCOPE_TEST_EXPORT_PATH';
 
 export interface ExportRequest {
   extensionUri: vscode.Uri;
@@ -34,18 +31,9 @@ export type ExportResult = { kind: 'done'; report: PruneReport } | { kind: 'fail
  */
 export async function exportPrunedModel(x: ExportRequest): Promise<ExportResult> {
   const { request: r } = x;
-  const suggested = defaultPrunedPath(x.input.fsPath, x.format, r.method);
-  const ext = x.format === 'onnx' ? 'onnx' : x.format === 'safetensors' ? 'safetensors' : 'json';
-  const chosen = process.env[TEST_EXPORT_PATH]
-    ? vscode.Uri.file(process.env[TEST_EXPORT_PATH]!)
-    : await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(suggested), filters: { [`${x.format} model`]: [ext] }, saveLabel: 'Prune & export', title: 'Save the pruned model' });
-  if (!chosen) return { kind: 'failed', message: 'Export cancelled: no file chosen.' };
-  const output = chosen.fsPath;
-  const refused = refuseExportTarget(x.input.fsPath, output, x.format);
-  if (refused) {
-    void vscode.window.showErrorMessage(`PruneScope: ${refused}`);
-    return { kind: 'failed', message: refused };
-  }
+  const target = await chooseExportTarget(x.input, x.format, `pruned-${r.method}`, { save: 'Prune & export', title: 'Save the pruned model' });
+  if ('refused' in target) return { kind: 'failed', message: target.refused };
+  const output = target.output;
   const t = r.target;
   const data: PruneWorkerRequest = {
     file: x.input.fsPath,
@@ -84,12 +72,7 @@ export async function exportPrunedModel(x: ExportRequest): Promise<ExportResult>
   const report = reply.result;
   const summary = `${report.paramsBefore.toLocaleString()} → ${report.paramsAfter.toLocaleString()} parameters`;
   x.log.info(`wrote ${output}: ${summary}${report.verify ? `; ${describeVerification(report.verify)}` : ''}`);
-  void vscode.window
-    .showInformationMessage(`PruneScope: wrote ${path.basename(output)} (${summary}).`, 'Open report of pruned model', 'Reveal in Explorer')
-    .then((choice) => {
-      if (choice === 'Open report of pruned model') void vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(output), 'prunescope.report');
-      else if (choice === 'Reveal in Explorer') void vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(output));
-    });
+  offerWrittenModel(output, summary, 'pruned');
   return { kind: 'done', report };
 }
 

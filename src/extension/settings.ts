@@ -17,13 +17,17 @@ export function analysisSettings(): Required<Pick<AnalyzeOptions, 'mode' | 'seed
   };
 }
 
+/** A path from a setting: absolute, or relative to the model's workspace folder (its own folder outside one). */
+export function resolveSettingPath(model: vscode.Uri, value: string): string {
+  return path.resolve(vscode.workspace.getWorkspaceFolder(model)?.uri.fsPath ?? path.dirname(model.fsPath), value);
+}
+
 /** The calibration .npy (prunescope.calibrationData), resolved against the model's workspace folder, with its mtime for cache keys. */
 export function calibrationSettings(model: vscode.Uri): { data: string; mtime: number; samples: number } | undefined {
   const c = vscode.workspace.getConfiguration('prunescope');
   const value = c.get<string>('calibrationData', '').trim();
   if (!value) return undefined;
-  const folder = vscode.workspace.getWorkspaceFolder(model)?.uri.fsPath ?? path.dirname(model.fsPath);
-  const data = path.resolve(folder, value);
+  const data = resolveSettingPath(model, value);
   let mtime = 0;
   try {
     mtime = fs.statSync(data).mtimeMs;

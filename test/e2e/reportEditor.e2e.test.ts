@@ -21,7 +21,9 @@ const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const tmp = tempDir();
 const workspace = path.join(tmp.dir, 'workspace');
 const userDir = path.join(tmp.dir, 'user');
-const exportPath = path.join(workspace, 'pruned', 'mlp.pruned.onnx');
+const exportDir = path.join(workspace, 'exports');
+const exportPath = path.join(exportDir, 'mlp.pruned-magnitude.onnx');
+const trainedPath = path.join(exportDir, 'digits.gated.onnx');
 let server: ChildProcess | undefined;
 let url = '';
 let browser: Browser | undefined;
@@ -74,7 +76,7 @@ before(async () => {
   server = spawn(CODE_SERVER, ['--auth', 'none', '--bind-addr', '127.0.0.1:0', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--user-data-dir', userDir, '--extensions-dir', ext, workspace], {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
-    env: { ...process.env, PRUNESCOPE_TEST_EXPORT_PATH: exportPath },
+    env: { ...process.env, PRUNESCOPE_TEST_EXPORT_DIR: exportDir },
   });
   url = await new Promise<string>((resolve, reject) => {
     let log = '';
@@ -234,12 +236,12 @@ test('PruneScope in VS Code: report, comparison, prune & export, themes, cancel,
     await digits.click('#learn');
     await digits.waitForFunction(() => document.getElementById('learn-status')!.className !== '', undefined, { timeout: 180_000 });
     const status = (await digits.textContent('#learn-status'))!;
-    assert.match(status, /^Widths 128-64 → \d+-\d+; accuracy [\d.]+%\. Wrote .*mlp\.pruned\.gated\.onnx$/, status);
+    assert.match(status, /^Widths 128-64 → \d+-\d+; accuracy [\d.]+%\. Wrote .*digits\.gated\.onnx$/, status);
     assert.equal(await digits.getAttribute('#chart-widths', 'data-points'), '20');
     // The trained model runs, with the widths the page reported.
     const m = /→ (\d+)-(\d+)/.exec(status)!;
     const ort = await import('onnxruntime-node');
-    const session = await ort.InferenceSession.create(exportPath.replace(/\.onnx$/, '.gated.onnx'));
+    const session = await ort.InferenceSession.create(trainedPath);
     const y = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', new Float32Array(2 * 64), [2, 64]) });
     assert.deepEqual(y[session.outputNames[0]!]!.dims, [2, 10]);
     assert.ok(Number(m[1]) >= 1 && Number(m[1]) < 128 && Number(m[2]) >= 1 && Number(m[2]) <= 64, status);

@@ -2,16 +2,18 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
-import { defaultPrunedPath, refuseExportTarget } from '../../src/extension/exportPath.ts';
+import { defaultExportPath, exportPathIn, refuseExportTarget } from '../../src/extension/exportPath.ts';
 import { tempDir } from '../helpers.ts';
 
 const tmp = tempDir();
 after(tmp.cleanup);
 
 test('default export paths sit next to the original and never equal it', () => {
-  assert.equal(defaultPrunedPath('/w/models/net.onnx', 'onnx', 'node'), '/w/models/net.pruned-node.onnx');
-  assert.equal(defaultPrunedPath('/w/m.safetensors', 'safetensors', 'magnitude'), '/w/m.pruned-magnitude.safetensors');
-  assert.equal(defaultPrunedPath('/w/cnn/model.json', 'tfjs-layers', 'singular'), '/w/cnn-pruned-singular/model.json');
+  assert.equal(defaultExportPath('/w/models/net.onnx', 'onnx', 'pruned-node'), '/w/models/net.pruned-node.onnx');
+  assert.equal(defaultExportPath('/w/m.safetensors', 'safetensors', 'pruned-magnitude'), '/w/m.pruned-magnitude.safetensors');
+  assert.equal(defaultExportPath('/w/cnn/model.json', 'tfjs-layers', 'gated'), '/w/cnn-gated/model.json');
+  assert.equal(exportPathIn('/out', '/w/models/net.pruned-node.onnx', 'onnx'), '/out/net.pruned-node.onnx');
+  assert.equal(exportPathIn('/out', '/w/cnn-gated/model.json', 'tfjs-layers'), '/out/cnn-gated/model.json');
 });
 
 test('the original, a symlink to it, a TF.js model\'s own folder and a wrong extension are refused', () => {
