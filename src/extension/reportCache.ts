@@ -14,8 +14,10 @@ export class ReportCache {
 
   constructor(private readonly dir: string | undefined) {}
 
-  async get(file: string, settings: unknown): Promise<{ key: string; report: AnalysisReport | undefined }> {
-    const key = `${await this.hash(file)}-${createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16)}`;
+  /** `sha256`: the file's own content hash (what the report's model.sha256 will be, so the analysis need not hash again). */
+  async get(file: string, settings: unknown): Promise<{ key: string; sha256: string; report: AnalysisReport | undefined }> {
+    const { sha256, key: content } = await this.hash(file);
+    const key = `${content}-${createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16)}`;
     let report = this.reports.get(key);
     if (!report && this.dir) {
       try {
@@ -25,7 +27,7 @@ export class ReportCache {
         report = undefined; // not cached, or unreadable: analyse again
       }
     }
-    return { key, report };
+    return { key, sha256, report };
   }
 
   async set(key: string, report: AnalysisReport): Promise<void> {
@@ -38,24 +40,26 @@ export class ReportCache {
     await fs.promises.rename(tmp, target);
   }
 
-  private async hash(file: string): Promise<string> {
+  /** The file's sha256, and the cache key's content part: for a .json, also its weight files' sizes and times. */
+  private async hash(file: string): Promise<{ sha256: string; key: string }> {
     const st = await fs.promises.stat(file);
     const id = `${path.resolve(file)}|${st.mtimeMs}|${st.size}`;
-    const known = this.hashes.get(id);
-    if (known && !file.endsWith('.json')) return known; // a .json is small, its shards may have changed
-    const h = createHash('sha256');
-    for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 22 })) h.update(chunk as Buffer);
-    // model.json / *.index.json name their weight files: the siblings' sizes and times count too.
-    if (file.endsWith('.json')) {
-      const dir = path.dirname(file);
-      for (const name of (await fs.promises.readdir(dir)).sort()) {
-        if (!/\.(bin|safetensors)$/.test(name)) continue;
-        const s = await fs.promises.stat(path.join(dir, name));
-        h.update(`\0${name}|${s.size}|${s.mtimeMs}`);
-      }
+    let sha256 = this.hashes.get(id);
+    if (!sha256) {
+      const h = createHash('sha256');
+      for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 22 })) h.update(chunk as Buffer);
+      sha256 = h.digest('hex');
+      this.hashes.set(id, sha256);
     }
-    const digest = h.digest('hex');
-    this.hashes.set(id, digest);
-    return digest;
+    if (!file.endsWith('.json')) return { sha256, key: sha256 };
+    // model.json / *.index.json name their weight files: the siblings' sizes and times count too.
+    const h = createHash('sha256').update(sha256);
+    const dir = path.dirname(file);
+    for (const name of (await fs.promises.readdir(dir)).sort()) {
+      if (!/\.(bin|safetensors)$/.test(name)) continue;
+      const s = await fs.promises.stat(path.join(dir, name));
+      h.update(`\0${name}|${s.size}|${s.mtimeMs}`);
+    }
+    return { sha256, key: h.digest('hex') };
   }
 }

@@ -80,6 +80,7 @@ export class ReportSession implements vscode.Disposable {
           return analyzeModel(file, {
             ...analysis,
             ...(calibration ? { data: calibration.data, samples: calibration.samples } : {}),
+            sha256: cached.sha256,
             ...(workers !== undefined ? { workers } : {}),
             signal: this.abort.signal,
             onLayer: (l, done, total) => {

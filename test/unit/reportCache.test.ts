@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
@@ -19,6 +20,7 @@ test('reports are cached by content and settings, on disk across instances', asy
   const cache = new ReportCache(store);
   const first = await cache.get(a, { eps: 0.1 });
   assert.equal(first.report, undefined);
+  assert.equal(first.sha256, createHash('sha256').update('model bytes').digest('hex')); // handed to the analysis as model.sha256
   await cache.set(first.key, fake('a'));
   assert.deepEqual((await cache.get(copy, { eps: 0.1 })).report, fake('a')); // same content, other path
   assert.equal((await cache.get(a, { eps: 0.2 })).report, undefined); // other settings
@@ -36,7 +38,9 @@ test("a model.json's key changes when a weight shard next to it changes", async 
   fs.writeFileSync(json, '{}');
   fs.writeFileSync(path.join(dir, 'group1-shard1of1.bin'), 'abcd');
   const cache = new ReportCache(undefined);
-  const k1 = (await cache.get(json, {})).key;
+  const first = await cache.get(json, {});
   fs.writeFileSync(path.join(dir, 'group1-shard1of1.bin'), 'abcdef');
-  assert.notEqual((await cache.get(json, {})).key, k1);
+  const second = await cache.get(json, {});
+  assert.notEqual(second.key, first.key);
+  assert.equal(second.sha256, first.sha256); // model.json itself did not change
 });

@@ -28,6 +28,8 @@ export interface AnalyzeOptions extends Partial<AnalysisSettings> {
   /** Only layers whose name matches. */
   layers?: RegExp;
   signal?: AbortSignal;
+  /** The file's sha256 when the caller has already computed it (the extension's cache does). */
+  sha256?: string;
   /** Calibration inputs (.npy, ONNX models): adds each layer's activation spectrum and N̂(λ). */
   data?: string;
   /** Calibration samples taken from `data` (default 512). */
@@ -94,7 +96,7 @@ export async function analyzeModel(file: string, options: AnalyzeOptions = {}): 
       schemaVersion: SCHEMA_VERSION,
       model: {
         path: ck.file,
-        sha256: await sha256File(ck.file, options.signal),
+        sha256: options.sha256 ?? (await sha256File(ck.file, options.signal)),
         size: fs.statSync(ck.file).size,
         format: ck.format,
         producer: ck.producer,
