@@ -57,41 +57,58 @@ function constantLine(label: string, n: number, value: number, color: string, da
   return { type: 'line', label, data: Array.from({ length: n }, () => value), borderColor: color, borderDash: dash, pointRadius: 0 } as unknown as ChartDataset<'bar', (number | null)[]>;
 }
 
-/** α-stable and α-Hill per layer (bars) with the α = 2 line. */
-export function alphaChart(canvas: HTMLCanvasElement, layers: readonly LayerResult[]): Chart {
-  const p = palette();
+/** One bar per layer for each series, plus horizontal reference lines. */
+function perLayerBars(
+  canvas: HTMLCanvasElement,
+  layers: readonly LayerResult[],
+  title: string,
+  bars: Array<{ label: string; value: (l: LayerResult) => number | null; color: string }>,
+  lines: Array<{ label: string; at: number; color: string; dash: number[] }>,
+  y: Record<string, unknown> = {},
+): Chart {
   return annotate(
     new Chart(canvas, {
       type: 'bar',
       data: {
         labels: layers.map((l) => shortName(l.name)),
         datasets: [
-          { label: 'α-stable (MMO)', data: layers.map((l) => l.alphaStable.multivariate), backgroundColor: p.blue },
-          { label: 'α-Hill', data: layers.map((l) => l.alphaHill), backgroundColor: p.purple },
-          constantLine('α = 2 (finite variance)', layers.length, 2, p.red, [6, 4]),
+          ...bars.map((b) => ({ label: b.label, data: layers.map(b.value), backgroundColor: b.color })),
+          ...lines.map((l) => constantLine(l.label, layers.length, l.at, l.color, l.dash)),
         ],
       },
-      options: { plugins: { title: { display: true, text: 'Stable tail index of the weights (lower = heavier tails)' } }, scales: { y: { min: 0, suggestedMax: 2.2 } } },
+      options: { plugins: { title: { display: true, text: title } }, scales: { y } },
     }),
+  );
+}
+
+/** α-stable and α-Hill per layer (bars) with the α = 2 line. */
+export function alphaChart(canvas: HTMLCanvasElement, layers: readonly LayerResult[]): Chart {
+  const p = palette();
+  return perLayerBars(
+    canvas,
+    layers,
+    'Stable tail index of the weights (lower = heavier tails)',
+    [
+      { label: 'α-stable (MMO)', value: (l) => l.alphaStable.multivariate, color: p.blue },
+      { label: 'α-Hill', value: (l) => l.alphaHill, color: p.purple },
+    ],
+    [{ label: 'α = 2 (finite variance)', at: 2, color: p.red, dash: [6, 4] }],
+    { min: 0, suggestedMax: 2.2 },
   );
 }
 
 /** The ESD power-law exponent per layer, with the typical 2–6 band. */
 export function alphaEsdChart(canvas: HTMLCanvasElement, layers: readonly LayerResult[]): Chart {
   const p = palette();
-  return annotate(
-    new Chart(canvas, {
-      type: 'bar',
-      data: {
-        labels: layers.map((l) => shortName(l.name)),
-        datasets: [
-          { label: 'α-ESD (eigenvalue power law)', data: layers.map((l) => l.esd?.alpha ?? null), backgroundColor: p.green },
-          constantLine('α-ESD = 2', layers.length, 2, p.yellow, [6, 4]),
-          constantLine('α-ESD = 6', layers.length, 6, p.yellow, [2, 3]),
-        ],
-      },
-      options: { plugins: { title: { display: true, text: 'ESD power-law exponent (WeightWatcher; typical 2–6)' } } },
-    }),
+  return perLayerBars(
+    canvas,
+    layers,
+    'ESD power-law exponent (WeightWatcher; typical 2–6)',
+    [{ label: 'α-ESD (eigenvalue power law)', value: (l) => l.esd?.alpha ?? null, color: p.green }],
+    [
+      { label: 'α-ESD = 2', at: 2, color: p.yellow, dash: [6, 4] },
+      { label: 'α-ESD = 6', at: 6, color: p.yellow, dash: [2, 3] },
+    ],
   );
 }
 
