@@ -49,11 +49,7 @@ export async function gatesBench(epochs: number): Promise<string[]> {
     const settings: GateSettings = { ...GATE_DEFAULTS, epochs, seed, ...(gated ? {} : { initialTheta: 1, gateLearningRate: 0, strength: 0, unitCost: 0 }) };
     const net = new GatedNetwork(tf, lenet(h1, h2, seed), settings);
     const t0 = performance.now();
-    for (let e = 0; e < epochs; e++) {
-      if (e === epochs - settings.settleEpochs) net.settle();
-      net.trainEpoch(train);
-      net.removeDeadUnits();
-    }
+    for (let e = 0; e < epochs; e++) net.epoch(train);
     net.finalize();
     const acc = net.evaluate(test).accuracy;
     const widths = net.widths();

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
 import type { CheckpointFormat } from '../core/checkpoint.ts';
+import { GATE_DEFAULTS } from '../core/training/gatedNetwork.ts';
 import type { TrainWorkerMessage, TrainWorkerRequest } from '../core/training/trainWorker.ts';
 import type { HostMessage } from '../../webview-ui/src/protocol.ts';
 import { chooseExportTarget, offerWrittenModel } from './exportTarget.ts';
@@ -46,7 +47,7 @@ export async function learnStructure(r: LearnRequest): Promise<void> {
         const worker = new Worker(vscode.Uri.joinPath(r.extensionUri, 'dist', 'trainWorker.js').fsPath, { workerData: request });
         const cancel = () => worker.postMessage('cancel'); // stops after the current epoch, keeping its state
         const subs = [token.onCancellationRequested(cancel), r.token.onCancellationRequested(cancel)];
-        const epochs = 20;
+        const epochs = GATE_DEFAULTS.epochs; // the worker trains with the defaults
         worker.on('message', (m: TrainWorkerMessage) => {
           if (m.kind === 'epoch') {
             progress.report({ increment: 100 / epochs, message: `epoch ${m.log.epoch}: widths ${m.log.widths.join('-')}` });

@@ -101,8 +101,8 @@ export class GatedNetwork {
   /** θ values forced to {0, 1} at the end because they had not reached a vertex. */
   rounded = 0;
   private epochsDone = 0;
-  /** The structure is decided (settle): gates are frozen. */
-  settled = false;
+  /** θ when the structure was decided (settle), before rounding; null until then. */
+  thetasAtDecision: number[][] | null = null;
 
   constructor(
     private readonly tf: typeof TF,
@@ -153,7 +153,7 @@ export class GatedNetwork {
   }
 
   /** One epoch of training; returns the mean loss and accuracy over its batches. */
-  trainEpoch(data: TrainingData): { loss: number; accuracy: number } {
+  private trainEpoch(data: TrainingData): { loss: number; accuracy: number } {
     const tf = this.tf;
     const { n, features, classes } = data;
     const order = Array.from({ length: n }, (_, i) => i);
@@ -192,7 +192,7 @@ export class GatedNetwork {
       }
       this.optimizer.applyGradients(weightGrads);
       // Projected SGD on θ with the first-order gate gradient and the prior cost (after the warm-up).
-      if (!this.settled && this.epochsDone >= this.s.warmupEpochs) this.layers.slice(0, -1).forEach((l, i) => {
+      if (!this.thetasAtDecision && this.epochsDone >= this.s.warmupEpochs) this.layers.slice(0, -1).forEach((l, i) => {
         const g = grads[xi[i]!.name]!.dataSync();
         const theta = l.theta!;
         const next = this.layers[i + 1]!;
@@ -211,7 +211,7 @@ export class GatedNetwork {
   }
 
   /** Removes every unit whose θ is 0: its kernel column, bias and the next layer's kernel row. */
-  removeDeadUnits(): number {
+  private removeDeadUnits(): number {
     const tf = this.tf;
     let removed = 0;
     this.layers.slice(0, -1).forEach((l, i) => {
@@ -249,8 +249,19 @@ export class GatedNetwork {
 
   /** Decides the structure (finalize) and freezes the gates: later epochs train the weights of the deterministic network. */
   settle(): void {
+    this.thetasAtDecision = this.thetas();
     this.finalize();
-    this.settled = true;
+  }
+
+  /**
+   * One epoch of the schedule: the structure is settled when the last `settleEpochs` begin, the
+   * epoch is trained, and units whose θ reached 0 are removed.
+   */
+  epoch(data: TrainingData): { loss: number; accuracy: number } {
+    if (!this.thetasAtDecision && this.epochsDone === this.s.epochs - this.s.settleEpochs) this.settle();
+    const r = this.trainEpoch(data);
+    this.removeDeadUnits();
+    return r;
   }
 
   /** Makes the network deterministic: θ rounded to {0, 1} (counted in `rounded`), θ = 0 units removed. */

@@ -139,9 +139,9 @@ export interface TrainGatesLog {
   paramsAfter: number;
 }
 
-function thetaHistogram(net: GatedNetwork): TrainGatesLog['thetaHistogram'] {
+function thetaHistogram(thetas: number[][]): TrainGatesLog['thetaHistogram'] {
   const h = { zero: 0, one: 0, between: 0 };
-  for (const t of net.thetas().flat()) h[t === 0 ? 'zero' : t === 1 ? 'one' : 'between']++;
+  for (const t of thetas.flat()) h[t === 0 ? 'zero' : t === 1 ? 'one' : 'between']++;
   return h;
 }
 
@@ -187,12 +187,7 @@ export async function trainGates(file: string, output: string, o: TrainGatesOpti
         break;
       }
       const t0 = performance.now();
-      if (epoch === settings.epochs - settings.settleEpochs + 1) {
-        log.thetaHistogram = thetaHistogram(net);
-        net.settle();
-      }
-      const r = net.trainEpoch(train);
-      net.removeDeadUnits();
+      const r = net.epoch(train);
       const v = val ? net.evaluate(val) : null;
       const entry: EpochLog = {
         epoch,
@@ -208,7 +203,7 @@ export async function trainGates(file: string, output: string, o: TrainGatesOpti
       o.onEpoch?.(entry);
       await new Promise((res) => setImmediate(res)); // let a cancel be seen
     }
-    if (!net.settled) log.thetaHistogram = thetaHistogram(net); // no settling phase ran (none asked for, or cancelled before)
+    log.thetaHistogram = thetaHistogram(net.thetasAtDecision ?? net.thetas()); // no decision yet: settle epochs 0, or cancelled before
     net.finalize();
     log.rounded = net.rounded;
     log.widthsAfter = net.widths();
