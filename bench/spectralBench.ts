@@ -93,17 +93,17 @@ function captureMemory(model: string, samples: number): string[] {
       const r = await core.captureSecondMoments(model, targets, { kind: 'random', samples: ${samples}, seed: 0 });
       peak = Math.max(peak, process.memoryUsage().rss);
       clearInterval(timer);
-      process.stdout.write(JSON.stringify({ ms: Date.now() - t0, base, peak, samples: [...r.moments.values()].map((m) => m.samples), units: targets.map((t) => t.units) }));
+      process.stdout.write(JSON.stringify({ ms: Date.now() - t0, base, peak, batchBytes: r.peakBatchBytes, samples: [...r.moments.values()].map((m) => m.samples), units: targets.map((t) => t.units) }));
     })();`;
   const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`spectral bench failed: ${r.stderr}`);
-  const m = JSON.parse(r.stdout) as { ms: number; base: number; peak: number; samples: number[]; units: number[] };
+  const m = JSON.parse(r.stdout) as { ms: number; base: number; peak: number; batchBytes: number; samples: number[]; units: number[] };
   const size = fs.statSync(model).size;
   const matrices = m.units.reduce((a, u) => a + u * u * 8 * 2, 0); // Σ̂ accumulator + Σ̂
   const delta = m.peak - m.base;
   return [
     `spectral capture on ${path.basename(model)} (${(size / 1024).toFixed(1)} KiB; units ${m.units.join(', ')}): ${samples} random inputs, ${m.samples.join(' / ')} samples per layer, ${m.ms} ms`,
-    `  peak RSS over an onnxruntime baseline: ${(delta / 1048576).toFixed(1)} MiB; model ${(size / 1048576).toFixed(3)} MiB, m×m matrices ${(matrices / 1024).toFixed(1)} KiB;` +
+    `  activations held at once: ${(m.batchBytes / 1024).toFixed(1)} KiB; peak RSS over an onnxruntime baseline: ${(delta / 1048576).toFixed(1)} MiB; model ${(size / 1048576).toFixed(3)} MiB, m×m matrices ${(matrices / 1024).toFixed(1)} KiB;` +
       ` budget 2× model + matrices = ${((2 * size + matrices) / 1048576).toFixed(3)} MiB`,
   ];
 }

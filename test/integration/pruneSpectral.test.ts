@@ -5,9 +5,13 @@
  * conv compensation path; the CLI.
  */
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { readNpy } from '../../src/core/formats/npy.ts';
+import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
+import { planNodePruning } from '../../src/core/pruning/nodeDependencies.ts';
+import { captureSecondMoments } from '../../src/core/runtime/captureActivations.ts';
 import { pruneModel } from '../../src/core/pruning/pruneModel.ts';
 import { verifyOnnx } from '../../src/core/runtime/verifyOnnx.ts';
 import { fixture, runCliAsync, tempDir } from '../helpers.ts';
@@ -90,4 +94,22 @@ test('CLI: a folder of images calibrates a CNN, and too few samples for a layer 
   const usage = await runCliAsync(['prune', fixture('onnx', 'cnn_plain_bn.onnx'), '-o', path.join(tmp.dir, 'img2.onnx'), '--method', 'spectral', '--ratio', '0.25', '--data', fixture('images')]);
   assert.equal(usage.status, 1);
   assert.match(usage.stderr, /is a folder of images: give their input size \(--image-size HxW/);
+});
+
+test('capturing 512 calibration samples of the CNN fixture holds one batch of activations: under 2× the model size, plus Σ̂', async () => {
+  const model = fixture('onnx', 'cnn_plain_bn.onnx');
+  const ck = openCheckpoint(model);
+  const byName = new Map(ck.weights.map((w) => [w.name, w]));
+  const targets = ck.weights.flatMap((w) => {
+    const p = ['conv', 'dense'].includes(w.layer.kind) ? planNodePruning(w, ck.ops, byName) : undefined;
+    return p?.ok ? [{ tensor: p.activation, units: p.units }] : [];
+  });
+  ck.close();
+  const c = await captureSecondMoments(model, targets, { kind: 'random', samples: 512, seed: 0 });
+  assert.equal(c.inputs, 512);
+  assert.deepEqual([...c.moments.values()].map((m) => m.samples), [512 * 64, 512]); // conv1: every position is a sample
+  const matrices = targets.reduce((a, t) => a + 2 * 8 * t.units ** 2, 0); // accumulator + Σ̂, float64
+  const size = fs.statSync(model).size;
+  assert.ok(c.peakBatchBytes + matrices < 2 * size + matrices, `${c.peakBatchBytes} B of activations at once vs a ${size} B model`);
+  assert.equal(c.peakBatchBytes, 4 * (8 * 8 * 8 + 12)); // one sample: conv1's 8×8×8 map and conv2's 12 pooled channels
 });

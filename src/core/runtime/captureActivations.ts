@@ -26,6 +26,8 @@ export interface Captured {
   moments: Map<string, SecondMoment>;
   /** Input samples run (images, not spatial positions). */
   inputs: number;
+  /** The most activation bytes held at once (one batch's captured outputs): all the capture keeps besides Σ̂. */
+  peakBatchBytes: number;
 }
 
 export async function captureSecondMoments(model: string, targets: readonly CaptureTarget[], calibration: Calibration): Promise<Captured> {
@@ -37,8 +39,10 @@ export async function captureSecondMoments(model: string, targets: readonly Capt
     const moments = new Map(targets.map((t) => [t.tensor, new SecondMoment(t.units)]));
     const fetches = targets.map((t) => t.tensor);
     let inputs = 0;
+    let peakBatchBytes = 0;
     const run = async (feed: Record<string, ort.Tensor>) => {
       const out = await session.run(feed, fetches);
+      peakBatchBytes = Math.max(peakBatchBytes, targets.reduce((a, t) => a + (out[t.tensor]!.data as Float32Array).byteLength, 0));
       for (const t of targets) {
         const y = out[t.tensor]!;
         const dims = y.dims.map(Number);
@@ -59,7 +63,7 @@ export async function captureSecondMoments(model: string, targets: readonly Capt
     } finally {
       await session.release();
     }
-    return { moments, inputs };
+    return { moments, inputs, peakBatchBytes };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
