@@ -5,7 +5,7 @@
  */
 import { Mulberry32 } from '../src/core/analysis/prng.ts';
 import { loadTfjs } from '../src/core/runtime/loadTfjs.ts';
-import { type DenseSpec, GATE_DEFAULTS, GatedNetwork, type GateSettings, type TrainingData } from '../src/core/training/gatedNetwork.ts';
+import { type Chain, type DenseSpec, GATE_DEFAULTS, GatedNetwork, type GateSettings, type TrainingData } from '../src/core/training/gatedNetwork.ts';
 
 interface Mnist {
   [digit: number]: { length: number; get(i: number): number[] };
@@ -31,14 +31,15 @@ export function mnistSplit(): { train: TrainingData; test: TrainingData } {
 }
 
 /** Glorot-uniform Dense layers 784-h1-h2-10 (ReLU, linear output). */
-export function lenet(h1: number, h2: number, seed: number): DenseSpec[] {
+export function lenet(h1: number, h2: number, seed: number): Chain {
   const rng = new Mulberry32(1000 + seed);
   const dims = [784, h1, h2, 10];
-  return dims.slice(1).map((units, i) => {
+  const layers = dims.slice(1).map((units, i): DenseSpec => {
     const inDim = dims[i]!;
     const limit = Math.sqrt(6 / (inDim + units));
-    return { name: `fc${i + 1}`, inDim, units, activation: i < 2 ? 'relu' : 'linear', kernel: Float32Array.from({ length: inDim * units }, () => (2 * rng.uniformOpen() - 1) * limit), bias: new Float32Array(units) };
+    return { kind: 'dense', name: `fc${i + 1}`, inDim, units, activation: i < 2 ? 'relu' : 'linear', kernel: Float32Array.from({ length: inDim * units }, () => (2 * rng.uniformOpen() - 1) * limit), bias: new Float32Array(units) };
   });
+  return { inputShape: [784], layers };
 }
 
 export async function gatesBench(epochs: number): Promise<string[]> {

@@ -22,7 +22,8 @@ const heldOut = { data: readNpy(fixture('npy', 'digits_test_x.npy')), labels: re
 
 /** The ONNX digits MLP as a tfjs Sequential model with the same weights (kernels transposed by readChain). */
 before(async () => {
-  await writeTfjsChain(TFJS, readChain(ONNX).layers.map((l, i) => ({ ...l, name: `fc${i + 1}` })));
+  const chain = readChain(ONNX);
+  await writeTfjsChain(TFJS, { inputShape: chain.inputShape, layers: chain.layers.map((l, i) => ({ ...l, name: `fc${i + 1}` })) });
 });
 
 test('TF.js spectral pruning beats node pruning on held-out digits and matches the ONNX path', async () => {

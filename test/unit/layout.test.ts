@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalShape, toCanonical } from '../../src/core/tensor/layout.ts';
+import { canonicalShape, permuteAxes, toCanonical } from '../../src/core/tensor/layout.ts';
 
 const seq = (n: number) => Float32Array.from({ length: n }, (_, i) => i);
 
@@ -43,4 +43,16 @@ test('swap01 maps ConvTranspose (in, out, kh, kw) to (out, in, kh, kw)', () => {
 
 test('merge-leading folds ONNX recurrent (dirs, gates·hidden, in) into rows', () => {
   assert.deepEqual(canonicalShape({ kind: 'merge-leading' }, [2, 12, 5]), [24, 5]);
+});
+
+test('permuteAxes agrees with index arithmetic, and a permutation followed by its inverse is the identity', () => {
+  const shape = [2, 3, 4, 5];
+  const data = Float32Array.from({ length: 120 }, (_, i) => i);
+  const nhwc = permuteAxes(data, shape, [0, 2, 3, 1]); // NCHW → NHWC
+  for (let n = 0; n < 2; n++)
+    for (let c = 0; c < 3; c++)
+      for (let h = 0; h < 4; h++)
+        for (let w = 0; w < 5; w++) assert.equal(nhwc[((n * 4 + h) * 5 + w) * 3 + c], ((n * 3 + c) * 4 + h) * 5 + w);
+  assert.deepEqual(permuteAxes(nhwc, [2, 4, 5, 3], [0, 3, 1, 2]), data);
+  assert.deepEqual(permuteAxes(Float64Array.of(1, 2, 3, 4, 5, 6), [2, 3], [1, 0]), Float64Array.of(1, 4, 2, 5, 3, 6));
 });

@@ -108,3 +108,27 @@ export function fromCanonical(layout: CanonicalLayout, shape: readonly number[],
 export function readCanonical(w: { shape: number[]; layer: { layout: CanonicalLayout }; read(): Float32Array | Float64Array }): Float64Array {
   return Float64Array.from(toCanonical(w.layer.layout, w.shape, w.read()));
 }
+
+/** `data` (row-major, `shape`) with its axes reordered: output axis i is input axis `perm[i]`. */
+export function permuteAxes<T extends Float32Array | Float64Array>(data: T, shape: readonly number[], perm: readonly number[]): T {
+  const rank = shape.length;
+  const outShape = perm.map((p) => shape[p]!);
+  const inStrides = new Array<number>(rank).fill(1);
+  for (let i = rank - 2; i >= 0; i--) inStrides[i] = inStrides[i + 1]! * shape[i + 1]!;
+  const step = perm.map((p) => inStrides[p]!); // input stride of each output axis
+  const out = new (data.constructor as { new (n: number): T })(data.length);
+  const idx = new Array<number>(rank).fill(0);
+  let src = 0;
+  for (let o = 0; o < out.length; o++) {
+    out[o] = data[src]!;
+    for (let a = rank - 1; a >= 0; a--) {
+      if (++idx[a]! < outShape[a]!) {
+        src += step[a]!;
+        break;
+      }
+      src -= step[a]! * (outShape[a]! - 1);
+      idx[a] = 0;
+    }
+  }
+  return out;
+}

@@ -2,9 +2,10 @@
  * Parsimonious Bernoulli-gate training (our implementation of Guenter & Sideris; spec:
  * parsimonious-gates.md, whose [RECON] parts leave the paper's exact prior and updates open).
  *
- * A feed-forward network of Dense layers (with elementwise activations) gets one gate per hidden
- * unit: h = ξ ⊙ act(W x + b), ξ_i ~ Bernoulli(θ_i), sampled once per mini-batch. The choices,
- * documented in the README:
+ * A feed-forward chain (chain.ts: Dense, Conv2D, pooling, Flatten) gets one gate per hidden unit
+ * or filter: h = ξ ⊙ act(W x + b), ξ_i ~ Bernoulli(θ_i), sampled once per mini-batch; a filter's
+ * gate multiplies its whole feature map. Every weighted layer but the last (the outputs) is gated.
+ * The choices, documented in the README:
  * - **Objective** (negative ELBO with a flattening hyper-prior): E_ξ[loss] + Σ_i θ_i c_i + the usual
  *   Gaussian (slab) weight decay. The data term is multilinear in θ (the ξ are independent), the
  *   prior term linear; the hyper-prior cancels the entropy of q(ξ), the one term that is not. So
@@ -13,29 +14,23 @@
  *   per-example mean over N training examples): `unitCost` = log((1 − γ)/γ) is the Bernoulli
  *   prior's price of keeping a unit (γ = prior keep-probability), and `strength` the description
  *   length of each of the n_i parameters the unit brings (incoming weights, bias, outgoing weights)
- *   under the slab rather than the spike.
+ *   under the slab rather than the spike (a filter: its kh·kw·in weights, bias, and the weights of
+ *   the next layer that read its channel).
  * - **Gate gradient**: ∂E[loss]/∂θ_i = E[loss | ξ_i = 1] − E[loss | ξ_i = 0], estimated to first
  *   order by ∂loss/∂ξ_i at the sampled ξ (straight-through).
  * - **Update**: projected SGD, θ ← clip(θ − η_θ (ĝ + c), 0, 1).
  * - **Removal**: a unit whose θ reaches 0 is removed at the end of that epoch (its weights, bias
- *   and the next layer's inputs), so later epochs are cheaper. θ = 1 is the identity at inference.
+ *   and the next weighted layer's inputs: for a filter feeding a Flatten, one Dense row per
+ *   position), so later epochs are cheaper. θ = 1 is the identity at inference.
  * - **Settling**: for the last `settleEpochs` epochs, θ still inside (0, 1) is rounded and every gate
  *   frozen, so the weights finish training in the deterministic network that is exported.
  */
 import type * as TF from '@tensorflow/tfjs';
 import { Mulberry32 } from '../analysis/prng.ts';
+import { type Activation, type Chain, chainShapes, isWeighted, type LayerSpec, type WeightedSpec } from './chain.ts';
+import { trainableConv2d } from './trainableConv2d.ts';
 
-export type Activation = 'relu' | 'sigmoid' | 'tanh' | 'linear';
-
-export interface DenseSpec {
-  /** in × out (TF.js kernel layout). */
-  kernel: Float32Array;
-  bias: Float32Array;
-  inDim: number;
-  units: number;
-  activation: Activation;
-  name: string;
-}
+export type { Activation, Chain, DenseSpec, LayerSpec } from './chain.ts';
 
 export interface GateSettings {
   epochs: number;
@@ -83,19 +78,25 @@ export interface TrainingData {
   classes: number;
 }
 
+
 interface Layer {
-  name: string;
-  activation: Activation;
-  w: TF.Variable;
-  b: TF.Variable;
-  /** Gate probabilities (hidden layers only). */
+  spec: LayerSpec;
+  /** Weighted layers: the kernel and bias variables. */
+  w: TF.Variable | null;
+  b: TF.Variable | null;
+  /** Gate probabilities (gated layers only). */
   theta: Float64Array | null;
   /** The original index of each remaining unit. */
   ids: number[];
+  /** Gated layers: the next weighted layer, and how many of its inputs read each unit (positions of a flattened feature map, else 1). */
+  next: number;
+  fanOutPositions: number;
 }
 
 export class GatedNetwork {
-  private layers: Layer[];
+  private readonly layers: Layer[];
+  private readonly gated: Layer[];
+  private readonly inputShape: number[];
   private optimizer: TF.Optimizer;
   private readonly rng: Mulberry32;
   /** θ values forced to {0, 1} at the end because they had not reached a vertex. */
@@ -106,32 +107,53 @@ export class GatedNetwork {
 
   constructor(
     private readonly tf: typeof TF,
-    specs: readonly DenseSpec[],
+    chain: Chain,
     private readonly s: GateSettings,
   ) {
+    const shapes = chainShapes(chain);
+    this.inputShape = [...chain.inputShape];
     this.rng = new Mulberry32(s.seed);
-    this.layers = specs.map((d, i) => ({
-      name: d.name,
-      activation: d.activation,
-      w: tf.variable(tf.tensor2d(d.kernel, [d.inDim, d.units])),
-      b: tf.variable(tf.tensor1d(d.bias)),
-      theta: i < specs.length - 1 ? new Float64Array(d.units).fill(s.initialTheta) : null,
-      ids: Array.from({ length: d.units }, (_, u) => u),
-    }));
+    const weighted = chain.layers.flatMap((l, i) => (isWeighted(l) ? [i] : []));
+    if (weighted.length < 2) throw new Error('gate training needs at least one hidden layer before the output layer');
+    this.layers = chain.layers.map((l, i) => {
+      const k = weighted.indexOf(i);
+      const gated = k >= 0 && k < weighted.length - 1;
+      const next = gated ? weighted[k + 1]! : -1;
+      // A Flatten between a filter and the next layer fans each channel out to every position.
+      const flat = gated && chain.layers.slice(i + 1, next).some((m) => m.kind === 'flatten');
+      const fanOutPositions = flat && isWeighted(l) ? shapes[next - 1]![0]! / l.units : 1;
+      if (!isWeighted(l)) return { spec: l, w: null, b: null, theta: null, ids: [], next, fanOutPositions };
+      const shape = l.kind === 'dense' ? [l.inDim, l.units] : [...l.kernelSize, l.inChannels, l.units];
+      return {
+        spec: l,
+        w: tf.variable(tf.tensor(l.kernel, shape)),
+        b: tf.variable(tf.tensor1d(l.bias)),
+        theta: gated ? new Float64Array(l.units).fill(s.initialTheta) : null,
+        ids: Array.from({ length: l.units }, (_, u) => u),
+        next,
+        fanOutPositions,
+      };
+    });
+    this.gated = this.layers.filter((l) => l.theta);
     this.optimizer = tf.train.adam(s.learningRate);
   }
 
-  widths(): number[] {
-    return this.layers.slice(0, -1).map((l) => l.b.shape[0]!);
+  private get weighted(): Layer[] {
+    return this.layers.filter((l) => l.w);
   }
 
-  /** Original indices of the units still present, per hidden layer. */
+  /** Units (Dense) or filters (Conv2D) of each gated layer. */
+  widths(): number[] {
+    return this.gated.map((l) => l.b!.shape[0]!);
+  }
+
+  /** Original indices of the units still present, per gated layer. */
   keptUnits(): number[][] {
-    return this.layers.slice(0, -1).map((l) => [...l.ids]);
+    return this.gated.map((l) => [...l.ids]);
   }
 
   thetas(): number[][] {
-    return this.layers.slice(0, -1).map((l) => Array.from(l.theta!));
+    return this.gated.map((l) => Array.from(l.theta!));
   }
 
   private act(t: TF.Tensor, a: Activation): TF.Tensor {
@@ -140,15 +162,25 @@ export class GatedNetwork {
   }
 
   /**
-   * Logits; `gates`: one 0/1 vector per hidden layer. Without gates, ξ = E[ξ] = θ: once every θ is
-   * 0 or 1 (after finalize) this is the deterministic network that is exported.
+   * Logits of a flat batch (rows × features); `gates`: one 0/1 vector per gated layer. Without
+   * gates, ξ = E[ξ] = θ: once every θ is 0 or 1 (after finalize) this is the deterministic network
+   * that is exported.
    */
   forward(x: TF.Tensor, gates?: TF.Tensor[]): TF.Tensor {
-    let h = x;
-    this.layers.forEach((l, i) => {
-      const z = this.tf.add(this.tf.matMul(h, l.w), l.b);
-      h = i < this.layers.length - 1 ? this.tf.mul(this.act(z, l.activation), gates ? gates[i]! : this.tf.tensor1d(Float32Array.from(l.theta!))) : this.act(z, l.activation);
-    });
+    const tf = this.tf;
+    let h = tf.reshape(x, [x.shape[0]!, ...this.inputShape]);
+    let g = 0;
+    for (const l of this.layers) {
+      const s = l.spec;
+      if (s.kind === 'flatten') h = tf.reshape(h, [h.shape[0]!, -1]);
+      else if (s.kind === 'maxPool') h = tf.maxPool(h as TF.Tensor4D, s.poolSize, s.strides, s.padding);
+      else if (s.kind === 'avgPool') h = tf.avgPool(h as TF.Tensor4D, s.poolSize, s.strides, s.padding);
+      else if (isWeighted(s)) {
+        const z = s.kind === 'dense' ? tf.matMul(h as TF.Tensor2D, l.w as TF.Tensor2D) : trainableConv2d(tf, h as TF.Tensor4D, l.w as TF.Tensor4D, s);
+        h = this.act(tf.add(z, l.b!), s.activation);
+        if (l.theta) h = tf.mul(h, gates ? gates[g++]! : tf.tensor1d(Float32Array.from(l.theta)));
+      }
+    }
     return h;
   }
 
@@ -173,33 +205,32 @@ export class GatedNetwork {
         yb[r] = data.y[k]!;
       }
       // ξ ~ Bernoulli(θ), one draw per unit for this mini-batch; variables so that ∂loss/∂ξ is available.
-      const xi = this.layers.slice(0, -1).map((l) => tf.variable(tf.tensor1d(Float32Array.from(l.theta!, (t) => (this.rng.uniformOpen() < t ? 1 : 0)))));
+      const xi = this.gated.map((l) => tf.variable(tf.tensor1d(Float32Array.from(l.theta!, (t) => (this.rng.uniformOpen() < t ? 1 : 0)))));
       const x = tf.tensor2d(xb, [rows, features]);
       const labels = tf.oneHot(tf.tensor1d(yb, 'int32'), classes);
       const { value, grads } = tf.variableGrads(() => {
         const logits = this.forward(x, xi);
         let loss = tf.losses.softmaxCrossEntropy(labels, logits) as TF.Scalar;
-        if (this.s.weightDecay > 0) for (const l of this.layers) loss = tf.add(loss, tf.mul(this.s.weightDecay / 2, tf.sum(tf.square(l.w)))) as TF.Scalar;
+        if (this.s.weightDecay > 0) for (const l of this.weighted) loss = tf.add(loss, tf.mul(this.s.weightDecay / 2, tf.sum(tf.square(l.w!)))) as TF.Scalar;
         const pred = tf.argMax(logits, 1);
         correct += tf.sum(tf.equal(pred, tf.argMax(labels, 1))).dataSync()[0]!;
         return loss;
       });
       lossSum += value.dataSync()[0]! * rows;
       const weightGrads: Record<string, TF.Tensor> = {};
-      for (const l of this.layers) {
-        weightGrads[l.w.name] = grads[l.w.name]!;
-        weightGrads[l.b.name] = grads[l.b.name]!;
+      for (const l of this.weighted) {
+        weightGrads[l.w!.name] = grads[l.w!.name]!;
+        weightGrads[l.b!.name] = grads[l.b!.name]!;
       }
       this.optimizer.applyGradients(weightGrads);
       // Projected SGD on θ with the first-order gate gradient and the prior cost (after the warm-up).
-      if (!this.thetasAtDecision && this.epochsDone >= this.s.warmupEpochs) this.layers.slice(0, -1).forEach((l, i) => {
-        const g = grads[xi[i]!.name]!.dataSync();
-        const theta = l.theta!;
-        const next = this.layers[i + 1]!;
-        const perUnit = l.w.shape[0]! + 1 + next.w.shape[1]!;
-        const cost = (this.s.unitCost + this.s.strength * perUnit) / data.n;
-        for (let u = 0; u < theta.length; u++) theta[u] = Math.min(1, Math.max(0, theta[u]! - this.s.gateLearningRate * (g[u]! + cost)));
-      });
+      if (!this.thetasAtDecision && this.epochsDone >= this.s.warmupEpochs)
+        this.gated.forEach((l, i) => {
+          const g = grads[xi[i]!.name]!.dataSync();
+          const theta = l.theta!;
+          const cost = (this.s.unitCost + this.s.strength * this.paramsPerUnit(l)) / data.n;
+          for (let u = 0; u < theta.length; u++) theta[u] = Math.min(1, Math.max(0, theta[u]! - this.s.gateLearningRate * (g[u]! + cost)));
+        });
       for (const t of Object.values(grads)) t.dispose();
       value.dispose();
       for (const v of xi) v.dispose();
@@ -210,35 +241,42 @@ export class GatedNetwork {
     return { loss: lossSum / n, accuracy: correct / n };
   }
 
-  /** Removes every unit whose θ is 0: its kernel column, bias and the next layer's kernel row. */
+  /** Parameters a unit of gated layer `l` brings: incoming weights, bias, and the next weighted layer's weights that read it. */
+  private paramsPerUnit(l: Layer): number {
+    const w = l.w!.shape;
+    const next = this.layers[l.next]!.w!.shape;
+    return w.slice(0, -1).reduce((a, b) => a * b, 1) + 1 + l.fanOutPositions * next.slice(0, -2).reduce((a, b) => a * b, 1) * next[next.length - 1]!;
+  }
+
+  /** Removes every unit whose θ is 0: its kernel slice, bias and the next weighted layer's inputs. */
   private removeDeadUnits(): number {
     const tf = this.tf;
     let removed = 0;
-    this.layers.slice(0, -1).forEach((l, i) => {
+    for (const l of this.gated) {
       const theta = l.theta!;
       const keep: number[] = [];
       for (let u = 0; u < theta.length; u++) if (theta[u]! > 0) keep.push(u);
-      if (keep.length === theta.length) return;
+      if (keep.length === theta.length) continue;
       if (keep.length === 0) keep.push(theta.indexOf(Math.max(...theta))); // never an empty layer
+      const next = this.layers[l.next]!;
+      // The next layer's input axis: Dense rows (one block of `units` per flattened position), Conv2D in-channels.
+      const nextIn = next.spec.kind === 'dense' ? Array.from({ length: l.fanOutPositions }, (_, p) => keep.map((u) => p * theta.length + u)).flat() : keep;
       const idx = tf.tensor1d(keep, 'int32');
-      const next = this.layers[i + 1]!;
-      const w = tf.gather(l.w, idx, 1);
-      const b = tf.gather(l.b, idx);
-      const wn = tf.gather(next.w, idx, 0);
+      const nextIdx = tf.tensor1d(nextIn, 'int32');
+      const w = tf.gather(l.w!, idx, l.w!.rank - 1);
+      const b = tf.gather(l.b!, idx);
+      const wn = tf.gather(next.w!, nextIdx, next.w!.rank - 2);
       removed += theta.length - keep.length;
-      l.w.dispose();
-      l.b.dispose();
-      next.w.dispose();
+      l.w!.dispose();
+      l.b!.dispose();
+      next.w!.dispose();
       l.w = tf.variable(w);
       l.b = tf.variable(b);
       next.w = tf.variable(wn);
-      w.dispose();
-      b.dispose();
-      wn.dispose();
-      idx.dispose();
+      for (const t of [w, b, wn, idx, nextIdx]) t.dispose();
       l.theta = Float64Array.from(keep, (u) => theta[u]!);
       l.ids = keep.map((u) => l.ids[u]!);
-    });
+    }
     if (removed) {
       // The optimizer's moments belong to the old shapes: start it afresh.
       this.optimizer.dispose();
@@ -266,7 +304,7 @@ export class GatedNetwork {
 
   /** Makes the network deterministic: θ rounded to {0, 1} (counted in `rounded`), θ = 0 units removed. */
   finalize(): void {
-    for (const l of this.layers.slice(0, -1)) {
+    for (const l of this.gated) {
       const t = l.theta!;
       for (let u = 0; u < t.length; u++) {
         if (t[u]! === 0 || t[u]! === 1) continue;
@@ -297,22 +335,22 @@ export class GatedNetwork {
     return { loss: loss / data.n, accuracy: correct / data.n };
   }
 
-  /** The trained layers as plain Dense specs (θ = 1 gates are the identity), for export. */
-  export(): DenseSpec[] {
-    return this.layers.map((l) => ({
-      name: l.name,
-      activation: l.activation,
-      kernel: l.w.dataSync() as Float32Array,
-      bias: l.b.dataSync() as Float32Array,
-      inDim: l.w.shape[0]!,
-      units: l.w.shape[1]!,
-    }));
+  /** The trained chain (θ = 1 gates are the identity), for export. */
+  export(): Chain {
+    const layers = this.layers.map((l): LayerSpec => {
+      const s = l.spec;
+      if (!isWeighted(s)) return s;
+      const w = l.w!.shape;
+      const trained = { kernel: l.w!.dataSync() as Float32Array, bias: l.b!.dataSync() as Float32Array, units: w[w.length - 1]! };
+      return s.kind === 'dense' ? { ...s, ...trained, inDim: w[0]! } : ({ ...s, ...trained, inChannels: w[2]! } satisfies WeightedSpec);
+    });
+    return { inputShape: [...this.inputShape], layers };
   }
 
   dispose(): void {
-    for (const l of this.layers) {
-      l.w.dispose();
-      l.b.dispose();
+    for (const l of this.weighted) {
+      l.w!.dispose();
+      l.b!.dispose();
     }
     this.optimizer.dispose();
   }

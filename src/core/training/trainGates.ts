@@ -3,98 +3,28 @@
  * an ONNX chain), trains it with Bernoulli gates (gatedNetwork.ts) in tfjs, and exports the shrunk,
  * deterministic network in the input's format, with a training log.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { openCheckpoint } from '../formats/openCheckpoint.ts';
 import { readNpy } from '../formats/npy.ts';
-import { transpose2d } from '../tensor/layout.ts';
-import { buildOnnxModel, type NodeSpec } from '../formats/onnx/onnxBuilder.ts';
 import { loadTfjs } from '../runtime/loadTfjs.ts';
-import { type Activation, type DenseSpec, type EpochLog, GATE_DEFAULTS, GatedNetwork, type GateSettings, type TrainingData } from './gatedNetwork.ts';
+import { permuteAxes } from '../tensor/layout.ts';
+import { type Chain, isWeighted } from './chain.ts';
+import { type EpochLog, GATE_DEFAULTS, GatedNetwork, type GateSettings, type TrainingData } from './gatedNetwork.ts';
+import { type ChainModel, readChain, TrainingInputError } from './readChain.ts';
+import { writeOnnxChain, writeTfjsChain } from './writeChain.ts';
 
-export class TrainingInputError extends Error {}
+export { readChain, TrainingInputError, writeOnnxChain, writeTfjsChain };
+export type { ChainModel };
 
-export interface ChainModel {
-  format: 'onnx' | 'tfjs-layers';
-  layers: DenseSpec[];
-  inputName: string;
-  outputName: string;
-}
-
-const ACTIVATIONS: Record<string, Activation> = { Relu: 'relu', Sigmoid: 'sigmoid', Tanh: 'tanh', relu: 'relu', sigmoid: 'sigmoid', tanh: 'tanh', linear: 'linear' };
-
-/** The Dense chain of a model, or a TrainingInputError naming the first thing that is not one. */
-export function readChain(file: string): ChainModel {
-  const ck = openCheckpoint(file);
-  try {
-    const value = (name: string) => {
-      const w = ck.weights.find((x) => x.name === name);
-      if (!w) throw new TrainingInputError(`weight '${name}' not found`);
-      return { shape: w.shape, values: Float32Array.from(w.read()) };
-    };
-    if (ck.format === 'tfjs-layers') {
-      const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { modelTopology: Record<string, unknown> };
-      const root = (json.modelTopology['model_config'] ?? json.modelTopology) as { class_name?: string; config?: { layers?: Array<{ class_name: string; config: Record<string, unknown> & { name: string } }> } };
-      if (root.class_name !== 'Sequential') throw new TrainingInputError('gate training needs a Sequential TF.js model');
-      const layers: DenseSpec[] = [];
-      for (const l of root.config?.layers ?? []) {
-        if (l.class_name === 'InputLayer' || l.class_name === 'Dropout' || (l.class_name === 'Flatten' && layers.length === 0)) continue;
-        if (l.class_name === 'Activation' && layers.length && layers[layers.length - 1]!.activation === 'linear') {
-          const a = ACTIVATIONS[String(l.config['activation'])];
-          if (!a) throw new TrainingInputError(`activation '${l.config['activation']}' of layer ${l.config.name} is not supported`);
-          layers[layers.length - 1]!.activation = a;
-          continue;
-        }
-        if (l.class_name !== 'Dense') throw new TrainingInputError(`layer ${l.config.name} is ${l.class_name}: gate training supports Dense layers with elementwise activations`);
-        const a = ACTIVATIONS[String(l.config['activation'] ?? 'linear')];
-        if (!a) throw new TrainingInputError(`activation '${l.config['activation']}' of layer ${l.config.name} is not supported`);
-        const k = value(`${l.config.name}/kernel`);
-        const bias = l.config['use_bias'] === false ? new Float32Array(k.shape[1]!) : value(`${l.config.name}/bias`).values;
-        layers.push({ name: l.config.name, kernel: k.values, bias, inDim: k.shape[0]!, units: k.shape[1]!, activation: a });
-      }
-      if (layers.length < 2) throw new TrainingInputError('gate training needs at least one hidden Dense layer before the output layer');
-      return { format: 'tfjs-layers', layers, inputName: 'input', outputName: 'output' };
-    }
-    if (ck.format !== 'onnx') throw new TrainingInputError(`gate training reads ONNX and TF.js layers-models, not ${ck.format}`);
-    const ops = ck.ops.filter((o) => o.graph === '');
-    const layers: DenseSpec[] = [];
-    const consts = new Set(ck.weights.map((w) => w.name));
-    let inputName = '';
-    for (const op of ops) {
-      if (!inputName) inputName = op.inputs[0]!;
-      if ((op.opType === 'Flatten' || op.opType === 'Reshape') && layers.length === 0) continue;
-      if (op.opType === 'Gemm') {
-        if (op.attributes['transA']) throw new TrainingInputError(`node ${op.name}: Gemm with transA is not supported`);
-        const w = value(op.inputs[1]!);
-        const transB = op.attributes['transB'] === 1;
-        const [out, inp] = transB ? [w.shape[0]!, w.shape[1]!] : [w.shape[1]!, w.shape[0]!];
-        const kernel = transB ? transpose2d(w.values, out, inp) : w.values;
-        const bias = op.inputs[2] ? value(op.inputs[2]).values : new Float32Array(out);
-        layers.push({ name: op.name, kernel, bias, inDim: inp, units: out, activation: 'linear' });
-        continue;
-      }
-      if (op.opType === 'MatMul' && consts.has(op.inputs[1]!)) {
-        const w = value(op.inputs[1]!);
-        layers.push({ name: op.name, kernel: w.values, bias: new Float32Array(w.shape[1]!), inDim: w.shape[0]!, units: w.shape[1]!, activation: 'linear' });
-        continue;
-      }
-      if (op.opType === 'Add' && layers.length && consts.has(op.inputs[1]!) && layers[layers.length - 1]!.activation === 'linear') {
-        layers[layers.length - 1]!.bias = value(op.inputs[1]!).values;
-        continue;
-      }
-      const a = ACTIVATIONS[op.opType];
-      if (a && layers.length && layers[layers.length - 1]!.activation === 'linear') {
-        layers[layers.length - 1]!.activation = a;
-        continue;
-      }
-      throw new TrainingInputError(`node ${op.name} (${op.opType}) is not supported: gate training takes chains of Gemm/MatMul layers with Relu, Sigmoid or Tanh`);
-    }
-    if (layers.length < 2) throw new TrainingInputError('gate training needs at least one hidden layer before the output layer');
-    const last = ops[ops.length - 1]!;
-    return { format: 'onnx', layers, inputName, outputName: last.outputs[0]! };
-  } finally {
-    ck.close();
-  }
+/**
+ * Checks that the samples have the model's input size and brings them into the chain's
+ * channels-last layout (an ONNX image model's data is [n, C, H, W]).
+ */
+function fitToChain(data: TrainingData, chain: ChainModel, file: string): void {
+  const size = chain.inputShape.reduce((a, b) => a * b, 1);
+  const [h, w, c] = chain.inputShape;
+  const expected = chain.inputShape.length === 1 ? `${size} features` : chain.channelsFirst ? `shape [${c}, ${h}, ${w}] (channels first, like the model)` : `shape [${h}, ${w}, ${c}]`;
+  if (data.features !== size) throw new TrainingInputError(`${path.basename(file)} has ${data.features} values per sample; the model takes ${expected}`);
+  if (chain.channelsFirst) data.x = permuteAxes(data.x, [data.n, c!, h!, w!], [0, 2, 3, 1]);
 }
 
 /** x (n × features…, flattened per sample) and integer labels y from .npy files. */
@@ -145,7 +75,7 @@ function thetaHistogram(thetas: number[][]): TrainGatesLog['thetaHistogram'] {
   return h;
 }
 
-const paramsOf = (layers: readonly DenseSpec[]) => layers.reduce((a, l) => a + l.inDim * l.units + l.units, 0);
+const paramsOf = (chain: Chain) => chain.layers.reduce((a, l) => a + (isWeighted(l) ? l.kernel.length + l.bias.length : 0), 0);
 
 export async function trainGates(file: string, output: string, o: TrainGatesOptions): Promise<TrainGatesLog> {
   const chain = readChain(file);
@@ -156,14 +86,16 @@ export async function trainGates(file: string, output: string, o: TrainGatesOpti
   if (!output.toLowerCase().endsWith(want)) throw new TrainingInputError(`the output of a ${chain.format} model must be a ${want} file`);
   const train = readTrainingData(o.data, o.labels);
   const val = o.valData && o.valLabels ? readTrainingData(o.valData, o.valLabels) : undefined;
-  if (train.features !== chain.layers[0]!.inDim) throw new TrainingInputError(`the data has ${train.features} features per sample; the model's first layer takes ${chain.layers[0]!.inDim}`);
-  const outUnits = chain.layers[chain.layers.length - 1]!.units;
+  fitToChain(train, chain, o.data);
+  if (val) fitToChain(val, chain, o.valData!);
+  const output_ = chain.layers.at(-1)!;
+  const outUnits = isWeighted(output_) ? output_.units : 0;
   if (train.classes > outUnits) throw new TrainingInputError(`the labels go up to ${train.classes - 1}; the model has ${outUnits} outputs`);
   train.classes = outUnits;
   if (val) val.classes = outUnits;
   const settings: GateSettings = { ...GATE_DEFAULTS, ...Object.fromEntries(Object.entries(o).filter(([k, v]) => k in GATE_DEFAULTS && v !== undefined)) };
   const { tf, backend } = await loadTfjs();
-  const net = new GatedNetwork(tf, chain.layers, settings);
+  const net = new GatedNetwork(tf, chain, settings);
   const log: TrainGatesLog = {
     input: path.resolve(file),
     output: path.resolve(output),
@@ -177,7 +109,7 @@ export async function trainGates(file: string, output: string, o: TrainGatesOpti
     rounded: 0,
     cancelled: false,
     final: { trainAccuracy: 0, valAccuracy: null },
-    paramsBefore: paramsOf(chain.layers),
+    paramsBefore: paramsOf(chain),
     paramsAfter: 0,
   };
   try {
@@ -216,69 +148,4 @@ export async function trainGates(file: string, output: string, o: TrainGatesOpti
   } finally {
     net.dispose();
   }
-}
-
-/** The trained chain as ONNX: Gemm (transB, W = out × in) and activation nodes, opset 13. */
-export function writeOnnxChain(output: string, chain: ChainModel, layers: readonly DenseSpec[]): void {
-  const nodes: NodeSpec[] = [];
-  const initializers: Parameters<typeof buildOnnxModel>[0]['initializers'] = [];
-  let x = chain.inputName;
-  layers.forEach((l, i) => {
-    const last = i === layers.length - 1;
-    const z = last && l.activation === 'linear' ? chain.outputName : `${l.name}_z`;
-    const w = transpose2d(l.kernel, l.inDim, l.units);
-    initializers.push({ name: `${l.name}.weight`, dataType: 1, dims: [l.units, l.inDim], raw: bytes(w) }, { name: `${l.name}.bias`, dataType: 1, dims: [l.units], raw: bytes(l.bias) });
-    nodes.push({ name: `${l.name}_gemm`, opType: 'Gemm', inputs: [x, `${l.name}.weight`, `${l.name}.bias`], outputs: [z], ints: { transB: 1 } });
-    x = z;
-    if (l.activation !== 'linear') {
-      const a = last ? chain.outputName : `${l.name}_a`;
-      nodes.push({ name: `${l.name}_act`, opType: l.activation === 'relu' ? 'Relu' : l.activation === 'sigmoid' ? 'Sigmoid' : 'Tanh', inputs: [z], outputs: [a] });
-      x = a;
-    }
-  });
-  const tmp = `${output}.${process.pid}.tmp`;
-  fs.mkdirSync(path.dirname(path.resolve(output)), { recursive: true });
-  try {
-    buildOnnxModel({
-      producer: 'prunescope train-gates',
-      opset: 13,
-      graphName: 'gated',
-      inputs: [{ name: chain.inputName, elemType: 1, dims: ['batch', layers[0]!.inDim] }],
-      outputs: [{ name: chain.outputName, elemType: 1, dims: ['batch', layers[layers.length - 1]!.units] }],
-      nodes,
-      initializers,
-    }).writeToFile(tmp);
-    fs.renameSync(tmp, output);
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
-}
-
-function bytes(a: Float32Array) {
-  const b = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  return { length: b.length, produce: (emit: (c: Uint8Array) => void) => emit(b) };
-}
-
-/** The trained chain as a TF.js Sequential layers-model (float32): model.json + one shard. */
-export async function writeTfjsChain(output: string, layers: readonly DenseSpec[]): Promise<void> {
-  const { tf } = await loadTfjs();
-  const model = tf.sequential({
-    layers: layers.map((l, i) => tf.layers.dense({ units: l.units, activation: l.activation, name: l.name, ...(i === 0 ? { inputShape: [l.inDim] } : {}) })),
-  });
-  model.setWeights(layers.flatMap((l) => [tf.tensor2d(l.kernel, [l.inDim, l.units]), tf.tensor1d(l.bias)]));
-  const dir = path.dirname(path.resolve(output));
-  fs.mkdirSync(dir, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      const shard = 'group1-shard1of1.bin';
-      const tmpShard = path.join(dir, `.${shard}.${process.pid}.tmp`);
-      const tmpJson = path.join(dir, `.${path.basename(output)}.${process.pid}.tmp`);
-      fs.writeFileSync(tmpShard, Buffer.from(a.weightData as ArrayBuffer));
-      fs.writeFileSync(tmpJson, JSON.stringify({ format: 'layers-model', generatedBy: 'prunescope train-gates', modelTopology: a.modelTopology, weightsManifest: [{ paths: [shard], weights: a.weightSpecs }] }));
-      fs.renameSync(tmpShard, path.join(dir, shard));
-      fs.renameSync(tmpJson, output);
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  model.dispose();
 }
