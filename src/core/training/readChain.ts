@@ -75,6 +75,7 @@ export function readChain(file: string): ChainModel {
       ck.ops.filter((o) => o.graph === ''),
       new Set(ck.weights.map((w) => w.name)),
       ck.inputShapes ?? {},
+      ck.integerConstants ?? {},
       value,
     );
   } finally {
@@ -148,7 +149,8 @@ function readTfjsChain(file: string, value: ValueOf): ChainModel {
   return b.finish('tfjs-layers', 'input', 'output', false);
 }
 
-function readOnnxChain(ops: GraphOp[], consts: ReadonlySet<string>, inputShapes: Record<string, number[]>, value: ValueOf): ChainModel {
+function readOnnxChain(ops: GraphOp[], consts: ReadonlySet<string>, inputShapes: Record<string, number[]>, ints: Record<string, number[]>, value: ValueOf): ChainModel {
+  ops = ops.filter((o) => o.opType !== 'Constant'); // their values are read where they are used
   const inputName = ops[0]?.inputs[0] ?? '';
   const image = ops.some((o) => o.opType === 'Conv' || o.opType === 'MaxPool' || o.opType === 'AveragePool');
   const dims = inputShapes[inputName];
@@ -211,6 +213,12 @@ function readOnnxChain(ops: GraphOp[], consts: ReadonlySet<string>, inputShapes:
           continue;
         }
         break;
+      }
+      case 'Pad': {
+        // torch exports average pooling as a zero Pad before AveragePool: an identity, skipped
+        const pads = op.inputs[1] ? ints[op.inputs[1]] : (a['pads'] as number[] | undefined);
+        if ((a['mode'] ?? 'constant') === 'constant' && pads?.every((p) => p === 0)) continue;
+        throw unsupported(op, 'only an all-zero Pad (an identity) is supported');
       }
       case 'Conv':
         b.push(readOnnxConv(op, b.shape, value, unsupported));

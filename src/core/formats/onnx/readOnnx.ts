@@ -13,6 +13,9 @@ const QUANTIZED_STORAGE = new Set(['int8', 'uint8', 'int16', 'uint16', 'int32'])
  * (initializers and Constant nodes, in the main graph and in If/Loop/Scan subgraphs).
  * Tensor bytes are not read; the file is scanned through a small window.
  */
+/** Integer tensors up to this many elements are read into `integerConstants`. */
+const SMALL_CONSTANT = 64;
+
 export function readOnnx(file: string): Checkpoint {
   const pool = new ByteSourcePool();
   try {
@@ -26,10 +29,15 @@ export function readOnnx(file: string): Checkpoint {
     }
 
     const weights: WeightTensor[] = [];
+    const integerConstants: Record<string, number[]> = {};
     for (const t of resolved.values()) {
       const dequantizer = index.dequantizerOf(t.record.name);
       const quantized = dequantizer && QUANTIZED_STORAGE.has(t.dtype);
-      if (!quantized && !isFloatDType(t.dtype)) continue; // shapes, indices, zero points
+      if (!quantized && !isFloatDType(t.dtype)) {
+        // shapes, pads, axes, indices, zero points: not weights; the small ones are kept as values
+        if (t.size <= SMALL_CONSTANT && t.record.graph === '') integerConstants[t.record.name] = Array.from(t.readValues());
+        continue;
+      }
       const layer = index.classify(t.record.name, t.record.dims);
       const base = {
         name: t.record.name,
@@ -56,6 +64,7 @@ export function readOnnx(file: string): Checkpoint {
       ...(structure.opset !== undefined ? { opset: structure.opset } : {}),
       ops: structure.ops,
       inputShapes: structure.inputShapes,
+      integerConstants,
       weights,
       warnings: structure.warnings,
       bytesRead: () => pool.bytesRead(),
