@@ -5,7 +5,7 @@
  */
 import { Mulberry32 } from '../src/core/analysis/prng.ts';
 import { loadTfjs } from '../src/core/runtime/loadTfjs.ts';
-import { type Chain, type DenseSpec, GATE_DEFAULTS, GatedNetwork, type GateSettings, type TrainingData } from '../src/core/training/gatedNetwork.ts';
+import { type Chain, type DenseSpec, GATE_DEFAULTS, type LayerSpec, GatedNetwork, type GateSettings, type TrainingData } from '../src/core/training/gatedNetwork.ts';
 
 interface Mnist {
   [digit: number]: { length: number; get(i: number): number[] };
@@ -42,31 +42,63 @@ export function lenet(h1: number, h2: number, seed: number): Chain {
   return { inputShape: [784], layers };
 }
 
-export async function gatesBench(epochs: number): Promise<string[]> {
+/** LeNet-5-Caffe with c1-c2 filters and f1 hidden units: Conv 5×5 → MaxPool 2 → Conv 5×5 → MaxPool 2 → Flatten → Dense → Dense 10 (ReLU; He-uniform). */
+export function lenet5(c1: number, c2: number, f1: number, seed: number): Chain {
+  const rng = new Mulberry32(2000 + seed);
+  const init = (n: number, fanIn: number) => Float32Array.from({ length: n }, () => (2 * rng.uniformOpen() - 1) * Math.sqrt(6 / fanIn));
+  const conv = (name: string, cin: number, units: number): LayerSpec => ({ kind: 'conv2d', name, kernel: init(25 * cin * units, 25 * cin), bias: new Float32Array(units), kernelSize: [5, 5], strides: [1, 1], pads: [0, 0, 0, 0], inChannels: cin, units, activation: 'relu' });
+  const pool = (name: string): LayerSpec => ({ kind: 'maxPool', name, poolSize: [2, 2], strides: [2, 2], padding: 'valid' });
+  const dense = (name: string, inDim: number, units: number, activation: 'relu' | 'linear'): LayerSpec => ({ kind: 'dense', name, kernel: init(inDim * units, inDim), bias: new Float32Array(units), inDim, units, activation });
+  return { inputShape: [28, 28, 1], layers: [conv('conv1', 1, c1), pool('pool1'), conv('conv2', c1, c2), pool('pool2'), { kind: 'flatten', name: 'flatten' }, dense('fc1', 16 * c2, f1, 'relu'), dense('fc2', f1, 10, 'linear')] };
+}
+
+interface Arch {
+  label: string;
+  build: (seed: number) => Chain;
+}
+
+const ARCHS: Record<'lenet300' | 'lenet5', { title: string; starts: Arch[] }> = {
+  lenet300: {
+    title: 'LeNet-300-100',
+    starts: [
+      { label: '300-100', build: (seed) => lenet(300, 100, seed) },
+      { label: '600-200', build: (seed) => lenet(600, 200, seed) },
+    ],
+  },
+  lenet5: { title: 'LeNet-5-Caffe', starts: [{ label: '20-50-500', build: (seed) => lenet5(20, 50, 500, seed) }] },
+};
+
+/**
+ * Trains each starting width with gates for every seed and without gates for the same seeds
+ * (same initial weights, same batches), and prints one row per run plus a summary per width.
+ */
+export async function gatesBench(epochs: number, arch: keyof typeof ARCHS = 'lenet300', seeds: readonly number[] = [0, 1, 2]): Promise<string[]> {
   const { tf, backend } = await loadTfjs();
   const { train, test } = mnistSplit();
-  const lines = [`LeNet-300-100 on MNIST (8,000 train / 2,000 test, fixed split), ${epochs} epochs, tfjs ${backend}`, 'start     seed  gates  final widths  test accuracy  wall time'];
-  const run = async (h1: number, h2: number, seed: number, gated: boolean) => {
+  const { title, starts } = ARCHS[arch];
+  const lines = [`${title} on MNIST (8,000 train / 2,000 test, fixed split), ${epochs} epochs, tfjs ${backend}`, 'start       seed  gates  final widths   test accuracy  wall time'];
+  const run = (start: Arch, seed: number, gated: boolean) => {
     const settings: GateSettings = { ...GATE_DEFAULTS, epochs, seed, ...(gated ? {} : { initialTheta: 1, gateLearningRate: 0, strength: 0, unitCost: 0 }) };
-    const net = new GatedNetwork(tf, lenet(h1, h2, seed), settings);
+    const net = new GatedNetwork(tf, start.build(seed), settings);
     const t0 = performance.now();
     for (let e = 0; e < epochs; e++) net.epoch(train);
     net.finalize();
     const acc = net.evaluate(test).accuracy;
     const widths = net.widths();
     net.dispose();
-    const row = `${`${h1}-${h2}`.padEnd(8)}  ${String(seed).padStart(4)}  ${(gated ? 'yes' : 'no').padEnd(5)}  ${widths.join('-').padEnd(12)}  ${(100 * acc).toFixed(2).padStart(12)}%  ${((performance.now() - t0) / 1000).toFixed(1).padStart(8)} s`;
+    const row = `${start.label.padEnd(10)}  ${String(seed).padStart(4)}  ${(gated ? 'yes' : 'no').padEnd(5)}  ${widths.join('-').padEnd(13)}  ${(100 * acc).toFixed(2).padStart(12)}%  ${((performance.now() - t0) / 1000).toFixed(1).padStart(8)} s`;
     console.log(row);
     lines.push(row);
     return { widths, acc };
   };
   const summary: string[] = [];
-  for (const [h1, h2] of [[300, 100], [600, 200]] as const) {
-    const gated: Array<{ widths: number[]; acc: number }> = [];
-    for (const seed of [0, 1, 2]) gated.push(await run(h1, h2, seed, true));
-    const plain = await run(h1, h2, 0, false);
-    const mean = (f: (r: { widths: number[]; acc: number }) => number) => gated.reduce((a, r) => a + f(r), 0) / gated.length;
-    summary.push(`${h1}-${h2}: gated mean widths ${mean((r) => r.widths[0]!).toFixed(0)}-${mean((r) => r.widths[1]!).toFixed(0)}, mean test accuracy ${(100 * mean((r) => r.acc)).toFixed(2)}% vs ungated ${(100 * plain.acc).toFixed(2)}%`);
+  for (const start of starts) {
+    const gated = seeds.map((seed) => run(start, seed, true));
+    const plain = seeds.map((seed) => run(start, seed, false));
+    const mean = (rs: typeof gated, f: (r: (typeof gated)[number]) => number) => rs.reduce((a, r) => a + f(r), 0) / rs.length;
+    const widths = gated[0]!.widths.map((_, i) => mean(gated, (r) => r.widths[i]!).toFixed(0)).join('-');
+    const gap = Math.max(...gated.map((g, i) => plain[i]!.acc - g.acc));
+    summary.push(`${start.label}: gated mean widths ${widths}, mean test accuracy ${(100 * mean(gated, (r) => r.acc)).toFixed(2)}% vs ungated ${(100 * mean(plain, (r) => r.acc)).toFixed(2)}%; largest same-seed gap ${(100 * gap).toFixed(2)} points`);
   }
   return [...lines, ...summary];
 }

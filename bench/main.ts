@@ -38,9 +38,11 @@ function measure(body: string): Measure {
 
 async function main(): Promise<void> {
   if (process.argv.includes('--gates')) {
-    // `npm run bench -- --gates [--epochs N]`: the gate-training benchmark only (minutes).
-    const at = process.argv.indexOf('--epochs');
-    for (const line of await gatesBench(at > 0 ? Number(process.argv[at + 1]) : 20)) console.log(line);
+    // `npm run bench -- --gates [--lenet5] [--epochs N] [--seeds 0,1,2]`: the gate-training benchmark only (minutes; LeNet-5: an hour).
+    const arg = (name: string) => (process.argv.indexOf(name) > 0 ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+    const lenet5 = process.argv.includes('--lenet5');
+    const seeds = arg('--seeds')?.split(',').map(Number) ?? (lenet5 ? [0] : [0, 1, 2]);
+    for (const line of await gatesBench(Number(arg('--epochs') ?? (lenet5 ? 10 : 20)), lenet5 ? 'lenet5' : 'lenet300', seeds)) console.log(line);
     return;
   }
   console.log(spectralBench(DIR).join('\n'));

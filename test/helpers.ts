@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Checkpoint, LayerKind } from '../src/core/checkpoint.ts';
-import type { Frame } from 'playwright-core';
+import { chromium, type Frame, type Page } from 'playwright-core';
 
 export const ROOT = path.resolve(__dirname, '..');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
@@ -88,4 +88,35 @@ export function paintedPixels(frame: Frame, selector: string): Promise<number[]>
       return n;
     });
   }, selector);
+}
+
+export interface RenderedPage {
+  page: Page;
+  /** Every canvas: its id, what annotate() recorded, and its painted pixels. */
+  charts: Array<{ id: string; datasets: number; points: number; painted: number }>;
+  errors: string[];
+  /** Requests that left the file (a self-contained page makes none). */
+  external: string[];
+}
+
+/** Opens a self-contained HTML report in headless Chromium, waits until it has rendered, and hands it to `use`. */
+export async function withRenderedPage<T>(file: string, use: (r: RenderedPage) => Promise<T>): Promise<T> {
+  const browser = await chromium.launch({
+    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
+    const requests: string[] = [];
+    page.on('request', (req) => requests.push(req.url()));
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`file://${file}`);
+    await page.waitForSelector('body[data-rendered="true"]', { timeout: 10_000 });
+    const ids = await page.evaluate(() => Array.from(document.querySelectorAll('canvas')).map((c) => ({ id: c.id, datasets: Number(c.dataset['datasets'] ?? 0), points: Number(c.dataset['points'] ?? 0) })));
+    const painted = await paintedPixels(page.mainFrame(), 'canvas');
+    return await use({ page, charts: ids.map((c, i) => ({ ...c, painted: painted[i]! })), errors, external: requests.filter((u) => !u.startsWith('file://')) });
+  } finally {
+    await browser.close();
+  }
 }

@@ -15,7 +15,7 @@ Commands:
   inspect <model> [--json]   List a checkpoint's weight tensors, their layers and parameter totals.
   analyze <model> [options]  Tail indices, compressibility curves and spectra of every weight layer.
   train-gates <model> --data x.npy --labels y.npy -o <out> [options]
-                             Retrain a Dense network with Bernoulli gates; export it without the units switched off.
+                             Retrain a Dense or Conv2D chain with Bernoulli gates; export it without the units switched off.
   prune <model> -o <out> --method magnitude|singular|node|spectral (--ratio r | --eps e | --budget n | --plan p) [options]
                              Prune weight layers and write a new model (ONNX → .onnx, TF.js → model.json).
   <model> is ${SUPPORTED_INPUTS}.
@@ -50,10 +50,11 @@ spectral prune options (ONNX; see the README):
 train-gates options (see the README):
   --val-data <x.npy> --val-labels <y.npy>   Held-out data, evaluated after each epoch.
   --epochs <n> (20)  --batch-size <n> (64)  --lr <x> (1e-3, Adam)  --gate-lr <x> (0.5)
-  --strength <x> (0.005 nats per parameter)  --unit-cost <x> (30 nats per unit)
+  --strength <x> (0.005 nats per parameter)  --unit-cost <x> (30 nats per unit)  --polarization <x> (3 × the cost)
   --initial-theta <x> (1)  --warmup <n> (1 epoch)  --settle <n> (4 epochs)
   --seed <n> (0)
-  --log <log.json>       Write the training log (per-epoch loss, accuracy, widths; final θ).
+  --log <log.json>       Write the training log (per-epoch loss, accuracy, widths; θ histograms).
+  --html <out.html>      Write the training report: widths over the epochs, loss, θ histogram.
 
 Options:
   -h, --help   Show this help.
@@ -106,6 +107,7 @@ export async function main(argv: string[]): Promise<number> {
         'initial-theta': { type: 'string' },
         warmup: { type: 'string' },
         'unit-cost': { type: 'string' },
+        polarization: { type: 'string' },
         settle: { type: 'string' },
         log: { type: 'string' },
         'image-size': { type: 'string' },

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { writeFileAtomic } from '../core/io/writeFileAtomic.ts';
+import { renderTrainingHtml } from '../core/report/renderTrainingHtml.ts';
 import type { EpochLog } from '../core/training/gatedNetwork.ts';
 import { type TrainGatesLog, trainGates, type TrainGatesOptions } from '../core/training/trainGates.ts';
 import { UsageError } from './analyzeCommand.ts';
@@ -7,6 +8,7 @@ import { UsageError } from './analyzeCommand.ts';
 export interface TrainGatesCli {
   output: string;
   log?: string;
+  html?: string;
   options: TrainGatesOptions;
 }
 
@@ -33,6 +35,7 @@ export function parseTrainGatesOptions(v: Record<string, string | boolean | unde
     gateLearningRate: num('gate-lr', pos, 'a positive number'),
     strength: num('strength', (x) => x >= 0 && Number.isFinite(x), 'a number ≥ 0'),
     unitCost: num('unit-cost', (x) => x >= 0 && Number.isFinite(x), 'a number ≥ 0'),
+    polarization: num('polarization', (x) => x >= 0 && Number.isFinite(x), 'a number ≥ 0'),
     initialTheta: num('initial-theta', (x) => x > 0 && x <= 1, 'in (0, 1]'),
     seed: num('seed', (x) => Number.isSafeInteger(x) && x >= 0, 'a non-negative integer'),
     settleEpochs: num('settle', (x) => Number.isSafeInteger(x) && x >= 0, 'a non-negative integer'),
@@ -41,6 +44,7 @@ export function parseTrainGatesOptions(v: Record<string, string | boolean | unde
   return {
     output,
     ...(str('log') ? { log: str('log')! } : {}),
+    ...(str('html') ? { html: str('html')! } : {}),
     options: {
       data,
       labels,
@@ -63,9 +67,10 @@ export async function runTrainGates(model: string, a: TrainGatesCli, signal: Abo
     onEpoch: (e) => write(epochLine(e, (total ||= a.options.epochs ?? 20))),
   });
   if (a.log) writeFileAtomic(a.log, JSON.stringify(log, null, 1) + '\n');
+  if (a.html) writeFileAtomic(a.html, renderTrainingHtml(log));
   write(
     `${log.cancelled ? 'cancelled: exported the state after the last complete epoch. ' : ''}widths ${log.widthsBefore.join('-')} → ${log.widthsAfter.join('-')}; params ${log.paramsBefore.toLocaleString()} → ${log.paramsAfter.toLocaleString()}; ` +
-      `θ at the end: ${log.thetaHistogram.zero} at 0, ${log.thetaHistogram.one} at 1, ${log.thetaHistogram.between} in between (rounded); accuracy ${(100 * log.final.trainAccuracy).toFixed(2)}% train` +
+      `θ when the structure was decided: ${log.thetaAtDecision.zero} at 0, ${log.thetaAtDecision.one} at 1, ${log.thetaAtDecision.between} in between (rounded); accuracy ${(100 * log.final.trainAccuracy).toFixed(2)}% train` +
       `${log.final.valAccuracy !== null ? `, ${(100 * log.final.valAccuracy).toFixed(2)}% validation` : ''}; wrote ${path.basename(a.output)} (${log.backend})`,
   );
   return log;

@@ -57,7 +57,7 @@ export async function learnStructure(r: LearnRequest): Promise<void> {
           for (const s of subs) s.dispose();
           if (m.ok) {
             const l = m.result;
-            r.post({ type: 'trainDone', output: l.output, widthsBefore: l.widthsBefore, widthsAfter: l.widthsAfter, accuracy: l.final.trainAccuracy, valAccuracy: l.final.valAccuracy, cancelled: l.cancelled });
+            r.post({ type: 'trainDone', output: l.output, widthsBefore: l.widthsBefore, widthsAfter: l.widthsAfter, accuracy: l.final.trainAccuracy, valAccuracy: l.final.valAccuracy, cancelled: l.cancelled, gatedLayers: l.gatedLayers, thetaAtDecision: l.thetaAtDecision, thetaFinal: l.thetaFinal });
             r.log.info(`trained ${l.output}: widths ${l.widthsBefore.join('-')} → ${l.widthsAfter.join('-')}`);
             offerWrittenModel(l.output, `widths ${l.widthsBefore.join('-')} → ${l.widthsAfter.join('-')}`, 'trained');
           } else {

@@ -104,12 +104,13 @@ ${REPORT_STYLE}</style></head>
     <p class="toolbar"><vscode-button id="prune">Prune &amp; export…</vscode-button><vscode-button id="cancel-prune" secondary hidden>Cancel</vscode-button>
     <span id="prune-status" role="status" aria-live="polite"></span></p>
     <div id="prune-result" role="status" aria-live="polite"></div>
-    <h2>Learn structure <span class="muted">(retrains with Bernoulli gates; needs labelled data; Dense networks)</span></h2>
+    <h2>Learn structure <span class="muted">(retrains with Bernoulli gates; needs labelled data; Dense and Conv2D chains)</span></h2>
     <p class="toolbar"><vscode-button id="learn" secondary>Learn structure (needs data)…</vscode-button><vscode-button id="cancel-learn" secondary hidden>Cancel</vscode-button>
     <span id="learn-status" role="status" aria-live="polite"></span></p>
     <div class="charts" id="learn-charts" hidden>
       <div class="chart"><canvas id="chart-widths" role="img" aria-label="surviving units per epoch"></canvas></div>
       <div class="chart"><canvas id="chart-loss" role="img" aria-label="loss and accuracy per epoch"></canvas></div>
+      <div class="chart" id="chart-theta-box" hidden><canvas id="chart-theta" role="img" aria-label="histogram of the gate probabilities"></canvas></div>
     </div>
   </vscode-tab-panel>
 </vscode-tabs>

@@ -3,10 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import Ajv2020 from 'ajv/dist/2020';
-import { chromium } from 'playwright-core';
 import { REPORT_SCHEMA } from '../../src/core/report/reportSchema.ts';
 import { analyzeModel } from '../../src/core/analysis/analyzeModel.ts';
-import { fixture, runCliAsync, tempDir } from '../helpers.ts';
+import { fixture, runCliAsync, tempDir, withRenderedPage } from '../helpers.ts';
 
 const tmp = tempDir();
 after(tmp.cleanup);
@@ -67,29 +66,9 @@ test('analyze --html (with calibration data) renders every chart in headless Chr
   const out = path.join(tmp.dir, 'example.html');
   const r = await runCliAsync(['analyze', fixture('onnx', 'digits_mlp.onnx'), '--data', fixture('npy', 'digits_calib_x.npy'), '--html', out]);
   assert.equal(r.status, 0, r.stderr);
-  const browser = await chromium.launch({
-    executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
-    const requests: string[] = [];
-    page.on('request', (req) => requests.push(req.url()));
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`file://${out}`);
-    await page.waitForSelector('body[data-rendered="true"]', { timeout: 10_000 });
-    const charts = await page.evaluate(() =>
-      Array.from(document.querySelectorAll('canvas')).map((c) => {
-        const ctx = c.getContext('2d')!;
-        const px = ctx.getImageData(0, 0, c.width, c.height).data;
-        let painted = 0;
-        for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) painted++;
-        return { id: c.id, datasets: Number(c.dataset['datasets'] ?? 0), points: Number(c.dataset['points'] ?? 0), painted };
-      }),
-    );
+  await withRenderedPage(out, async ({ page, charts, errors, external }) => {
     assert.deepEqual(errors, []);
-    assert.deepEqual(requests.filter((u) => !u.startsWith('file://')), []);
+    assert.deepEqual(external, []);
     assert.deepEqual(charts.map((c) => c.id), ['chart-alpha', 'chart-alpha-esd', 'chart-curves', 'chart-esd', 'chart-hist', 'chart-act']);
     for (const c of charts) {
       assert.ok(c.datasets >= (c.id === 'chart-hist' ? 1 : 2) && c.points > 0, `${c.id}: ${JSON.stringify(c)}`);
@@ -97,7 +76,5 @@ test('analyze --html (with calibration data) renders every chart in headless Chr
     }
     assert.equal(await page.locator('#layers tbody tr').count(), 3); // digits: 0.weight, 2.weight, 4.weight
     if (process.env['PRUNESCOPE_SCREENSHOT']) await page.screenshot({ path: process.env['PRUNESCOPE_SCREENSHOT'], fullPage: true });
-  } finally {
-    await browser.close();
-  }
+  });
 });

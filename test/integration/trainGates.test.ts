@@ -14,7 +14,7 @@ import { loadTfjs } from '../../src/core/runtime/loadTfjs.ts';
 import { GATE_DEFAULTS, GatedNetwork, type DenseSpec } from '../../src/core/training/gatedNetwork.ts';
 import { readChain, trainGates, writeOnnxChain, writeTfjsChain } from '../../src/core/training/trainGates.ts';
 import { loadLayersModelFile } from '../../src/core/runtime/loadTfjs.ts';
-import { runCliAsync, tempDir, writeNpy } from '../helpers.ts';
+import { runCliAsync, tempDir, withRenderedPage, writeNpy } from '../helpers.ts';
 
 const tmp = tempDir();
 after(tmp.cleanup);
@@ -82,10 +82,27 @@ test('trainGates end to end: ONNX in, ONNX out, a log with widths per epoch; CLI
   assert.ok(log.epochs.every((e, i) => i === 0 || e.widths[0]! <= log.epochs[i - 1]!.widths[0]!), 'widths never grow');
   assert.equal(log.paramsAfter, D * (H / 2) + H / 2 + (H / 2) * K + K);
   assert.ok(log.final.trainAccuracy > 0.9, String(log.final.trainAccuracy));
-  const cli = await runCliAsync(['train-gates', MODEL, '--data', XS, '--labels', YS, '--epochs', '2', '-o', path.join(tmp.dir, 'c2.onnx'), '--log', path.join(tmp.dir, 'log.json')]);
+  // Every θ ends at 0 (the 20 removed units) or 1 (the 20 kept); at the decision they summed to the same 40 units.
+  assert.deepEqual(log.thetaFinal.bins, [H / 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, H / 2]);
+  assert.equal(log.thetaAtDecision.bins.reduce((a, b) => a + b, 0), H);
+  assert.equal(log.thetaAtDecision.between, log.rounded);
+  assert.deepEqual(log.gatedLayers, ['hidden_gemm']);
+  const html = path.join(tmp.dir, 'training.html');
+  const cli = await runCliAsync(['train-gates', MODEL, '--data', XS, '--labels', YS, '--epochs', '3', '--settle', '1', '-o', path.join(tmp.dir, 'c2.onnx'), '--log', path.join(tmp.dir, 'log.json'), '--html', html]);
   assert.equal(cli.status, 0, cli.stderr);
-  assert.equal(JSON.parse(fs.readFileSync(path.join(tmp.dir, 'log.json'), 'utf8')).epochs.length, 2);
-  assert.match(cli.stdout, /epoch 2\/2/);
+  const cliLog = JSON.parse(fs.readFileSync(path.join(tmp.dir, 'log.json'), 'utf8')) as typeof log;
+  assert.equal(cliLog.epochs.length, 3);
+  assert.match(cli.stdout, /epoch 3\/3/);
+  await withRenderedPage(html, async ({ page, charts, errors, external }) => {
+    assert.deepEqual(errors, []);
+    assert.deepEqual(external, []);
+    assert.deepEqual(charts.map((c) => [c.id, c.datasets, c.points]), [['chart-widths', 1, 3], ['chart-loss', 2, 3], ['chart-theta', 2, 12]]);
+    for (const c of charts) assert.ok(c.painted > 1000, `${c.id} is blank`);
+    assert.equal(await page.locator('#epochs tbody tr').count(), 3);
+    assert.deepEqual(await page.locator('#layers tbody tr td').allTextContents(), ['hidden_gemm', String(H), String(cliLog.widthsAfter[0]), `${((100 * cliLog.widthsAfter[0]!) / H).toFixed(1)}%`]);
+    assert.match((await page.locator('#facts').textContent())!, new RegExp(`widths${H} → ${cliLog.widthsAfter[0]}`));
+    if (process.env['PRUNESCOPE_SCREENSHOT_TRAINING']) await page.screenshot({ path: process.env['PRUNESCOPE_SCREENSHOT_TRAINING'], fullPage: true });
+  });
   const refused = await runCliAsync(['train-gates', path.join(__dirname, '..', 'fixtures', 'onnx', 'cnn_plain_bn.onnx'), '--data', XS, '--labels', YS, '-o', path.join(tmp.dir, 'c3.onnx')]);
   assert.equal(refused.status, 1);
   assert.match(refused.stderr, /node \S+ \(BatchNormalization\) is not supported/);

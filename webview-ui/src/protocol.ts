@@ -8,6 +8,7 @@ import type { PruneReport } from '../../src/core/pruning/pruneModel.ts';
 import type { PreviewMethod, PreviewRequest } from '../../src/core/pruning/previewPlan.ts';
 import type { AnalysisReport } from '../../src/core/report/report.ts';
 import type { EpochLog } from '../../src/core/training/gatedNetwork.ts';
+import type { ThetaHistogram } from '../../src/core/training/trainGates.ts';
 
 export type ReportView = 'overview' | 'layers' | 'compare' | 'prune';
 
@@ -31,7 +32,7 @@ export type HostMessage =
   | { type: 'pruneFailed'; message: string }
   /** Gate training ("Learn structure"): one message per epoch, then the outcome. */
   | { type: 'trainEpoch'; log: EpochLog; epochs: number }
-  | { type: 'trainDone'; output: string; widthsBefore: number[]; widthsAfter: number[]; accuracy: number; valAccuracy: number | null; cancelled: boolean }
+  | { type: 'trainDone'; output: string; widthsBefore: number[]; widthsAfter: number[]; accuracy: number; valAccuracy: number | null; cancelled: boolean; gatedLayers: string[]; thetaAtDecision: ThetaHistogram; thetaFinal: ThetaHistogram }
   | { type: 'trainFailed'; message: string };
 
 export type WebviewMessage =
@@ -86,7 +87,15 @@ export function isHostMessage(m: unknown): m is HostMessage {
       return !!l && typeof l.epoch === 'number' && typeof l.loss === 'number' && Array.isArray(l.widths) && typeof x['epochs'] === 'number';
     }
     case 'trainDone':
-      return typeof x['output'] === 'string' && Array.isArray(x['widthsBefore']) && Array.isArray(x['widthsAfter']) && typeof x['accuracy'] === 'number' && typeof x['cancelled'] === 'boolean';
+      return (
+        typeof x['output'] === 'string' &&
+        Array.isArray(x['widthsBefore']) &&
+        Array.isArray(x['widthsAfter']) &&
+        typeof x['accuracy'] === 'number' &&
+        typeof x['cancelled'] === 'boolean' &&
+        Array.isArray(x['gatedLayers']) &&
+        [x['thetaAtDecision'], x['thetaFinal']].every((h) => typeof h === 'object' && h !== null && Array.isArray((h as ThetaHistogram).bins) && (h as ThetaHistogram).bins.length === 12)
+      );
     case 'error':
     case 'pruneProgress':
     case 'pruneFailed':

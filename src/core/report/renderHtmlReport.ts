@@ -13,7 +13,7 @@ export function loadReportScript(): string {
   throw new Error('dist/report-page.js is missing: run `npm run build`');
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The report page's CSS; colours come from --fg/--bg/--muted/--border/--warn/--bad (themed by the host page). */
 export const REPORT_STYLE = `body { font: 14px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg); margin: 24px; }
@@ -59,10 +59,12 @@ be removed with relative ℓ2 error below ε.</p>
 const STANDALONE_COLOURS = `:root { color-scheme: light dark; --fg: #1f2328; --bg: #ffffff; --muted: #59636e; --border: #d1d9e0; --warn: #9a6700; --bad: #cf222e; }
 @media (prefers-color-scheme: dark) { :root { --fg: #e6edf3; --bg: #0d1117; --muted: #9198a1; --border: #3d444d; --warn: #d29922; --bad: #f85149; } }`;
 
-/** One self-contained HTML page: inline CSS, the renderer with chart.js inline, the report embedded as JSON. */
-export function renderHtmlReport(report: AnalysisReport, script = loadReportScript()): string {
-  const json = JSON.stringify(report).replace(/</g, '\\u003c');
-  const title = `PruneScope report: ${report.model.path.split(/[\\/]/).pop()}`;
+/**
+ * One self-contained page: inline CSS, the renderer with chart.js inline, and `data` embedded as
+ * JSON in the script element `dataId` (which tells the renderer what to draw).
+ */
+export function standalonePage(title: string, body: string, dataId: 'report-data' | 'training-data', data: unknown, script: string): string {
+  const json = JSON.stringify(data).replace(/</g, '\\u003c');
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
@@ -72,8 +74,14 @@ export function renderHtmlReport(report: AnalysisReport, script = loadReportScri
 ${STANDALONE_COLOURS}
 ${REPORT_STYLE}</style></head>
 <body>
-${reportBody(title)}<script id="report-data" type="application/json">${json}</script>
+${body}<script id="${dataId}" type="application/json">${json}</script>
 <script>${script.replace(/<\/script/gi, '<\\/script')}</script>
 </body></html>
 `;
+}
+
+/** The analysis report as one self-contained HTML page. */
+export function renderHtmlReport(report: AnalysisReport, script = loadReportScript()): string {
+  const title = `PruneScope report: ${report.model.path.split(/[\\/]/).pop()}`;
+  return standalonePage(title, reportBody(title), 'report-data', report, script);
 }

@@ -59,8 +59,12 @@ export interface TrainGatesLog {
   widthsBefore: number[];
   widthsAfter: number[];
   epochs: EpochLog[];
-  /** θ when the structure was decided (before rounding): how many were at 0, at 1, and in between. */
-  thetaHistogram: { zero: number; one: number; between: number };
+  /** Names of the gated layers (the widths' order). */
+  gatedLayers: string[];
+  /** θ of every unit when the structure was decided, before rounding (units removed earlier count as 0). */
+  thetaAtDecision: ThetaHistogram;
+  /** θ of every unit at the end: 0 (removed) or 1 (kept). */
+  thetaFinal: ThetaHistogram;
   /** Interior θ rounded to the nearest vertex at the end. */
   rounded: number;
   cancelled: boolean;
@@ -69,10 +73,22 @@ export interface TrainGatesLog {
   paramsAfter: number;
 }
 
-function thetaHistogram(thetas: number[][]): TrainGatesLog['thetaHistogram'] {
-  const h = { zero: 0, one: 0, between: 0 };
-  for (const t of thetas.flat()) h[t === 0 ? 'zero' : t === 1 ? 'one' : 'between']++;
-  return h;
+export interface ThetaHistogram {
+  /** 12 counts: exactly 0, the ten tenths of the open interval (0, 1), exactly 1. */
+  bins: number[];
+  zero: number;
+  one: number;
+  between: number;
+}
+
+/** The histogram of the surviving units' θ plus `removed` units at 0. */
+export function thetaHistogram(thetas: readonly number[], removed: number): ThetaHistogram {
+  const bins = new Array<number>(12).fill(0);
+  bins[0] = removed;
+  for (const t of thetas) bins[t <= 0 ? 0 : t >= 1 ? 11 : 1 + Math.min(9, Math.floor(t * 10))]!++;
+  const zero = bins[0]!;
+  const one = bins[11]!;
+  return { bins, zero, one, between: thetas.length + removed - zero - one };
 }
 
 const paramsOf = (chain: Chain) => chain.layers.reduce((a, l) => a + (isWeighted(l) ? l.kernel.length + l.bias.length : 0), 0);
@@ -105,7 +121,9 @@ export async function trainGates(file: string, output: string, o: TrainGatesOpti
     widthsBefore: net.widths(),
     widthsAfter: [],
     epochs: [],
-    thetaHistogram: { zero: 0, one: 0, between: 0 },
+    gatedLayers: net.gatedLayerNames(),
+    thetaAtDecision: thetaHistogram([], 0),
+    thetaFinal: thetaHistogram([], 0),
     rounded: 0,
     cancelled: false,
     final: { trainAccuracy: 0, valAccuracy: null },
@@ -135,8 +153,12 @@ export async function trainGates(file: string, output: string, o: TrainGatesOpti
       o.onEpoch?.(entry);
       await new Promise((res) => setImmediate(res)); // let a cancel be seen
     }
-    log.thetaHistogram = thetaHistogram(net.thetasAtDecision ?? net.thetas()); // no decision yet: settle epochs 0, or cancelled before
+    const units = log.widthsBefore.reduce((a, b) => a + b, 0);
+    const decided = (net.thetasAtDecision ?? net.thetas()).flat(); // no decision yet: settle epochs 0, or cancelled before
+    log.thetaAtDecision = thetaHistogram(decided, units - decided.length);
     net.finalize();
+    const final = net.thetas().flat();
+    log.thetaFinal = thetaHistogram(final, units - final.length);
     log.rounded = net.rounded;
     log.widthsAfter = net.widths();
     log.final = { trainAccuracy: net.evaluate(train).accuracy, valAccuracy: val ? net.evaluate(val).accuracy : null };

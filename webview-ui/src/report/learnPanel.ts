@@ -1,17 +1,18 @@
 /**
  * "Learn structure": asks the host to retrain the model with Bernoulli gates and draws, live, the
- * hidden widths and the loss / accuracy of each epoch.
+ * hidden widths and the loss / accuracy of each epoch, then the θ histogram.
  */
-import { Chart } from 'chart.js';
+import type { Chart } from 'chart.js';
 import type { EpochLog } from '../../../src/core/training/gatedNetwork.ts';
-import type { WebviewMessage } from '../protocol.ts';
-import { annotate, palette } from './charts.ts';
+import type { HostMessage, WebviewMessage } from '../protocol.ts';
+import { lossChart, thetaChart, widthsChart } from './trainingCharts.ts';
 
 type Button = HTMLElement & { disabled: boolean };
 
 export class LearnPanel {
   private readonly epochs: EpochLog[] = [];
   private charts: Chart[] = [];
+  private theta: Chart | undefined;
 
   constructor(private readonly post: (m: WebviewMessage) => void) {
     document.getElementById('learn')!.addEventListener('click', () => this.start());
@@ -34,6 +35,9 @@ export class LearnPanel {
 
   private start(): void {
     this.epochs.length = 0;
+    this.theta?.destroy();
+    this.theta = undefined;
+    document.getElementById('chart-theta-box')!.hidden = true;
     this.busy(true);
     this.status('Choose the training data and where to save…');
     this.post({ type: 'learnStructure' });
@@ -47,8 +51,11 @@ export class LearnPanel {
     this.draw();
   }
 
-  done(m: { output: string; widthsBefore: number[]; widthsAfter: number[]; accuracy: number; valAccuracy: number | null; cancelled: boolean }): void {
+  done(m: Extract<HostMessage, { type: 'trainDone' }>): void {
     this.busy(false);
+    document.getElementById('chart-theta-box')!.hidden = false;
+    this.theta?.destroy();
+    this.theta = thetaChart(document.getElementById('chart-theta') as HTMLCanvasElement, m.thetaAtDecision, m.thetaFinal);
     const val = m.valAccuracy !== null ? `, validation ${(100 * m.valAccuracy).toFixed(1)}%` : '';
     this.status(`${m.cancelled ? 'Cancelled; saved the last complete epoch. ' : ''}Widths ${m.widthsBefore.join('-')} → ${m.widthsAfter.join('-')}; accuracy ${(100 * m.accuracy).toFixed(1)}%${val}. Wrote ${m.output}`, 'ok');
   }
@@ -61,31 +68,6 @@ export class LearnPanel {
   private draw(): void {
     document.getElementById('learn-charts')!.hidden = false;
     for (const c of this.charts) c.destroy();
-    const p = palette();
-    const x = this.epochs.map((e) => e.epoch);
-    const layers = this.epochs[0]?.widths.length ?? 0;
-    this.charts = [
-      annotate(
-        new Chart(document.getElementById('chart-widths') as HTMLCanvasElement, {
-          type: 'line',
-          data: { labels: x, datasets: Array.from({ length: layers }, (_, i) => ({ label: `hidden layer ${i + 1}`, data: this.epochs.map((e) => e.widths[i]!), borderColor: p.series[i % 4], backgroundColor: p.series[i % 4] })) },
-          options: { plugins: { title: { display: true, text: 'Surviving units per hidden layer' } }, scales: { x: { title: { display: true, text: 'epoch' } }, y: { min: 0, title: { display: true, text: 'units' } } } },
-        }),
-      ),
-      annotate(
-        new Chart(document.getElementById('chart-loss') as HTMLCanvasElement, {
-          type: 'line',
-          data: {
-            labels: x,
-            datasets: [
-              { label: 'training loss', data: this.epochs.map((e) => e.loss), borderColor: p.red, backgroundColor: p.red, yAxisID: 'y' },
-              { label: 'training accuracy', data: this.epochs.map((e) => e.accuracy), borderColor: p.green, backgroundColor: p.green, yAxisID: 'acc' },
-              ...(this.epochs.some((e) => e.valAccuracy !== null) ? [{ label: 'validation accuracy', data: this.epochs.map((e) => e.valAccuracy), borderColor: p.blue, backgroundColor: p.blue, yAxisID: 'acc' }] : []),
-            ],
-          },
-          options: { plugins: { title: { display: true, text: 'Loss and accuracy' } }, scales: { x: { title: { display: true, text: 'epoch' } }, y: { min: 0, title: { display: true, text: 'loss' } }, acc: { position: 'right', min: 0, max: 1, title: { display: true, text: 'accuracy' } } } },
-        }),
-      ),
-    ];
+    this.charts = [widthsChart(document.getElementById('chart-widths') as HTMLCanvasElement, this.epochs), lossChart(document.getElementById('chart-loss') as HTMLCanvasElement, this.epochs)];
   }
 }
