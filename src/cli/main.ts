@@ -50,7 +50,7 @@ spectral prune options (ONNX; see the README):
 train-gates options (see the README):
   --val-data <x.npy> --val-labels <y.npy>   Held-out data, evaluated after each epoch.
   --epochs <n> (20)  --batch-size <n> (64)  --lr <x> (1e-3, Adam)  --gate-lr <x> (0.5)
-  --strength <x> (0.005 nats per parameter)  --unit-cost <x> (30 nats per unit)  --polarization <x> (3 × the cost)
+  --strength <x> (0.005 nats per parameter)  --unit-cost <x> (20 nats per unit)  --polarization <x> (3 × the cost)
   --initial-theta <x> (1)  --warmup <n> (1 epoch)  --settle <n> (4 epochs)
   --seed <n> (0)
   --log <log.json>       Write the training log (per-epoch loss, accuracy, widths; θ histograms).

@@ -238,6 +238,7 @@ test('PruneScope in VS Code: report, comparison, prune & export, themes, cancel,
     const status = (await digits.textContent('#learn-status'))!;
     assert.match(status, /^Widths 128-64 → \d+-\d+; accuracy [\d.]+%\. Wrote .*digits\.gated\.onnx$/, status);
     assert.equal(await digits.getAttribute('#chart-widths', 'data-points'), '20');
+    assert.equal(await digits.getAttribute('#chart-theta', 'data-points'), '12'); // the θ histogram, drawn when training ends
     // The trained model runs, with the widths the page reported.
     const m = /→ (\d+)-(\d+)/.exec(status)!;
     const ort = await import('onnxruntime-node');

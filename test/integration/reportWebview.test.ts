@@ -200,9 +200,17 @@ test('learn structure: the button asks the host, epochs stream into the widths a
   await p.waitForFunction(() => document.getElementById('chart-widths')?.dataset['points'] === '3');
   assert.equal(await p.getAttribute('#chart-loss', 'data-datasets'), '2');
   assert.match((await p.textContent('#learn-status'))!, /^Epoch 3 of 3: loss 0\.400, accuracy 80\.0%; widths 20$/);
-  await p.evaluate(() => window.postMessage({ type: 'trainDone', output: '/w/m.gated.onnx', widthsBefore: [40], widthsAfter: [20], accuracy: 0.95, valAccuracy: null, cancelled: false }, '*'));
+  assert.equal(await p.isVisible('#chart-theta'), false);
+  const histogram = (bins: number[]) => ({ bins, zero: bins[0], one: bins[11], between: 40 - bins[0]! - bins[11]! });
+  const done = { type: 'trainDone', output: '/w/m.gated.onnx', widthsBefore: [40], widthsAfter: [20], accuracy: 0.95, valAccuracy: null, cancelled: false, gatedLayers: ['fc1'] };
+  // A message without the θ histograms is not a trainDone: the page ignores it.
+  await p.evaluate((m) => window.postMessage(m, '*'), done);
+  await p.evaluate((m) => window.postMessage(m, '*'), { ...done, thetaAtDecision: histogram([18, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 19]), thetaFinal: histogram([20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20]) });
   await p.waitForFunction(() => document.getElementById('learn-status')!.className === 'ok');
   assert.equal(await p.textContent('#learn-status'), 'Widths 40 → 20; accuracy 95.0%. Wrote /w/m.gated.onnx');
+  await p.waitForFunction(() => document.getElementById('chart-theta')?.dataset['points'] === '12');
+  assert.equal(await p.getAttribute('#chart-theta', 'data-datasets'), '2');
+  assert.ok((await paintedPixels(p.mainFrame(), '#chart-theta'))[0]! > 1000, 'the θ histogram is blank');
   assert.deepEqual(pageErrors, []);
   await p.close();
 });

@@ -36,6 +36,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import { Mulberry32 } from '../analysis/prng.ts';
 import { type Activation, type Chain, chainShapes, isWeighted, type LayerSpec, type WeightedSpec } from './chain.ts';
+import { Adam } from './adam.ts';
 import { trainableConv2d } from './trainableConv2d.ts';
 
 export type { Activation, Chain, DenseSpec, LayerSpec } from './chain.ts';
@@ -64,7 +65,7 @@ export interface GateSettings {
   seed: number;
 }
 
-export const GATE_DEFAULTS: GateSettings = { epochs: 20, batchSize: 64, learningRate: 1e-3, gateLearningRate: 0.5, polarization: 3, strength: 0.005, unitCost: 30, weightDecay: 0, initialTheta: 1, warmupEpochs: 1, settleEpochs: 4, seed: 0 };
+export const GATE_DEFAULTS: GateSettings = { epochs: 20, batchSize: 64, learningRate: 1e-3, gateLearningRate: 0.5, polarization: 3, strength: 0.005, unitCost: 20, weightDecay: 0, initialTheta: 1, warmupEpochs: 1, settleEpochs: 4, seed: 0 };
 
 export interface EpochLog {
   epoch: number;
@@ -107,7 +108,7 @@ export class GatedNetwork {
   private readonly layers: Layer[];
   private readonly gated: Layer[];
   private readonly inputShape: number[];
-  private optimizer: TF.Optimizer;
+  private readonly optimizer: Adam;
   private readonly rng: Mulberry32;
   /** θ values forced to {0, 1} at the end because they had not reached a vertex. */
   rounded = 0;
@@ -145,7 +146,7 @@ export class GatedNetwork {
       };
     });
     this.gated = this.layers.filter((l) => l.theta);
-    this.optimizer = tf.train.adam(s.learningRate);
+    this.optimizer = new Adam(tf, s.learningRate);
   }
 
   private get weighted(): Layer[] {
@@ -231,12 +232,7 @@ export class GatedNetwork {
         return loss;
       });
       lossSum += value.dataSync()[0]! * rows;
-      const weightGrads: Record<string, TF.Tensor> = {};
-      for (const l of this.weighted) {
-        weightGrads[l.w!.name] = grads[l.w!.name]!;
-        weightGrads[l.b!.name] = grads[l.b!.name]!;
-      }
-      this.optimizer.applyGradients(weightGrads);
+      this.optimizer.step(this.weighted.flatMap((l): Array<[TF.Variable, TF.Tensor]> => [[l.w!, grads[l.w!.name]!], [l.b!, grads[l.b!.name]!]]));
       // Projected SGD on θ with the first-order gate gradient and the prior cost (after the warm-up).
       if (!this.thetasAtDecision && this.epochsDone >= this.s.warmupEpochs)
         this.gated.forEach((l, i) => {
@@ -288,20 +284,21 @@ export class GatedNetwork {
       const b = tf.gather(l.b!, idx);
       const wn = tf.gather(next.w!, nextIdx, next.w!.rank - 2);
       removed += theta.length - keep.length;
-      l.w!.dispose();
-      l.b!.dispose();
-      next.w!.dispose();
-      l.w = tf.variable(w);
-      l.b = tf.variable(b);
-      next.w = tf.variable(wn);
-      for (const t of [w, b, wn, idx, nextIdx]) t.dispose();
+      // New variables for the smaller tensors; Adam's moments follow them.
+      const replace = (old: TF.Variable, value: TF.Tensor, indices: TF.Tensor1D, axis: number) => {
+        const v = tf.variable(value);
+        this.optimizer.carry(old, v, indices, axis);
+        old.dispose();
+        value.dispose();
+        return v;
+      };
+      l.w = replace(l.w!, w, idx, l.w!.rank - 1);
+      l.b = replace(l.b!, b, idx, 0);
+      next.w = replace(next.w!, wn, nextIdx, next.w!.rank - 2);
+      idx.dispose();
+      nextIdx.dispose();
       l.theta = Float64Array.from(keep, (u) => theta[u]!);
       l.ids = keep.map((u) => l.ids[u]!);
-    }
-    if (removed) {
-      // The optimizer's moments belong to the old shapes: start it afresh.
-      this.optimizer.dispose();
-      this.optimizer = this.tf.train.adam(this.s.learningRate);
     }
     return removed;
   }

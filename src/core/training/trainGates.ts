@@ -1,7 +1,8 @@
 /**
- * `prunescope train-gates`: reads a feed-forward Dense network (a TF.js Sequential layers-model or
- * an ONNX chain), trains it with Bernoulli gates (gatedNetwork.ts) in tfjs, and exports the shrunk,
- * deterministic network in the input's format, with a training log.
+ * `prunescope train-gates`: reads a feed-forward chain (readChain.ts: Dense, Conv2D, pooling,
+ * Flatten; a TF.js Sequential layers-model or an ONNX graph), trains it with Bernoulli gates
+ * (gatedNetwork.ts) in tfjs, and exports the shrunk, deterministic network in the input's format
+ * (writeChain.ts), with a training log.
  */
 import * as path from 'node:path';
 import { readNpy } from '../formats/npy.ts';
