@@ -116,7 +116,7 @@ export async function trainGates(file: string, output: string, o: TrainGatesOpti
   const log: TrainGatesLog = {
     input: path.resolve(file),
     output: path.resolve(output),
-    method: 'parsimonious Bernoulli-gate training (PruneScope implementation of Guenter & Sideris): projected SGD on θ, straight-through gate gradient, linear prior cost with a flattening hyper-prior',
+    method: 'parsimonious Bernoulli-gate training (PruneScope implementation of Guenter & Sideris): projected SGD on θ, straight-through gate gradient, linear prior cost, flattening hyper-prior with a ramped bistable term',
     settings,
     backend,
     widthsBefore: net.widths(),
