@@ -25,7 +25,7 @@ test('Adam matches tf.train.adam step for step', async () => {
   const reference = tf.train.adam(0.01, 0.9, 0.999, 1e-7);
   for (const g of GRADS) {
     adam.step([[ours, tf.tensor2d(g, [2, 3])]]);
-    reference.applyGradients({ [theirs.name]: tf.tensor2d(g, [2, 3]) });
+    reference.applyGradients([{ name: theirs.name, tensor: tf.tensor2d(g, [2, 3]) }]);
   }
   const [a, b] = [ours.dataSync(), theirs.dataSync()];
   for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - b[i]!) < 1e-6, `${i}: ${a[i]} vs ${b[i]}`);
