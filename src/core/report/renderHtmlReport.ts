@@ -13,7 +13,7 @@ export function loadReportScript(): string {
   throw new Error('dist/report-page.js is missing: run `npm run build`');
 }
 
-export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The report page's CSS; colours come from --fg/--bg/--muted/--border/--warn/--bad (themed by the host page). */
 export const REPORT_STYLE = `body { font: 14px/1.45 system-ui, sans-serif; color: var(--fg); background: var(--bg); margin: 24px; }
@@ -27,13 +27,18 @@ th:first-child, td:first-child, td.text { text-align: left; } tr.sel { outline: 
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 16px; } .chart { position: relative; height: 320px; }
 `;
 
-/** The report page's elements, filled by webview-ui's renderReport. */
-export function reportBody(title: string): string {
+/** The top of every report page: title, provenance line, facts and warnings (filled by the renderer). */
+export function pageHeading(title: string): string {
   return `<h1>${esc(title)}</h1>
 <div class="muted" id="provenance"></div>
 <div class="facts" id="facts"></div>
 <div id="warnings"></div>
-<h2>Tail index per layer</h2>
+`;
+}
+
+/** The report page's elements, filled by webview-ui's renderReport. */
+export function reportBody(title: string): string {
+  return `${pageHeading(title)}<h2>Tail index per layer</h2>
 <div class="charts">
   <div class="chart"><canvas id="chart-alpha" aria-label="alpha-stable and Hill per layer"></canvas></div>
   <div class="chart"><canvas id="chart-alpha-esd" aria-label="ESD power-law exponent per layer"></canvas></div>

@@ -5,14 +5,10 @@
  */
 import * as path from 'node:path';
 import type { TrainGatesLog } from '../training/trainGates.ts';
-import { esc, loadReportScript, standalonePage } from './renderHtmlReport.ts';
+import { loadReportScript, pageHeading, standalonePage } from './renderHtmlReport.ts';
 
 export function trainingBody(title: string): string {
-  return `<h1>${esc(title)}</h1>
-<div class="muted" id="provenance"></div>
-<div class="facts" id="facts"></div>
-<div id="warnings"></div>
-<h2>Structure over the epochs</h2>
+  return `${pageHeading(title)}<h2>Structure over the epochs</h2>
 <div class="charts">
   <div class="chart"><canvas id="chart-widths" aria-label="surviving units per gated layer and epoch"></canvas></div>
   <div class="chart"><canvas id="chart-loss" aria-label="loss and accuracy per epoch"></canvas></div>

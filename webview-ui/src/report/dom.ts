@@ -15,3 +15,21 @@ export function formatBytes(n: number): string {
   if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
   return `${(n / 1024 ** 3).toFixed(2)} GiB`;
 }
+
+/** Fact cards (label over value) into `box`, replacing what it held. */
+export function fillFacts(box: HTMLElement, facts: ReadonlyArray<readonly [string, string]>): void {
+  box.replaceChildren(
+    ...facts.map(([label, value]) => {
+      const d = el('div', undefined, 'fact');
+      d.append(el('span', label, 'muted'), el('b', value));
+      return d;
+    }),
+  );
+}
+
+/** A table row of text cells; the columns in `textColumns` are left-aligned. */
+export function tableRow(cells: readonly string[], textColumns: ReadonlySet<number> = new Set()): HTMLTableRowElement {
+  const tr = el('tr');
+  cells.forEach((v, k) => tr.append(el('td', v, textColumns.has(k) ? 'text' : undefined)));
+  return tr;
+}

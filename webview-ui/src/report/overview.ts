@@ -1,6 +1,6 @@
 /** The report's overview: provenance line, model facts and warnings (HTML report and webview). */
 import type { AnalysisReport } from '../../../src/core/report/report.ts';
-import { el, fmt, pct } from './dom.ts';
+import { el, fillFacts, fmt, pct } from './dom.ts';
 
 export function provenance(r: AnalysisReport): string {
   return `${r.model.format} · ${r.model.producer} · sha256 ${r.model.sha256.slice(0, 12)}… · mode ${r.settings.mode}, seed ${r.settings.seed}, ε = ${r.settings.eps} · PruneScope ${r.prunescope.version} · ${r.finishedAt}`;
@@ -21,12 +21,7 @@ export function renderFacts(r: AnalysisReport, box: HTMLElement, warnings: HTMLE
     [`prunable@ε=${r.settings.eps} node`, pct(s.prunableAtEps.node)],
     [`prunable@ε=${r.settings.eps} singular`, pct(s.prunableAtEps.singular)],
   ];
-  box.replaceChildren();
-  for (const [label, value] of facts) {
-    const d = el('div', undefined, 'fact');
-    d.append(el('span', label, 'muted'), el('b', value));
-    box.append(d);
-  }
+  fillFacts(box, facts);
   const sha = el('div', undefined, 'fact wide');
   sha.append(el('span', 'sha256', 'muted'), el('code', r.model.sha256));
   box.append(sha);

@@ -8,7 +8,9 @@ import type { LayerResult } from '../../../src/core/analysis/analyzeLayer.ts';
 import { provenance, renderFacts } from './overview.ts';
 import { activationSpectrumChart, alphaChart, alphaEsdChart, applyChartTheme, curvesChart, esdChart, histogramChart } from './charts.ts';
 
-import { el, fmt, pct } from './dom.ts';
+import { el, fmt, pct, tableRow } from './dom.ts';
+
+const TEXT_COLUMNS = new Set([0, 1, 2, 10]);
 
 /** Fills the page's elements (ids as in the report page) from the report. */
 export function renderReport(r: AnalysisReport): void {
@@ -40,10 +42,9 @@ export function renderReport(r: AnalysisReport): void {
     const o = el('option', l.name);
     o.value = String(i);
     sel.append(o);
-    const tr = el('tr');
-    tr.tabIndex = 0;
     const cells = [l.name, l.kind, l.shape.join('×'), l.params.toLocaleString(), fmt(l.alphaStable.multivariate), fmt(l.alphaHill), l.esd ? fmt(l.esd.alpha) : '—', pct(l.prunableAtEps.magnitude), pct(l.prunableAtEps.node), pct(l.prunableAtEps.singular), l.status];
-    cells.forEach((v, k) => tr.append(el('td', v, k < 3 || k === 10 ? 'text' : undefined)));
+    const tr = tableRow(cells, TEXT_COLUMNS);
+    tr.tabIndex = 0;
     const status = tr.lastElementChild as HTMLElement;
     if (l.status !== 'ok') {
       status.className = `text ${l.status === 'invalid' ? 'bad' : 'warn'}`;

@@ -1,7 +1,7 @@
 /** Fills the training report page (ids as in core/report/renderTrainingHtml.ts) from a train-gates log. */
 import type { TrainGatesLog } from '../../../src/core/training/trainGates.ts';
 import { applyChartTheme } from './charts.ts';
-import { el, fmt, pct } from './dom.ts';
+import { el, fillFacts, fmt, pct, tableRow } from './dom.ts';
 import { lossChart, thetaChart, widthsChart } from './trainingCharts.ts';
 
 export function renderTraining(log: TrainGatesLog): void {
@@ -17,27 +17,15 @@ export function renderTraining(log: TrainGatesLog): void {
     ['θ rounded', `${log.rounded}`],
     ['training time', `${(log.epochs.reduce((a, e) => a + e.ms, 0) / 1000).toFixed(1)} s`],
   ];
-  for (const [k, v] of facts) {
-    const f = el('div', undefined, 'fact');
-    f.append(el('span', k, 'muted'), el('b', v));
-    byId('facts').append(f);
-  }
+  fillFacts(byId('facts'), facts);
   if (log.rounded) byId('warnings').append(el('p', `${log.rounded} θ had not reached 0 or 1 when the structure was decided and were rounded to the nearer end.`, 'warn'));
   widthsChart(byId('chart-widths') as HTMLCanvasElement, log.epochs, log.gatedLayers);
   lossChart(byId('chart-loss') as HTMLCanvasElement, log.epochs);
   thetaChart(byId('chart-theta') as HTMLCanvasElement, log.thetaAtDecision, log.thetaFinal);
   const layers = document.querySelector('#layers tbody')!;
-  log.gatedLayers.forEach((name, i) => {
-    const tr = el('tr');
-    const [before, after] = [log.widthsBefore[i]!, log.widthsAfter[i]!];
-    [name, String(before), String(after), pct(after / before)].forEach((v, k) => tr.append(el('td', v, k === 0 ? 'text' : undefined)));
-    layers.append(tr);
-  });
-  const epochs = document.querySelector('#epochs tbody')!;
-  for (const e of log.epochs) {
-    const tr = el('tr');
-    [String(e.epoch), fmt(e.loss, 4), pct(e.accuracy), fmt(e.valLoss, 4), pct(e.valAccuracy), e.widths.join('-'), e.undecided.join('/'), `${(e.ms / 1000).toFixed(1)} s`].forEach((v) => tr.append(el('td', v)));
-    epochs.append(tr);
-  }
+  layers.append(...log.gatedLayers.map((name, i) => tableRow([name, String(log.widthsBefore[i]), String(log.widthsAfter[i]), pct(log.widthsAfter[i]! / log.widthsBefore[i]!)], new Set([0]))));
+  document
+    .querySelector('#epochs tbody')!
+    .append(...log.epochs.map((e) => tableRow([String(e.epoch), fmt(e.loss, 4), pct(e.accuracy), fmt(e.valLoss, 4), pct(e.valAccuracy), e.widths.join('-'), e.undecided.join('/'), `${(e.ms / 1000).toFixed(1)} s`])));
   document.body.setAttribute('data-rendered', 'true');
 }
