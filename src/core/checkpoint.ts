@@ -100,8 +100,8 @@ export interface Checkpoint {
   ops: GraphOp[];
   /** Declared shapes of the graph's tensor inputs (-1 for symbolic dims), where the format has them. */
   inputShapes?: Record<string, number[]>;
-  /** ONNX: the values of small main-graph integer tensors (shapes, pads, axes), which are not weights. */
-  integerConstants?: Record<string, number[]>;
+  /** ONNX: the values of a small main-graph integer tensor (shapes, pads, axes: not weights), read on demand. */
+  integerConstant?(name: string): number[] | undefined;
   weights: WeightTensor[];
   /**
    * Stored tensors that are not weights (step counters, position ids…), which a writer of the same

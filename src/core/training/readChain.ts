@@ -75,7 +75,7 @@ export function readChain(file: string): ChainModel {
       ck.ops.filter((o) => o.graph === ''),
       new Set(ck.weights.map((w) => w.name)),
       ck.inputShapes ?? {},
-      ck.integerConstants ?? {},
+      (name) => ck.integerConstant?.(name),
       value,
     );
   } finally {
@@ -149,7 +149,7 @@ function readTfjsChain(file: string, value: ValueOf): ChainModel {
   return b.finish('tfjs-layers', 'input', 'output', false);
 }
 
-function readOnnxChain(ops: GraphOp[], consts: ReadonlySet<string>, inputShapes: Record<string, number[]>, ints: Record<string, number[]>, value: ValueOf): ChainModel {
+function readOnnxChain(ops: GraphOp[], consts: ReadonlySet<string>, inputShapes: Record<string, number[]>, integerConstant: (name: string) => number[] | undefined, value: ValueOf): ChainModel {
   ops = ops.filter((o) => o.opType !== 'Constant'); // their values are read where they are used
   const inputName = ops[0]?.inputs[0] ?? '';
   const image = ops.some((o) => o.opType === 'Conv' || o.opType === 'MaxPool' || o.opType === 'AveragePool');
@@ -216,7 +216,7 @@ function readOnnxChain(ops: GraphOp[], consts: ReadonlySet<string>, inputShapes:
       }
       case 'Pad': {
         // torch exports average pooling as a zero Pad before AveragePool: an identity, skipped
-        const pads = op.inputs[1] ? ints[op.inputs[1]] : (a['pads'] as number[] | undefined);
+        const pads = op.inputs[1] ? integerConstant(op.inputs[1]) : (a['pads'] as number[] | undefined);
         if ((a['mode'] ?? 'constant') === 'constant' && pads?.every((p) => p === 0)) continue;
         throw unsupported(op, 'only an all-zero Pad (an identity) is supported');
       }

@@ -13,7 +13,7 @@ const QUANTIZED_STORAGE = new Set(['int8', 'uint8', 'int16', 'uint16', 'int32'])
  * (initializers and Constant nodes, in the main graph and in If/Loop/Scan subgraphs).
  * Tensor bytes are not read; the file is scanned through a small window.
  */
-/** Integer tensors up to this many elements are read into `integerConstants`. */
+/** Integer tensors up to this many elements can be read with `integerConstant`. */
 const SMALL_CONSTANT = 64;
 
 export function readOnnx(file: string): Checkpoint {
@@ -29,13 +29,13 @@ export function readOnnx(file: string): Checkpoint {
     }
 
     const weights: WeightTensor[] = [];
-    const integerConstants: Record<string, number[]> = {};
+    const smallIntegers = new Map<string, ResolvedTensor>();
     for (const t of resolved.values()) {
       const dequantizer = index.dequantizerOf(t.record.name);
       const quantized = dequantizer && QUANTIZED_STORAGE.has(t.dtype);
       if (!quantized && !isFloatDType(t.dtype)) {
-        // shapes, pads, axes, indices, zero points: not weights; the small ones are kept as values
-        if (t.size <= SMALL_CONSTANT && t.record.graph === '') integerConstants[t.record.name] = Array.from(t.readValues());
+        // shapes, pads, axes, indices, zero points: not weights; the small ones can be read as values
+        if (t.size <= SMALL_CONSTANT && t.record.graph === '') smallIntegers.set(t.record.name, t);
         continue;
       }
       const layer = index.classify(t.record.name, t.record.dims);
@@ -64,7 +64,10 @@ export function readOnnx(file: string): Checkpoint {
       ...(structure.opset !== undefined ? { opset: structure.opset } : {}),
       ops: structure.ops,
       inputShapes: structure.inputShapes,
-      integerConstants,
+      integerConstant: (name) => {
+        const t = smallIntegers.get(name);
+        return t && Array.from(t.readValues());
+      },
       weights,
       warnings: structure.warnings,
       bytesRead: () => pool.bytesRead(),
