@@ -63,6 +63,14 @@ async function openPage(saved?: unknown): Promise<Page> {
   return p;
 }
 
+/** A page that has received `r` (the digits report unless given) and rendered it. */
+async function openWithReport(r: unknown = report): Promise<Page> {
+  const p = await openPage();
+  await p.evaluate(([rep, c]) => window.postMessage({ type: 'report', report: rep, config: c }, '*'), [r, config] as const);
+  await p.waitForSelector('body[data-rendered="true"]');
+  return p;
+}
+
 const sent = (p: Page) => p.evaluate(() => (window as unknown as W).sent);
 const painted = (p: Page, selector: string) => paintedPixels(p.mainFrame(), selector);
 
@@ -88,9 +96,7 @@ test('report webview: progress, cancel, invalid messages ignored, then the repor
 });
 
 test('layers table: sort by a column both ways, filter, keyboard selection drives Compare', async () => {
-  const p = await openPage();
-  await p.evaluate(([r, c]) => window.postMessage({ type: 'report', report: r, config: c }, '*'), [report, config] as const);
-  await p.waitForSelector('body[data-rendered="true"]');
+  const p = await openWithReport();
   await p.click('vscode-tab-header[data-view="layers"]');
   const names = () => p.locator('#layers tbody tr td:first-child').allTextContents();
   const byParams = [...report.layers].sort((a, b) => a.params - b.params).map((l) => l.name);
@@ -129,9 +135,7 @@ test('layers table: sort by a column both ways, filter, keyboard selection drive
 });
 
 test('prune panel: the preview equals previewPlan, and Prune & export sends a valid request', async () => {
-  const p = await openPage();
-  await p.evaluate(([r, c]) => window.postMessage({ type: 'report', report: r, config: c }, '*'), [report, config] as const);
-  await p.waitForSelector('body[data-rendered="true"]');
+  const p = await openWithReport();
   await p.evaluate(() => window.postMessage({ type: 'show', view: 'prune' }, '*'));
   await p.waitForFunction(() => document.querySelectorAll('#preview tbody tr').length > 0);
   await p.locator('#target-value input').fill('0.3');
@@ -159,9 +163,7 @@ test('prune panel: the preview equals previewPlan, and Prune & export sends a va
 
 test('prune panel: with calibration data the spectral method is offered, previewed and requested', async () => {
   const withData = JSON.parse(JSON.stringify(await analyzeModel(fixture('onnx', 'digits_mlp.onnx'), { workers: 0, data: fixture('npy', 'digits_calib_x.npy') })));
-  const p = await openPage();
-  await p.evaluate(([r, c]) => window.postMessage({ type: 'report', report: r, config: c }, '*'), [withData, config] as const);
-  await p.waitForSelector('body[data-rendered="true"]');
+  const p = await openWithReport(withData);
   assert.equal(await p.isVisible('#chart-act'), false); // on the Layers tab, not Overview
   await p.click('vscode-tab-header[data-view="layers"]');
   // The chart is drawn once the tab is shown and chart.js has seen the canvas resize.
@@ -188,9 +190,7 @@ test('prune panel: with calibration data the spectral method is offered, preview
 });
 
 test('learn structure: the button asks the host, epochs stream into the widths and loss charts', async () => {
-  const p = await openPage();
-  await p.evaluate(([r, c]) => window.postMessage({ type: 'report', report: r, config: c }, '*'), [report, config] as const);
-  await p.waitForSelector('body[data-rendered="true"]');
+  const p = await openWithReport();
   await p.evaluate(() => window.postMessage({ type: 'show', view: 'prune' }, '*'));
   await p.click('#learn');
   assert.deepEqual((await sent(p)).filter((m) => m['type'] === 'learnStructure'), [{ type: 'learnStructure' }]);
@@ -205,6 +205,8 @@ test('learn structure: the button asks the host, epochs stream into the widths a
   const done = { type: 'trainDone', output: '/w/m.gated.onnx', widthsBefore: [40], widthsAfter: [20], accuracy: 0.95, valAccuracy: null, cancelled: false, gatedLayers: ['fc1'] };
   // A message without the θ histograms is not a trainDone: the page ignores it.
   await p.evaluate((m) => window.postMessage(m, '*'), done);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.match((await p.textContent('#learn-status'))!, /^Epoch 3 of 3/);
   await p.evaluate((m) => window.postMessage(m, '*'), { ...done, thetaAtDecision: histogram([18, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 19]), thetaFinal: histogram([20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20]) });
   await p.waitForFunction(() => document.getElementById('learn-status')!.className === 'ok');
   assert.equal(await p.textContent('#learn-status'), 'Widths 40 → 20; accuracy 95.0%. Wrote /w/m.gated.onnx');

@@ -34,7 +34,7 @@ export class Adam {
         const m = tf.add(tf.mul(old ? old.m : tf.zerosLike(g), this.beta1), tf.mul(g, 1 - this.beta1));
         const v = tf.add(tf.mul(old ? old.v : tf.zerosLike(g), this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
         variable.assign(tf.sub(variable, tf.div(tf.mul(m, this.lr / c1), tf.add(tf.sqrt(tf.div(v, c2)), this.epsilon))));
-        return { m: tf.keep(m), v: tf.keep(v) };
+        return { m, v }; // tidy keeps what it returns
       });
       if (old) {
         old.m.dispose();

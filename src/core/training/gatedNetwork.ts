@@ -37,7 +37,7 @@ import type * as TF from '@tensorflow/tfjs';
 import { Mulberry32 } from '../analysis/prng.ts';
 import { type Activation, type Chain, chainShapes, isWeighted, type LayerSpec, type WeightedSpec } from './chain.ts';
 import { Adam } from './adam.ts';
-import { trainableConv2d } from './trainableConv2d.ts';
+import { hasConvFilterGradient, trainableConv2d } from './trainableConv2d.ts';
 
 export type { Activation, Chain, DenseSpec, LayerSpec } from './chain.ts';
 
@@ -107,6 +107,9 @@ interface Layer {
 export class GatedNetwork {
   private readonly layers: Layer[];
   private readonly gated: Layer[];
+  private readonly weighted: Layer[];
+  /** Whether convolutions train as im2col (a backend without Conv2DBackpropFilter, e.g. wasm). */
+  private readonly im2col: boolean;
   private readonly inputShape: number[];
   private readonly optimizer: Adam;
   private readonly rng: Mulberry32;
@@ -146,11 +149,9 @@ export class GatedNetwork {
       };
     });
     this.gated = this.layers.filter((l) => l.theta);
+    this.weighted = this.layers.filter((l) => l.w);
+    this.im2col = !hasConvFilterGradient(tf);
     this.optimizer = new Adam(tf, s.learningRate);
-  }
-
-  private get weighted(): Layer[] {
-    return this.layers.filter((l) => l.w);
   }
 
   /** Units (Dense) or filters (Conv2D) of each gated layer. */
@@ -191,7 +192,7 @@ export class GatedNetwork {
       else if (s.kind === 'maxPool') h = tf.maxPool(h as TF.Tensor4D, s.poolSize, s.strides, s.padding);
       else if (s.kind === 'avgPool') h = tf.avgPool(h as TF.Tensor4D, s.poolSize, s.strides, s.padding);
       else if (isWeighted(s)) {
-        const z = s.kind === 'dense' ? tf.matMul(h as TF.Tensor2D, l.w as TF.Tensor2D) : trainableConv2d(tf, h as TF.Tensor4D, l.w as TF.Tensor4D, s);
+        const z = s.kind === 'dense' ? tf.matMul(h as TF.Tensor2D, l.w as TF.Tensor2D) : trainableConv2d(tf, h as TF.Tensor4D, l.w as TF.Tensor4D, s, this.im2col);
         h = this.act(tf.add(z, l.b!), s.activation);
         if (l.theta) h = tf.mul(h, gates ? gates[g++]! : tf.tensor1d(Float32Array.from(l.theta)));
       }

@@ -38,7 +38,7 @@ export function readTrainingData(xFile: string, yFile: string): TrainingData {
     if (!Number.isInteger(v) || v < 0) throw new TrainingInputError(`${path.basename(yFile)} must hold class indices 0, 1, …, not ${v}`);
     return v;
   });
-  return { x: x.values instanceof Float32Array ? x.values : Float32Array.from(x.values), y: labels, n, features: x.values.length / n, classes: Math.max(...labels) + 1 };
+  return { x: x.values instanceof Float32Array ? x.values : Float32Array.from(x.values), y: labels, n, features: x.values.length / n, classes: labels.reduce((a, v) => Math.max(a, v), 0) + 1 }; // no spread: a large set overflows the call stack
 }
 
 export interface TrainGatesOptions extends Partial<GateSettings> {
