@@ -4,6 +4,7 @@
  * Dense / BatchNormalization shrunk; singular: a Dense becomes two Dense layers).
  */
 import type { Checkpoint, WeightTensor } from '../checkpoint.ts';
+import { type KerasLayer, sequentialLayers } from '../formats/tfjs/kerasTopology.ts';
 import { type TfjsQuantization, type TfjsWeightOut, writeTfjsLayersModel } from '../formats/tfjs/writeTfjs.ts';
 import { pruneMagnitude, pruneMagnitudeGlobal } from './magnitude.ts';
 import { pruneSingular, reconstruct } from './singular.ts';
@@ -11,11 +12,6 @@ import { transpose2d } from '../tensor/layout.ts';
 import { multiplyAlongAxis } from '../tensor/axes.ts';
 import type { PruneLayerReport, PruneOptions } from './pruneModel.ts';
 import type { UnitChoice } from './spectralPrune.ts';
-
-export interface KerasLayer {
-  class_name: string;
-  config: Record<string, unknown> & { name: string };
-}
 
 const PASS = new Set(['Activation', 'Dropout', 'ReLU', 'LeakyReLU', 'ELU', 'Softmax', 'GaussianNoise', 'GaussianDropout', 'AlphaDropout']);
 
@@ -29,13 +25,6 @@ function quantizationOf(w: WeightTensor, float32: boolean): TfjsQuantization {
   if (float32) return undefined;
   if (w.dtype === 'uint8' || w.dtype === 'uint16' || w.dtype === 'float16') return w.dtype;
   return undefined;
-}
-
-/** The Sequential layer list of a topology (undefined for functional models). */
-export function sequentialLayers(topology: Record<string, unknown>): KerasLayer[] | undefined {
-  const root = (topology['model_config'] ?? topology) as { class_name?: string; config?: { layers?: KerasLayer[] } | KerasLayer[] };
-  if (root.class_name !== 'Sequential') return undefined;
-  return Array.isArray(root.config) ? root.config : root.config?.layers;
 }
 
 /**

@@ -9,7 +9,8 @@ import { loadTfjs } from '../runtime/loadTfjs.ts';
 import { normals } from '../runtime/verifyOnnx.ts';
 import { loadLayersModelFile } from '../runtime/loadTfjs.ts';
 import { axisToColumns, gatherAxes } from '../tensor/axes.ts';
-import { denseChain, sequentialLayers } from './pruneTfjs.ts';
+import { sequentialLayers } from '../formats/tfjs/kerasTopology.ts';
+import { denseChain } from './pruneTfjs.ts';
 import { SecondMoment } from './spectral.ts';
 import { chooseUnits, type SpectralSettings, type SpectralTarget, type UnitChoice } from './spectralPrune.ts';
 

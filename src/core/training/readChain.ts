@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import type { GraphOp } from '../checkpoint.ts';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
+import { sequentialLayers } from '../formats/tfjs/kerasTopology.ts';
 import { permuteAxes, transpose2d } from '../tensor/layout.ts';
 import { type Activation, type Chain, chainShapes, type Conv2DSpec, type DenseSpec, type LayerSpec, samePads } from './chain.ts';
 
@@ -93,10 +94,10 @@ function activationOf(v: unknown, layer: string): Activation {
 
 function readTfjsChain(file: string, value: ValueOf): ChainModel {
   const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { modelTopology: Record<string, unknown> };
-  const root = (json.modelTopology['model_config'] ?? json.modelTopology) as { class_name?: string; config?: { layers?: Array<{ class_name: string; config: Record<string, unknown> & { name: string } }> } };
-  if (root.class_name !== 'Sequential') throw new TrainingInputError('gate training needs a Sequential TF.js model');
-  const layers = (root.config?.layers ?? []).filter((l) => l.class_name !== 'InputLayer' && l.class_name !== 'Dropout');
-  const declared = (root.config?.layers ?? []).map((l) => l.config['batch_input_shape'] as Array<number | null> | undefined).find(Boolean);
+  const all = sequentialLayers(json.modelTopology);
+  if (!all) throw new TrainingInputError('gate training needs a Sequential TF.js model');
+  const layers = all.filter((l) => l.class_name !== 'InputLayer' && l.class_name !== 'Dropout');
+  const declared = all.map((l) => l.config['batch_input_shape'] as Array<number | null> | undefined).find(Boolean);
   const image = layers.some((l) => l.class_name === 'Conv2D' || l.class_name.endsWith('Pooling2D'));
   let inputShape: number[];
   if (image) {
