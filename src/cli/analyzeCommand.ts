@@ -2,7 +2,9 @@ import * as path from 'node:path';
 import { analyzeModel } from '../core/analysis/analyzeModel.ts';
 import type { ImageInputOptions } from '../core/runtime/calibrationInputs.ts';
 import type { LayerResult } from '../core/analysis/analyzeLayer.ts';
-import { CheckpointError } from '../core/errors.ts';
+import { CheckpointError, UsageError } from '../core/errors.ts';
+import { openCheckpoint } from '../core/formats/openCheckpoint.ts';
+import { InputFiles } from '../core/io/inputFiles.ts';
 import { writeFileAtomic } from '../core/io/writeFileAtomic.ts';
 import { renderHtmlReport } from '../core/report/renderHtmlReport.ts';
 import type { AnalysisReport } from '../core/report/report.ts';
@@ -23,9 +25,6 @@ export interface AnalyzeCliOptions {
   samples?: number;
   image?: ImageInputOptions;
 }
-
-/** Parses and checks the analyze options; throws UsageError with a one-line message. */
-export class UsageError extends Error {}
 
 /** --layers <regex>, checked. */
 export function parseLayersOption(v: Record<string, string | boolean | undefined>): RegExp | undefined {
@@ -93,10 +92,15 @@ export function parseAnalyzeOptions(v: Record<string, string | boolean | undefin
   };
 }
 
-export async function runAnalyze(file: string, o: AnalyzeCliOptions, signal?: AbortSignal): Promise<string> {
+export async function runAnalyze(file: string, o: AnalyzeCliOptions, signal?: AbortSignal, progress: (text: string) => void = (t) => void process.stderr.write(t)): Promise<string> {
   const model = path.resolve(file);
+  const ck = openCheckpoint(model);
+  ck.close();
+  const inputs = new InputFiles().add(model, 'the model itself').addAll(ck.files.slice(1), 'a file of the model');
+  if (o.data) inputs.add(o.data, 'the --data input');
   for (const out of [o.json, o.html]) {
-    if (out && path.resolve(out) === model) throw new CheckpointError(model, 'refusing to write the report over the model itself');
+    const input = out && inputs.match(out);
+    if (input) throw new CheckpointError(out, `refusing to write the report over ${input}`);
   }
   const report = await analyzeModel(model, {
     mode: o.mode,
@@ -111,12 +115,12 @@ export async function runAnalyze(file: string, o: AnalyzeCliOptions, signal?: Ab
     ...(o.samples ? { samples: o.samples } : {}),
     ...(o.image ? { image: o.image } : {}),
     onLayer: (l, done, total) => {
-      if (o.progress) process.stderr.write(`\r[${done}/${total}] ${l.name.slice(0, 60).padEnd(60)}`);
+      if (o.progress) progress(`\r[${done}/${total}] ${l.name.slice(0, 60).padEnd(60)}`);
     },
   });
-  if (o.progress) process.stderr.write('\r' + ' '.repeat(70) + '\r');
-  if (o.json) writeFileAtomic(o.json, JSON.stringify(report, null, 1) + '\n');
-  if (o.html) writeFileAtomic(o.html, renderHtmlReport(report));
+  if (o.progress) progress('\r' + ' '.repeat(70) + '\r');
+  if (o.json) writeFileAtomic(o.json, JSON.stringify(report, null, 1) + '\n', inputs);
+  if (o.html) writeFileAtomic(o.html, renderHtmlReport(report), inputs);
   return analyzeText(report);
 }
 

@@ -1,13 +1,11 @@
 import { parseArgs } from 'node:util';
-import { isCheckpointError } from '../core/errors.ts';
+import { Cancelled, oneLine, UsageError, UserInputError } from '../core/errors.ts';
 import { SUPPORTED_INPUTS } from '../core/formats/openCheckpoint.ts';
 import { VERSION } from '../core/version.ts';
 import { runInspect } from './inspectCommand.ts';
-import { parseAnalyzeOptions, runAnalyze, UsageError } from './analyzeCommand.ts';
+import { parseAnalyzeOptions, runAnalyze } from './analyzeCommand.ts';
 import { parsePruneOptions, runPrune } from './pruneCommand.ts';
 import { parseTrainGatesOptions, runTrainGates } from './trainGatesCommand.ts';
-import { TrainingInputError } from '../core/training/trainGates.ts';
-import { AnalysisCancelled } from '../core/analysis/analyzeModel.ts';
 
 const USAGE = `Usage: prunescope <command> [options]
 
@@ -60,135 +58,151 @@ Options:
   -h, --help   Show this help.
   --version    Show the version.`;
 
-/** Exit codes: 0 success, 1 bad model or input file, 2 usage error, 3 internal error, 130 cancelled. */
-export async function main(argv: string[]): Promise<number> {
+const OPTIONS = {
+  json: { type: 'string' },
+  html: { type: 'string' },
+  mode: { type: 'string' },
+  seed: { type: 'string' },
+  eps: { type: 'string' },
+  layers: { type: 'string' },
+  'no-spectra': { type: 'boolean' },
+  'node-convention': { type: 'string' },
+  workers: { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  method: { type: 'string' },
+  ratio: { type: 'string' },
+  global: { type: 'boolean' },
+  center: { type: 'string' },
+  verify: { type: 'boolean' },
+  force: { type: 'boolean' },
+  dtype: { type: 'string' },
+  sparse: { type: 'boolean' },
+  'external-data': { type: 'boolean' },
+  data: { type: 'string' },
+  labels: { type: 'string' },
+  budget: { type: 'string' },
+  plan: { type: 'string' },
+  theta: { type: 'string' },
+  'lambda-rel': { type: 'string' },
+  'random-calibration': { type: 'boolean' },
+  samples: { type: 'string' },
+  'val-data': { type: 'string' },
+  'val-labels': { type: 'string' },
+  epochs: { type: 'string' },
+  'batch-size': { type: 'string' },
+  lr: { type: 'string' },
+  'gate-lr': { type: 'string' },
+  strength: { type: 'string' },
+  'initial-theta': { type: 'string' },
+  warmup: { type: 'string' },
+  'unit-cost': { type: 'string' },
+  polarization: { type: 'string' },
+  settle: { type: 'string' },
+  log: { type: 'string' },
+  'image-size': { type: 'string' },
+  mean: { type: 'string' },
+  std: { type: 'string' },
+  layout: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+/** Where the CLI writes: the process's streams, or (the fuzz harness, tests) a capture. */
+export interface CliOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** stderr is a terminal (progress lines are drawn). */
+  isTTY: boolean;
+}
+
+const PROCESS_OUTPUT: CliOutput = {
+  stdout: (t) => void process.stdout.write(t),
+  stderr: (t) => void process.stderr.write(t),
+  isTTY: process.stderr.isTTY === true,
+};
+
+/** An AbortSignal raised by SIGINT or SIGTERM while `run` is in flight (then the default handlers return). */
+async function cancellable<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await run(abort.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/**
+ * Exit codes: 0 success, 1 bad model, data or output path (UserInputError), 2 usage error,
+ * 3 internal error (a bug), 130 cancelled.
+ */
+export async function main(argv: string[], out: CliOutput = PROCESS_OUTPUT): Promise<number> {
   // `inspect --json` and `prune --json` are flags; `analyze --json <file>` takes a value.
   const args = argv[0] === 'inspect' || argv[0] === 'prune' ? argv.map((a) => (a === '--json' ? '--json=' : a)) : argv;
   let parsed;
   try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        json: { type: 'string' },
-        html: { type: 'string' },
-        mode: { type: 'string' },
-        seed: { type: 'string' },
-        eps: { type: 'string' },
-        layers: { type: 'string' },
-        'no-spectra': { type: 'boolean' },
-        'node-convention': { type: 'string' },
-        workers: { type: 'string' },
-        output: { type: 'string', short: 'o' },
-        method: { type: 'string' },
-        ratio: { type: 'string' },
-        global: { type: 'boolean' },
-        center: { type: 'string' },
-        verify: { type: 'boolean' },
-        force: { type: 'boolean' },
-        dtype: { type: 'string' },
-        sparse: { type: 'boolean' },
-        'external-data': { type: 'boolean' },
-        data: { type: 'string' },
-        labels: { type: 'string' },
-        budget: { type: 'string' },
-        plan: { type: 'string' },
-        theta: { type: 'string' },
-        'lambda-rel': { type: 'string' },
-        'random-calibration': { type: 'boolean' },
-        samples: { type: 'string' },
-        'val-data': { type: 'string' },
-        'val-labels': { type: 'string' },
-        epochs: { type: 'string' },
-        'batch-size': { type: 'string' },
-        lr: { type: 'string' },
-        'gate-lr': { type: 'string' },
-        strength: { type: 'string' },
-        'initial-theta': { type: 'string' },
-        warmup: { type: 'string' },
-        'unit-cost': { type: 'string' },
-        polarization: { type: 'string' },
-        settle: { type: 'string' },
-        log: { type: 'string' },
-        'image-size': { type: 'string' },
-        mean: { type: 'string' },
-        std: { type: 'string' },
-        layout: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
-    });
+    parsed = parseArgs({ args, allowPositionals: true, options: OPTIONS });
   } catch (e) {
-    process.stderr.write(`prunescope: ${(e as Error).message}\n${USAGE}\n`);
+    out.stderr(`prunescope: ${oneLine((e as Error).message)}\n${USAGE}\n`);
     return 2;
   }
   const { values, positionals } = parsed;
   if (values.version) {
-    process.stdout.write(`${VERSION}\n`);
+    out.stdout(`${VERSION}\n`);
     return 0;
   }
   const [command, ...rest] = positionals;
   if (values.help || !command) {
-    process.stdout.write(`${USAGE}\n`);
+    out.stdout(`${USAGE}\n`);
     return command || values.help ? 0 : 2;
   }
   if (['inspect', 'analyze', 'prune', 'train-gates'].includes(command) && rest.length !== 1) {
-    process.stderr.write(`prunescope ${command}: expected one model file, got ${rest.length}\n${USAGE}\n`);
+    out.stderr(`prunescope ${command}: expected one model file, got ${rest.length}\n${USAGE}\n`);
     return 2;
   }
   const model = rest[0]!;
   try {
     switch (command) {
       case 'inspect':
-        process.stdout.write(`${runInspect(model, values.json !== undefined)}\n`);
+        out.stdout(`${runInspect(model, values.json !== undefined)}\n`);
         return 0;
       case 'analyze': {
-        const opts = parseAnalyzeOptions(values, process.stderr.isTTY === true);
-        const abort = new AbortController();
-        const onSigint = () => abort.abort();
-        process.once('SIGINT', onSigint);
-        try {
-          process.stdout.write(`${await runAnalyze(model, opts, abort.signal)}\n`);
-        } finally {
-          process.off('SIGINT', onSigint);
-        }
+        const opts = parseAnalyzeOptions(values, out.isTTY);
+        out.stdout(`${await cancellable((signal) => runAnalyze(model, opts, signal, out.stderr))}\n`);
         return 0;
       }
-      case 'prune':
-        process.stdout.write(`${await runPrune(model, parsePruneOptions(values))}\n`);
+      case 'prune': {
+        const opts = parsePruneOptions(values);
+        out.stdout(`${await cancellable((signal) => runPrune(model, opts, signal))}\n`);
         return 0;
+      }
       case 'train-gates': {
         const opts = parseTrainGatesOptions(values);
-        const abort = new AbortController();
-        const onSigint = () => abort.abort();
-        process.once('SIGINT', onSigint);
-        try {
-          const log = await runTrainGates(model, opts, abort.signal, (line) => process.stdout.write(`${line}\n`));
-          return log.cancelled ? 130 : 0;
-        } finally {
-          process.off('SIGINT', onSigint);
-        }
+        const log = await cancellable((signal) => runTrainGates(model, opts, signal, (line) => out.stdout(`${line}\n`)));
+        return log.cancelled ? 130 : 0;
       }
       default:
-        process.stderr.write(`prunescope: unknown command '${command}'\n${USAGE}\n`);
+        out.stderr(`prunescope: unknown command '${oneLine(command)}'\n${USAGE}\n`);
         return 2;
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`prunescope ${command}: ${e.message}\n`);
+      out.stderr(`prunescope ${command}: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof AnalysisCancelled) {
-      process.stderr.write('prunescope: cancelled\n');
+    if (e instanceof Cancelled) {
+      out.stderr('prunescope: cancelled\n');
       return 130;
     }
-    if (isCheckpointError(e) || e instanceof TrainingInputError) {
-      process.stderr.write(`prunescope: error: ${e.message}\n`);
+    if (e instanceof UserInputError) {
+      out.stderr(`prunescope: error: ${e.message}\n`);
       return 1;
     }
-    process.stderr.write(`prunescope: internal error: ${(e as Error)?.message ?? String(e)} (set PRUNESCOPE_DEBUG=1 for details)\n`);
-    if (process.env['PRUNESCOPE_DEBUG']) process.stderr.write(`${(e as Error)?.stack}\n`);
+    out.stderr(`prunescope: internal error: ${oneLine((e as Error)?.message ?? String(e))} (set PRUNESCOPE_DEBUG=1 for details)\n`);
+    if (process.env['PRUNESCOPE_DEBUG']) out.stderr(`${(e as Error)?.stack}\n`);
     return 3;
   }
 }
-

@@ -1,8 +1,10 @@
-import * as fs from 'node:fs';
+import { readRegularFile } from '../core/io/byteSource.ts';
+import { parseJsonFile } from '../core/io/parseJson.ts';
 import * as path from 'node:path';
-import { PruneOptionsError, type PruneOptions, type PruneReport, pruneModel } from '../core/pruning/pruneModel.ts';
+import { type PruneOptions, type PruneReport, pruneModel } from '../core/pruning/pruneModel.ts';
+import { UsageError } from '../core/errors.ts';
 import { formatBytes, formatCount, formatTable } from './formatTable.ts';
-import { parseImageOptions, parseLayersOption, UsageError } from './analyzeCommand.ts';
+import { parseImageOptions, parseLayersOption } from './analyzeCommand.ts';
 import { describeVerification } from '../core/report/describeVerification.ts';
 
 export function parsePruneOptions(v: Record<string, string | boolean | undefined>): { options: PruneOptions; output: string; json: boolean } {
@@ -24,13 +26,7 @@ export function parsePruneOptions(v: Record<string, string | boolean | undefined
   const eps = num('eps');
   const budget = num('budget');
   let plan: unknown;
-  if (typeof v['plan'] === 'string') {
-    try {
-      plan = JSON.parse(fs.readFileSync(v['plan'], 'utf8'));
-    } catch (e) {
-      throw new UsageError(`--plan ${v['plan']}: ${(e as Error).message}`);
-    }
-  }
+  if (typeof v['plan'] === 'string') plan = parseJsonFile(v['plan'], readRegularFile(v['plan'], 64 << 20).toString('utf8'), 'the plan');
   return {
     output,
     json: v['json'] === true || v['json'] === '',
@@ -55,18 +51,13 @@ export function parsePruneOptions(v: Record<string, string | boolean | undefined
       ...(num('samples') !== undefined ? { samples: num('samples')! } : {}),
       ...(v['random-calibration'] === true ? { randomCalibration: true } : {}),
       ...(parseImageOptions(v) ? { image: parseImageOptions(v)! } : {}),
+      ...(typeof v['plan'] === 'string' ? { inputFiles: [v['plan']] } : {}),
     },
   };
 }
 
-export async function runPrune(file: string, args: ReturnType<typeof parsePruneOptions>): Promise<string> {
-  let report: PruneReport;
-  try {
-    report = await pruneModel(file, args.output, args.options);
-  } catch (e) {
-    if (e instanceof PruneOptionsError) throw new UsageError(e.message);
-    throw e;
-  }
+export async function runPrune(file: string, args: ReturnType<typeof parsePruneOptions>, signal?: AbortSignal): Promise<string> {
+  const report: PruneReport = await pruneModel(file, args.output, { ...args.options, ...(signal ? { signal } : {}) });
   if (args.json) {
     const { input: _i, output: _o, method: _m, ...rest } = report;
     void _i, _o, _m;

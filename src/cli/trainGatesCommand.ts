@@ -1,9 +1,10 @@
 import * as path from 'node:path';
+import { InputFiles } from '../core/io/inputFiles.ts';
 import { writeFileAtomic } from '../core/io/writeFileAtomic.ts';
 import { renderTrainingHtml } from '../core/report/renderTrainingHtml.ts';
 import type { EpochLog } from '../core/training/gatedNetwork.ts';
 import { type TrainGatesLog, trainGates, type TrainGatesOptions } from '../core/training/trainGates.ts';
-import { UsageError } from './analyzeCommand.ts';
+import { UsageError } from '../core/errors.ts';
 
 export interface TrainGatesCli {
   output: string;
@@ -49,6 +50,8 @@ export function parseTrainGatesOptions(v: Record<string, string | boolean | unde
       data,
       labels,
       ...(str('val-data') ? { valData: str('val-data')!, valLabels: str('val-labels')! } : {}),
+      force: v['force'] === true,
+      otherOutputs: [str('log'), str('html')].filter((f): f is string => f !== undefined),
       ...Object.fromEntries(Object.entries(opts).filter(([, x]) => x !== undefined)),
     },
   };
@@ -66,8 +69,9 @@ export async function runTrainGates(model: string, a: TrainGatesCli, signal: Abo
     signal,
     onEpoch: (e) => write(epochLine(e, (total ||= a.options.epochs ?? 20))),
   });
-  if (a.log) writeFileAtomic(a.log, JSON.stringify(log, null, 1) + '\n');
-  if (a.html) writeFileAtomic(a.html, renderTrainingHtml(log));
+  const inputs = new InputFiles().addAll([model, a.options.data, a.options.labels, ...(a.options.valData ? [a.options.valData, a.options.valLabels!] : [])], 'an input of this run');
+  if (a.log) writeFileAtomic(a.log, JSON.stringify(log, null, 1) + '\n', inputs);
+  if (a.html) writeFileAtomic(a.html, renderTrainingHtml(log), inputs);
   write(
     `${log.cancelled ? 'cancelled: exported the state after the last complete epoch. ' : ''}widths ${log.widthsBefore.join('-')} → ${log.widthsAfter.join('-')}; params ${log.paramsBefore.toLocaleString()} → ${log.paramsAfter.toLocaleString()}; ` +
       `θ when the structure was decided: ${log.thetaAtDecision.zero} at 0, ${log.thetaAtDecision.one} at 1, ${log.thetaAtDecision.between} in between (rounded); accuracy ${(100 * log.final.trainAccuracy).toFixed(2)}% train` +

@@ -94,6 +94,8 @@ export interface Checkpoint {
   format: CheckpointFormat;
   /** Absolute path of the file that was opened. */
   file: string;
+  /** Every file of the model: `file` first, then external data, weight shards or index shards. */
+  files: string[];
   producer: string;
   /** ONNX default-domain opset; undefined for other formats. */
   opset?: number;

@@ -1,6 +1,6 @@
 /** The public surface of PruneScope's core (also bundled as dist/core.js for workers and benches). */
 export * from './checkpoint.ts';
-export { CheckpointError, isCheckpointError } from './errors.ts';
+export { Cancelled, CheckpointError, isCheckpointError, isUserInputError, UsageError, UserInputError } from './errors.ts';
 export { openCheckpoint, SUPPORTED_INPUTS } from './formats/openCheckpoint.ts';
 export { readOnnx } from './formats/onnx/readOnnx.ts';
 export { readTfjs } from './formats/tfjs/readTfjs.ts';
@@ -8,7 +8,7 @@ export { readSafetensors, readSafetensorsIndex } from './formats/safetensors/rea
 export { inspectCheckpoint, type InspectResult, type InspectLayer } from './inspect.ts';
 export { canonicalShape, toCanonical, type CanonicalLayout } from './tensor/layout.ts';
 export { decodeValues, type DType } from './tensor/dtype.ts';
-export { analyzeModel, AnalysisCancelled, type AnalyzeOptions } from './analysis/analyzeModel.ts';
+export { analyzeModel, type AnalyzeOptions } from './analysis/analyzeModel.ts';
 export { analyzeLayer, elementwiseStats, isAnalysable, DEFAULT_SETTINGS, type AnalysisSettings, type LayerResult } from './analysis/analyzeLayer.ts';
 export { fitEsdPowerLaw } from './analysis/esd.ts';
 export { columnMedians } from './analysis/order.ts';

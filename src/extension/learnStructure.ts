@@ -38,7 +38,8 @@ export async function learnStructure(r: LearnRequest): Promise<void> {
   if (!labels) return fail('No labels chosen.');
   const target = await chooseExportTarget(r.input, r.format, 'gated', { save: 'Train & export', title: 'Save the trained model' });
   if ('refused' in target) return fail(target.refused);
-  const request: TrainWorkerRequest = { file: r.input.fsPath, output: target.output, options: { data, labels } };
+  // force: the save dialog already asked before replacing; inputs are still never written over.
+  const request: TrainWorkerRequest = { file: r.input.fsPath, output: target.output, options: { data, labels, force: true } };
   r.log.info(`train-gates ${r.input.fsPath} → ${target.output} on ${data}, ${labels}`);
   await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `PruneScope: learning the structure of ${path.basename(r.input.fsPath)}`, cancellable: true },

@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { CheckpointFormat } from '../core/checkpoint.ts';
@@ -6,6 +5,7 @@ import type { PreviewRequest } from '../core/pruning/previewPlan.ts';
 import type { PruneReport } from '../core/pruning/pruneModel.ts';
 import type { PruneWorkerReply, PruneWorkerRequest } from '../core/pruning/pruneWorker.ts';
 import { describeVerification } from '../core/report/describeVerification.ts';
+import { newTag, removeTempsTagged } from '../core/io/outputTransaction.ts';
 import { chooseExportTarget, offerWrittenModel } from './exportTarget.ts';
 import { runCoreWorker } from './runCoreWorker.ts';
 
@@ -35,6 +35,7 @@ export async function exportPrunedModel(x: ExportRequest): Promise<ExportResult>
   if ('refused' in target) return { kind: 'failed', message: target.refused };
   const output = target.output;
   const t = r.target;
+  const tempTag = newTag();
   const data: PruneWorkerRequest = {
     file: x.input.fsPath,
     output,
@@ -45,7 +46,8 @@ export async function exportPrunedModel(x: ExportRequest): Promise<ExportResult>
       ...(x.layers ? { layers: x.layers } : {}),
       ...(r.method === 'spectral' ? (x.calibration ? { data: x.calibration } : { randomCalibration: true }) : {}),
       verify: x.verify,
-      force: true, // the save dialog asked before replacing; the writers still refuse the original
+      force: true, // the save dialog asked before replacing; inputs are still never written over
+      tempTag,
     },
   };
   x.log.info(`prune ${x.input.fsPath} → ${output}: ${JSON.stringify(data.options)}`);
@@ -60,7 +62,7 @@ export async function exportPrunedModel(x: ExportRequest): Promise<ExportResult>
     },
   );
   if (!reply) {
-    removeTemporaries(output);
+    removeTempsTagged(path.dirname(output), tempTag); // the terminated worker's staging folder
     x.log.info(`prune of ${x.input.fsPath} cancelled`);
     return { kind: 'failed', message: 'Pruning cancelled; nothing was written.' };
   }
@@ -74,19 +76,4 @@ export async function exportPrunedModel(x: ExportRequest): Promise<ExportResult>
   x.log.info(`wrote ${output}: ${summary}${report.verify ? `; ${describeVerification(report.verify)}` : ''}`);
   offerWrittenModel(output, summary, 'pruned');
   return { kind: 'done', report };
-}
-
-/** A terminated writer can leave its `.<name>.….tmp` files behind: remove them. */
-function removeTemporaries(output: string): void {
-  const dir = path.dirname(output);
-  const names = [path.basename(output), 'group1-shard1of1.bin'];
-  let entries: string[] = [];
-  try {
-    entries = fs.readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const e of entries) {
-    if (e.endsWith('.tmp') && names.some((n) => e.startsWith(`.${n}.`))) fs.rmSync(path.join(dir, e), { force: true });
-  }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { AnalysisCancelled, analyzeModel } from '../core/analysis/analyzeModel.ts';
+import { analyzeModel } from '../core/analysis/analyzeModel.ts';
+import { Cancelled } from '../core/errors.ts';
 import type { AnalysisReport } from '../core/report/report.ts';
 import { type HostMessage, isWebviewMessage, type ReportView, type WebviewMessage } from '../../webview-ui/src/protocol.ts';
 import { learnStructure } from './learnStructure.ts';
@@ -94,7 +95,7 @@ export class ReportSession implements vscode.Disposable {
       this.log.info(`analysed ${file}: ${report.layers.length} layers`);
       this.showReport(report);
     } catch (e) {
-      if (e instanceof AnalysisCancelled) {
+      if (e instanceof Cancelled) {
         this.log.info(`${file}: analysis cancelled`);
         return this.post({ type: 'error', message: 'Analysis cancelled. Reopen the file to analyse it again.' });
       }

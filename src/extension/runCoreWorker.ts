@@ -1,7 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import * as vscode from 'vscode';
+import type { WorkerFailure } from '../core/errors.ts';
 
-type Reply = { ok: true } | { ok: false; message: string; badInput: boolean; stack?: string };
+type Reply = { ok: true } | WorkerFailure;
 
 /**
  * Runs one of the core's worker bundles (dist/<name>.js) with `data` and resolves its single reply,

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Checkpoint, WeightTensor } from '../checkpoint.ts';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
-import { CheckpointError } from '../errors.ts';
+import { Cancelled, CheckpointError } from '../errors.ts';
 import { activationSpectra } from './activationSpectra.ts';
 import type { ImageInputOptions } from '../runtime/calibrationInputs.ts';
 import { type AnalysisReport, SCHEMA_VERSION, summarize } from '../report/report.ts';
@@ -40,13 +40,6 @@ export interface AnalyzeOptions extends Partial<AnalysisSettings> {
   onLayer?: (result: LayerResult, done: number, total: number) => void;
 }
 
-export class AnalysisCancelled extends Error {
-  override readonly name = 'AnalysisCancelled';
-  constructor() {
-    super('analysis cancelled');
-  }
-}
-
 export async function analyzeModel(file: string, options: AnalyzeOptions = {}): Promise<AnalysisReport> {
   const startedAt = new Date().toISOString();
   const settings: AnalysisSettings = { ...DEFAULT_SETTINGS, ...pickSettings(options) };
@@ -62,11 +55,11 @@ export async function analyzeModel(file: string, options: AnalyzeOptions = {}): 
       results.set(r.name, r);
       options.onLayer?.(r, ++done, targets.length);
     };
-    if (options.signal?.aborted) throw new AnalysisCancelled();
+    if (options.signal?.aborted) throw new Cancelled('analysis cancelled');
     if (workers === 0) {
       try {
         for (const w of targets) {
-          if (options.signal?.aborted) throw new AnalysisCancelled();
+          if (options.signal?.aborted) throw new Cancelled('analysis cancelled');
           record(analyzeLayer(w, settings, w === classifier));
           await new Promise((r) => setImmediate(r)); // let an abort be seen between layers
         }
@@ -81,7 +74,7 @@ export async function analyzeModel(file: string, options: AnalyzeOptions = {}): 
     let calibration: AnalysisReport['calibration'];
     if (options.data) {
       if (ck.format !== 'onnx') throw new CheckpointError(options.data, `activation spectra (--data) need an ONNX model; this is ${ck.format}`);
-      if (options.signal?.aborted) throw new AnalysisCancelled();
+      if (options.signal?.aborted) throw new Cancelled('analysis cancelled');
       const a = await activationSpectra(ck, targets, options.data, options.samples ?? 512, options.image);
       for (const l of layers) {
         const sp = a.spectra.get(l.name);
@@ -162,7 +155,7 @@ function runPool(
       signal?.removeEventListener('abort', onAbort);
       void Promise.all(pool.map((w) => w.terminate())).then(() => (err ? reject(err) : resolve()));
     };
-    const onAbort = () => stop(new AnalysisCancelled());
+    const onAbort = () => stop(new Cancelled('analysis cancelled'));
     signal?.addEventListener('abort', onAbort);
     const idle: Worker[] = [];
     const inFlight = new Map<Worker, number>();
@@ -207,7 +200,7 @@ async function sha256File(file: string, signal?: AbortSignal): Promise<string> {
   try {
     for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 22, ...(signal ? { signal } : {}) })) hash.update(chunk as Buffer);
   } catch (e) {
-    if (signal?.aborted) throw new AnalysisCancelled();
+    if (signal?.aborted) throw new Cancelled('analysis cancelled');
     throw e;
   }
   return hash.digest('hex');

@@ -10,12 +10,9 @@ export class FileByteSource {
   bytesRead = 0;
 
   constructor(readonly file: string) {
-    try {
-      this.fd = fs.openSync(file, 'r');
-      this.size = fs.fstatSync(this.fd).size;
-    } catch (e) {
-      throw new CheckpointError(file, describeFsError(e));
-    }
+    const { fd, size } = openRegularFile(file);
+    this.fd = fd;
+    this.size = size;
   }
 
   /** Reads exactly `length` bytes at `offset` into a fresh (aligned, unshared) buffer. */
@@ -52,6 +49,43 @@ export class FileByteSource {
   }
 }
 
+/**
+ * Opens `file` for reading if it is a regular file. FIFOs, sockets and devices are refused
+ * without blocking: the open is non-blocking and the check is on the opened descriptor.
+ */
+export function openRegularFile(file: string): { fd: number; size: number } {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  } catch (e) {
+    throw new CheckpointError(file, describeFsError(e));
+  }
+  const st = fs.fstatSync(fd);
+  if (!st.isFile()) {
+    fs.closeSync(fd);
+    throw new CheckpointError(file, st.isDirectory() ? 'is a folder, not a file' : 'is not a regular file (a FIFO, socket or device)');
+  }
+  return { fd, size: st.size };
+}
+
+/** The whole of a regular file (refused: FIFOs, devices, folders, and files over `maxBytes`). */
+export function readRegularFile(file: string, maxBytes = 2 ** 31 - 1): Buffer {
+  const { fd, size } = openRegularFile(file);
+  try {
+    if (size > maxBytes) throw new CheckpointError(file, `is ${size} bytes; more than the ${maxBytes} expected for this kind of file`);
+    const buf = Buffer.alloc(size);
+    let done = 0;
+    while (done < size) {
+      const n = fs.readSync(fd, buf, done, size - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done === size ? buf : buf.subarray(0, done);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Keeps one FileByteSource per path, so sharded / external-data models reuse descriptors. */
 export class ByteSourcePool {
   private readonly sources = new Map<string, FileByteSource>();
@@ -62,6 +96,10 @@ export class ByteSourcePool {
       this.sources.set(file, s);
     }
     return s;
+  }
+  /** Every file the pool has opened, in order. */
+  files(): string[] {
+    return [...this.sources.keys()];
   }
   /** Total bytes read through every source of the pool. */
   bytesRead(): number {
@@ -109,9 +147,14 @@ function isWithin(root: string, target: string): boolean {
   return rel === '' ? false : !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
+/**
+ * The user-facing reason of a failed file-system call (not found, permission denied…). Anything
+ * that is not an operating-system error is rethrown as is: it is a bug, not bad input.
+ */
 export function describeFsError(e: unknown): string {
-  const code = (e as NodeJS.ErrnoException)?.code;
-  switch (code) {
+  const err = e as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || typeof err.code !== 'string' || typeof err.syscall !== 'string') throw e;
+  switch (err.code) {
     case 'ENOENT':
       return 'file not found';
     case 'EACCES':
@@ -119,7 +162,13 @@ export function describeFsError(e: unknown): string {
       return 'permission denied';
     case 'EISDIR':
       return 'is a folder, not a file';
+    case 'ENOTDIR':
+      return 'a part of the path is a file, not a folder';
+    case 'ELOOP':
+      return 'too many levels of symbolic links';
+    case 'ENAMETOOLONG':
+      return 'the name is too long';
     default:
-      return `cannot read file (${code ?? String(e)})`;
+      return `cannot read file (${err.code})`;
   }
 }

@@ -6,6 +6,7 @@
  * prune more.
  */
 import type { Checkpoint, WeightTensor } from '../checkpoint.ts';
+import { UsageError } from '../errors.ts';
 import { prunableCount, relErrCurve } from '../analysis/curves.ts';
 import { median } from '../analysis/order.ts';
 import { gramEigenvalues, singularFromSquared } from '../linalg/spectrum.ts';
@@ -21,8 +22,6 @@ export interface PrunePlan {
   /** Per layer: the fraction of weights / singular values / units to remove. */
   layers: Array<{ name: string; ratio: number; skip?: boolean; eps?: number }>;
 }
-
-export class PlanError extends Error {}
 
 /** The curve a method's ratio is read from, and the parameters kept after removing k scores. */
 function layerCurve(w: WeightTensor, method: PlanMethod, centre: Centre): { curve: Float64Array; kept: (k: number) => number } {
@@ -73,7 +72,7 @@ export function planFromBudget(weights: WeightTensor[], method: PlanMethod, cent
   const total = keptAt(0);
   if (budget >= total) return planFromRatio(weights, method, centre, 0);
   const floor = keptAt(1 + 1e-12); // everything prunable
-  if (budget < floor) throw new PlanError(`a budget of ${budget} parameters is below what ${method} pruning can reach (${floor})`);
+  if (budget < floor) throw new UsageError(`a budget of ${budget} parameters is below what ${method} pruning can reach (${floor})`);
   let lo = 0;
   let hi = 1 + 1e-12;
   for (let i = 0; i < 60; i++) {
@@ -95,13 +94,13 @@ export function planFromBudget(weights: WeightTensor[], method: PlanMethod, cent
 /** Checks a plan read from JSON against the model: known layers, ratios in [0, 1), the same method. */
 export function parsePlan(json: unknown, ck: Checkpoint, method: PlanMethod): PrunePlan {
   const p = json as Partial<PrunePlan>;
-  if (!p || typeof p !== 'object' || p.version !== 1 || !Array.isArray(p.layers)) throw new PlanError('the plan is not a PruneScope plan (version 1 with a layers list)');
-  if (p.method !== undefined && p.method !== method) throw new PlanError(`the plan is for --method ${p.method}, not ${method}`);
+  if (!p || typeof p !== 'object' || p.version !== 1 || !Array.isArray(p.layers)) throw new UsageError('the plan is not a PruneScope plan (version 1 with a layers list)');
+  if (p.method !== undefined && p.method !== method) throw new UsageError(`the plan is for --method ${p.method}, not ${method}`);
   const names = new Set(ck.weights.map((w) => w.name));
   for (const l of p.layers) {
-    if (!l || typeof l.name !== 'string') throw new PlanError('a plan layer has no name');
-    if (!names.has(l.name)) throw new PlanError(`the plan names layer '${l.name}', which this model does not have`);
-    if (!l.skip && !(typeof l.ratio === 'number' && l.ratio >= 0 && l.ratio < 1)) throw new PlanError(`the plan's ratio for '${l.name}' must be in [0, 1)`);
+    if (!l || typeof l.name !== 'string') throw new UsageError('a plan layer has no name');
+    if (!names.has(l.name)) throw new UsageError(`the plan names layer '${l.name}', which this model does not have`);
+    if (!l.skip && !(typeof l.ratio === 'number' && l.ratio >= 0 && l.ratio < 1)) throw new UsageError(`the plan's ratio for '${l.name}' must be in [0, 1)`);
   }
   return { version: 1, method, centre: p.centre === 'median' ? 'median' : 'none', layers: p.layers };
 }

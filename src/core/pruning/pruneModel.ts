@@ -8,7 +8,11 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import * as ort from 'onnxruntime-node';
 import { type Checkpoint, type GraphOp, MATRIX_KINDS, type WeightTensor } from '../checkpoint.ts';
-import { CheckpointError } from '../errors.ts';
+import { CheckpointError, UsageError, UserInputError } from '../errors.ts';
+import { InputFiles } from '../io/inputFiles.ts';
+import { OutputTransaction, testPause, yieldToSignals } from '../io/outputTransaction.ts';
+import { readModelJson } from '../formats/tfjs/readTfjs.ts';
+import { TFJS_SHARD } from '../formats/tfjs/writeTfjs.ts';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
 import type { NodeSpec } from '../formats/onnx/onnxBuilder.ts';
 import { type InitializerReplacement, type OnnxEdits, type SparseInitializer, writeOnnxWithEdits } from '../formats/onnx/writeOnnx.ts';
@@ -19,7 +23,7 @@ import type { Calibration } from '../runtime/captureActivations.ts';
 import { type ImageInputOptions, readCalibration } from '../runtime/calibrationInputs.ts';
 import { axisNorms, gatherAxes } from '../tensor/axes.ts';
 import { planNodePruning } from './nodeDependencies.ts';
-import { parsePlan, PlanError, planFromBudget, planFromEps, planFromRatio, type PrunePlan } from './plan.ts';
+import { parsePlan, planFromBudget, planFromEps, planFromRatio, type PrunePlan } from './plan.ts';
 import { planTfjsPruning, writeTfjsLayersModel } from './pruneTfjs.ts';
 import { chooseTfjsSpectral } from './spectralTfjs.ts';
 import { verifyTfjs } from '../runtime/verifyTfjs.ts';
@@ -64,6 +68,12 @@ export interface PruneOptions {
   theta?: number;
   /** Spectral: ridge λ relative to Tr(Σ̂)/m. Default 1e-3. */
   lambdaRel?: number;
+  /** Other files the caller read for this run (e.g. --plan): never written over. */
+  inputFiles?: string[];
+  /** Raised by SIGINT/SIGTERM (CLI): the run stops at its next step and writes nothing. */
+  signal?: AbortSignal;
+  /** Tag of the staging folder (the extension removes it after terminating a worker). */
+  tempTag?: string;
 }
 
 export interface PruneLayerReport {
@@ -98,33 +108,31 @@ export interface PruneReport {
   verify: Verification | null;
 }
 
-/** Bad prune options: reported before any work is done. */
-export class PruneOptionsError extends Error {}
-
 function validate(o: PruneOptions): void {
   if (o.method === 'spectral') {
-    if (!o.data && !o.randomCalibration) throw new PruneOptionsError('spectral pruning needs calibration data: --data calib.npy (or --random-calibration for a data-free, weaker result)');
-    if (o.data && o.randomCalibration) throw new PruneOptionsError('give --data or --random-calibration, not both');
-    if (o.budget !== undefined) throw new PruneOptionsError('spectral pruning takes --ratio, --eps or --plan (not --budget)');
-    if (o.theta !== undefined && !(o.theta >= 0 && o.theta <= 1)) throw new PruneOptionsError(`--theta must be in [0, 1], not ${o.theta}`);
-    if (o.lambdaRel !== undefined && !(o.lambdaRel > 0)) throw new PruneOptionsError(`--lambda-rel must be > 0, not ${o.lambdaRel}`);
-    if (o.samples !== undefined && !(Number.isSafeInteger(o.samples) && o.samples > 0)) throw new PruneOptionsError(`--samples must be a positive integer, not ${o.samples}`);
+    if (!o.data && !o.randomCalibration) throw new UsageError('spectral pruning needs calibration data: --data calib.npy (or --random-calibration for a data-free, weaker result)');
+    if (o.data && o.randomCalibration) throw new UsageError('give --data or --random-calibration, not both');
+    if (o.budget !== undefined) throw new UsageError('spectral pruning takes --ratio, --eps or --plan (not --budget)');
+    if (o.theta !== undefined && !(o.theta >= 0 && o.theta <= 1)) throw new UsageError(`--theta must be in [0, 1], not ${o.theta}`);
+    if (o.lambdaRel !== undefined && !(o.lambdaRel > 0)) throw new UsageError(`--lambda-rel must be > 0, not ${o.lambdaRel}`);
+    if (o.samples !== undefined && !(Number.isSafeInteger(o.samples) && o.samples > 0)) throw new UsageError(`--samples must be a positive integer, not ${o.samples}`);
   }
-  if (o.method !== 'magnitude' && o.global) throw new PruneOptionsError(`--global is for magnitude pruning`);
+  if (o.method !== 'magnitude' && o.global) throw new UsageError(`--global is for magnitude pruning`);
   const given = [o.ratio, o.eps, o.budget, o.plan].filter((x) => x !== undefined).length;
-  if (given !== 1) throw new PruneOptionsError('give exactly one of --ratio, --eps, --budget or --plan');
-  if (o.budget !== undefined && !(Number.isSafeInteger(o.budget) && o.budget > 0)) throw new PruneOptionsError(`--budget must be a positive number of parameters, not ${o.budget}`);
-  if (o.ratio !== undefined && !(o.ratio >= 0 && o.ratio < 1)) throw new PruneOptionsError(`--ratio must be in [0, 1), not ${o.ratio}`);
-  if (o.eps !== undefined && !(o.eps > 0)) throw new PruneOptionsError(`--eps must be > 0, not ${o.eps}`);
-  if (o.sparse && o.centre === 'median') throw new PruneOptionsError('--sparse stores zeros implicitly; it cannot be combined with --center median');
-  if (o.global && o.ratio === undefined) throw new PruneOptionsError('--global takes --ratio (one threshold for a fraction of all weights)');
+  if (given !== 1) throw new UsageError('give exactly one of --ratio, --eps, --budget or --plan');
+  if (o.budget !== undefined && !(Number.isSafeInteger(o.budget) && o.budget > 0)) throw new UsageError(`--budget must be a positive number of parameters, not ${o.budget}`);
+  if (o.ratio !== undefined && !(o.ratio >= 0 && o.ratio < 1)) throw new UsageError(`--ratio must be in [0, 1), not ${o.ratio}`);
+  if (o.eps !== undefined && !(o.eps > 0)) throw new UsageError(`--eps must be > 0, not ${o.eps}`);
+  if (o.sparse && o.centre === 'median') throw new UsageError('--sparse stores zeros implicitly; it cannot be combined with --center median');
+  if (o.global && o.ratio === undefined) throw new UsageError('--global takes --ratio (one threshold for a fraction of all weights)');
 }
 
-async function pruneTfjsModel(ck: Checkpoint, input: string, out: string, o: PruneOptions, verifyOn: VerifyOptions | null): Promise<PruneReport> {
-  const json = JSON.parse(fs.readFileSync(input, 'utf8')) as { modelTopology: Record<string, unknown>; weightsManifest: Array<{ weights: unknown[] }> };
-  if (json.weightsManifest.reduce((a, g) => a + g.weights.length, 0) !== ck.weights.length) throw new PruneOptionsError('the model has non-float weights, which the TF.js writer does not carry over yet');
+async function pruneTfjsModel(ck: Checkpoint, input: string, tx: OutputTransaction, o: PruneOptions, verifyOn: VerifyOptions | null): Promise<PruneReport> {
+  const out = tx.model;
+  const json = readModelJson(input) as { modelTopology: Record<string, unknown>; weightsManifest: Array<{ weights: unknown[] }> };
+  if (json.weightsManifest.reduce((a, g) => a + g.weights.length, 0) !== ck.weights.length) throw new UsageError('the model has non-float weights, which the TF.js writer does not carry over yet');
   const selected = ck.weights.filter((w) => MATRIX_KINDS.has(w.layer.kind) && (!o.layers || o.layers.test(w.name)));
-  if (o.layers && selected.length === 0) throw new PruneOptionsError(`--layers ${o.layers.source} matches no weight layer`);
+  if (o.layers && selected.length === 0) throw new UsageError(`--layers ${o.layers.source} matches no weight layer`);
   const layers: PruneLayerReport[] = [];
   const notes: string[] = [];
   // Spectral: ε is an activation-error target, not a curve level; the plan is written afterwards.
@@ -142,19 +150,20 @@ async function pruneTfjsModel(ck: Checkpoint, input: string, out: string, o: Pru
     }
   }
   const plan = planTfjsPruning(ck, json.modelTopology, o, kept, ratio, layers, spectral);
-  writeTfjsLayersModel({ file: input, json }, out, plan.topology, plan.weights, o.force);
-  const verify = await verifyOrDelete(verifyOn, out, (on) => verifyTfjs(input, out, on), [out, path.join(path.dirname(out), 'group1-shard1of1.bin')]);
+  await yieldToSignals(o.signal);
+  writeTfjsLayersModel({ file: input, json }, tx, plan.topology, plan.weights);
+  const verify = await verifyStaged(verifyOn, tx, (on) => verifyTfjs(input, tx.stagedModel, on), o.signal);
+  await tx.commit(o.signal);
   const paramsBefore = ck.weights.reduce((a, w) => a + w.size, 0);
-  const shard = path.join(path.dirname(out), 'group1-shard1of1.bin');
-  const after = fs.statSync(out).size + fs.statSync(shard).size;
-  const before = fs.statSync(input).size + ck.weights.reduce((a, w) => a + w.byteLength, 0);
+  const after = totalSize(tx.files);
+  const before = totalSize(ck.files);
   return {
     input,
     output: out,
     method: o.method,
     paramsBefore,
     paramsAfter: paramsBefore - plan.removed,
-    bytes: { before, after, afterGzip: (await gzipSize(out)) + (await gzipSize(shard)), afterSparse: after, afterSparseIsEstimate: true },
+    bytes: { before, after, afterGzip: await gzipSize(tx.files), afterSparse: after, afterSparseIsEstimate: true },
     notes,
     layers,
     plan: prunePlan,
@@ -174,12 +183,12 @@ function buildPlan(ck: Checkpoint, eligible: WeightTensor[], o: PruneOptions): P
     if (o.eps !== undefined) return planFromEps(eligible, o.method, centre, o.eps);
     if (o.budget !== undefined) {
       const fixed = ck.weights.reduce((a, w) => a + w.size, 0) - eligible.reduce((a, w) => a + w.size, 0);
-      if (o.budget <= fixed) throw new PlanError(`a budget of ${o.budget} parameters does not even cover the ${fixed} parameters that are not pruned`);
+      if (o.budget <= fixed) throw new UsageError(`a budget of ${o.budget} parameters does not even cover the ${fixed} parameters that are not pruned`);
       return planFromBudget(eligible, o.method, centre, o.budget - fixed);
     }
     return planFromRatio(eligible, o.method, centre, o.ratio!);
   } catch (e) {
-    if (e instanceof PlanError) throw new PruneOptionsError(e.message);
+    if (e instanceof UsageError) throw new UsageError(e.message);
     throw e;
   }
 }
@@ -196,15 +205,27 @@ function applyPlan(plan: PrunePlan, eligible: WeightTensor[], o: PruneOptions, l
   return { kept, ratio: (name) => byName.get(name)?.ratio ?? 0 };
 }
 
-/** Runs the verification when asked; a model that fails to load or run is deleted (all its files). */
-async function verifyOrDelete(on: VerifyOptions | null, out: string, run: (on: VerifyOptions) => Promise<Verification>, files: string[]): Promise<Verification | null> {
+/** Runs the verification on the staged model when asked; a model that fails to load or run is never committed. */
+async function verifyStaged(on: VerifyOptions | null, tx: OutputTransaction, run: (on: VerifyOptions) => Promise<Verification>, signal?: AbortSignal): Promise<Verification | null> {
+  await staged(signal);
   if (!on) return null;
   try {
     return await run(on);
   } catch (e) {
-    for (const f of files) fs.rmSync(f, { force: true });
-    throw new CheckpointError(out, `verification failed, output deleted: ${(e as Error).message}`);
+    if (e instanceof UserInputError) throw e;
+    throw new CheckpointError(tx.model, `the pruned model failed to load or run, so nothing was written: ${(e as Error).message}`);
   }
+}
+
+/** Every file is written to the staging folder: a cancel stops here, before verification and commit. */
+async function staged(signal?: AbortSignal): Promise<void> {
+  await testPause('staged', signal);
+  await yieldToSignals(signal);
+}
+
+/** Bytes of all the files of a model. */
+function totalSize(files: readonly string[]): number {
+  return files.reduce((a, f) => a + fs.statSync(f).size, 0);
 }
 
 /**
@@ -212,13 +233,13 @@ async function verifyOrDelete(on: VerifyOptions | null, out: string, run: (on: V
  * verification is asked; --data implies it.
  */
 function loadVerification(o: PruneOptions): VerifyOptions | null {
-  if (o.labels && !o.data) throw new PruneOptionsError('--labels needs --data');
+  if (o.labels && !o.data) throw new UsageError('--labels needs --data');
   if (!o.data) return o.verify ? {} : null;
   const data = readCalibration(o.data, Number.MAX_SAFE_INTEGER, o.image);
-  if (data.shape.length < 2) throw new PruneOptionsError(`--data must have a sample axis first; ${o.data} has shape (${data.shape.join(', ')})`);
+  if (data.shape.length < 2) throw new UsageError(`--data must have a sample axis first; ${o.data} has shape (${data.shape.join(', ')})`);
   if (!o.labels) return { data };
   const labels = readNpy(o.labels);
-  if (labels.values.length !== data.shape[0]) throw new PruneOptionsError(`--labels has ${labels.values.length} entries for ${data.shape[0]} samples`);
+  if (labels.values.length !== data.shape[0]) throw new UsageError(`--labels has ${labels.values.length} entries for ${data.shape[0]} samples`);
   return { data, labels };
 }
 
@@ -227,13 +248,16 @@ function loadVerification(o: PruneOptions): VerifyOptions | null {
  * singular-value pruning (as the dense rank-r reconstruction) rewrite tensors in place of shape.
  * Every tensor of the source, including non-float ones, is written to one output file.
  */
-async function pruneSafetensorsModel(ck: Checkpoint, input: string, out: string, o: PruneOptions): Promise<PruneReport> {
-  if (o.method === 'node') throw new PruneOptionsError('node pruning needs a graph to shrink the next layers; safetensors has none (use magnitude or singular)');
-  if (o.verify || o.data) throw new PruneOptionsError('--verify needs a runnable model; safetensors holds weights only');
-  if (input.endsWith('.index.json')) throw new PruneOptionsError('pruning sharded safetensors is not implemented yet (single .safetensors files are)');
-  if (path.resolve(out) === path.resolve(input)) throw new CheckpointError(input, 'refusing to write the pruned model over the original');
+function checkSafetensorsOptions(input: string, o: PruneOptions): void {
+  if (o.method === 'node') throw new UsageError('node pruning needs a graph to shrink the next layers; safetensors has none (use magnitude or singular)');
+  if (o.verify || o.data) throw new UsageError('--verify needs a runnable model; safetensors holds weights only');
+  if (input.endsWith('.index.json')) throw new UsageError('pruning sharded safetensors is not implemented yet (single .safetensors files are)');
+}
+
+async function pruneSafetensorsModel(ck: Checkpoint, input: string, tx: OutputTransaction, o: PruneOptions): Promise<PruneReport> {
+  const out = tx.model;
   const selected = ck.weights.filter((w) => MATRIX_KINDS.has(w.layer.kind) && (!o.layers || o.layers.test(w.name)));
-  if (o.layers && selected.length === 0) throw new PruneOptionsError(`--layers ${o.layers.source} matches no weight layer`);
+  if (o.layers && selected.length === 0) throw new UsageError(`--layers ${o.layers.source} matches no weight layer`);
   const layers: PruneLayerReport[] = [];
   const prunePlan = buildPlan(ck, selected, o);
   const { kept, ratio } = applyPlan(prunePlan, selected, o, layers);
@@ -264,16 +288,19 @@ async function pruneSafetensorsModel(ck: Checkpoint, input: string, out: string,
     }),
     ...(ck.carried ?? []).map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.readBytes() })),
   ];
-  writeSafetensors(out, tensors, { ...ck.metadata, pruned_by: `prunescope ${o.method}` }, o.force);
+  await yieldToSignals(o.signal);
+  writeSafetensors(tx, tensors, { ...ck.metadata, pruned_by: `prunescope ${o.method}` });
+  await staged(o.signal);
+  await tx.commit(o.signal);
   const paramsBefore = ck.weights.reduce((a, w) => a + w.size, 0);
-  const after = fs.statSync(out).size;
+  const after = totalSize(tx.files);
   return {
     input,
     output: out,
     method: o.method,
     paramsBefore,
     paramsAfter: paramsBefore - removed,
-    bytes: { before: fs.statSync(input).size, after, afterGzip: await gzipSize(out), afterSparse: after, afterSparseIsEstimate: true },
+    bytes: { before: totalSize(ck.files), after, afterGzip: await gzipSize(tx.files), afterSparse: after, afterSparseIsEstimate: true },
     notes: [],
     layers,
     plan: prunePlan,
@@ -297,27 +324,34 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
   const input = path.resolve(file);
   const out = path.resolve(output);
   const ck = openCheckpoint(input);
+  let tx: OutputTransaction | undefined;
   try {
-    if (ck.format === 'tfjs-graph') throw new PruneOptionsError('pruning TF.js graph-models is not implemented yet (ONNX, TF.js layers-models and safetensors are)');
+    if (ck.format === 'tfjs-graph') throw new UsageError('pruning TF.js graph-models is not implemented yet (ONNX, TF.js layers-models and safetensors are)');
     const wantExt = ck.format === 'onnx' ? '.onnx' : ck.format === 'safetensors' ? '.safetensors' : '.json';
-    if (!out.toLowerCase().endsWith(wantExt)) throw new PruneOptionsError(`the output must be a ${wantExt} file for a ${ck.format} model: ${output}`);
-    if (o.method === 'spectral' && ck.format !== 'onnx' && ck.format !== 'tfjs-layers') throw new PruneOptionsError(`spectral pruning is implemented for ONNX models and TF.js layers-models, not ${ck.format}`);
-    if (ck.format === 'tfjs-layers') return await pruneTfjsModel(ck, input, out, o, verifyOn);
-    if (ck.format === 'safetensors') return await pruneSafetensorsModel(ck, input, out, o);
+    if (!out.toLowerCase().endsWith(wantExt)) throw new UsageError(`the output must be a ${wantExt} file for a ${ck.format} model: ${output}`);
+    if (o.method === 'spectral' && ck.format !== 'onnx' && ck.format !== 'tfjs-layers') throw new UsageError(`spectral pruning is implemented for ONNX models and TF.js layers-models, not ${ck.format}`);
+    if (ck.format === 'safetensors') checkSafetensorsOptions(input, o);
+    if (ck.format === 'tfjs-layers' && path.dirname(out) === path.dirname(input)) throw new CheckpointError(input, "refusing to write the pruned model into the original model's folder (its weight shards would mix)");
+    tx = OutputTransaction.open(out, { inputs: runInputs(ck, o), force: o.force ?? false, sideFiles: sideFilesOf(ck.format, out, o), ...(o.tempTag ? { tag: o.tempTag } : {}) });
+    tx.replaces(filesOfExistingModel(out));
+    await testPause('opened', o.signal);
+    await yieldToSignals(o.signal);
+    if (ck.format === 'tfjs-layers') return await pruneTfjsModel(ck, input, tx, o, verifyOn);
+    if (ck.format === 'safetensors') return await pruneSafetensorsModel(ck, input, tx, o);
     const selected = ck.weights.filter((w) => MATRIX_KINDS.has(w.layer.kind) && (!o.layers || o.layers.test(w.name)));
-    if (o.layers && selected.length === 0) throw new PruneOptionsError(`--layers ${o.layers.source} matches no weight layer`);
+    if (o.layers && selected.length === 0) throw new UsageError(`--layers ${o.layers.source} matches no weight layer`);
     const eligible = selected.filter((w) => ineligible(w) === undefined);
     const layers: PruneLayerReport[] = selected
       .filter((w) => ineligible(w) !== undefined)
       .map((w) => ({ name: w.name, method: o.method, ratio: 0, paramsBefore: w.size, paramsAfter: w.size, relErr: null, skipped: true, reason: ineligible(w)! }));
     if (o.method === 'spectral') {
       const { plan, planned, notes } = await spectralEdits(ck, eligible, o, layers);
-      return await finish(ck, out, o, verifyOn, layers, plan, planned, notes);
+      return await finish(ck, tx, o, verifyOn, layers, plan, planned, notes);
     }
     const plan = buildPlan(ck, eligible, o);
     const { kept: planned, ratio } = applyPlan(plan, eligible, o, layers);
-    if (o.method === 'singular') return await finish(ck, out, o, verifyOn, layers, plan, pruneSingularEdits(ck.ops, planned, o, ratio, layers));
-    if (o.method === 'node') return await finish(ck, out, o, verifyOn, layers, plan, pruneNodeEdits(ck.ops, ck.weights, planned, o, ratio, layers));
+    if (o.method === 'singular') return await finish(ck, tx, o, verifyOn, layers, plan, pruneSingularEdits(ck.ops, planned, o, ratio, layers));
+    if (o.method === 'node') return await finish(ck, tx, o, verifyOn, layers, plan, pruneNodeEdits(ck.ops, ck.weights, planned, o, ratio, layers));
     let pruned: MagnitudePruned[];
     if (o.global) pruned = pruneMagnitudeGlobal(planned.map((w) => w.read()), o.ratio!, o.centre ?? 'none');
     else pruned = planned.map((w) => pruneMagnitude(w.read(), { ratio: ratio(w.name) }, o.centre ?? 'none'));
@@ -327,7 +361,7 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
     let sparseSaving = 0;
     planned.forEach((w, i) => {
       const p = pruned[i]!;
-      if (p.k === p.n) throw new PruneOptionsError(`pruning '${w.name}' would remove all ${p.n} weights; refused`);
+      if (p.k === p.n) throw new UsageError(`pruning '${w.name}' would remove all ${p.n} weights; refused`);
       replace.set(w.name, { dims: w.shape, dataType: w.onnx!.dataType, raw: encodeFloats(p.values, w.dtype as 'float32') });
       removed += p.k;
       // Sparse estimate: COO with int64 indices costs (value + 8) bytes per non-zero; used only when smaller.
@@ -343,9 +377,39 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
       }
       layers.push({ name: w.name, method: o.method, ratio: p.k / p.n, paramsBefore: p.n, paramsAfter: p.n - p.k, relErr: p.relErr, skipped: false });
     });
-    return await finish(ck, out, o, verifyOn, layers, plan, { edits: { replace, sparse }, removed, sparseSaving });
+    return await finish(ck, tx, o, verifyOn, layers, plan, { edits: { replace, sparse }, removed, sparseSaving });
   } finally {
+    tx?.dispose();
     ck.close();
+  }
+}
+
+/** Every file this run reads: the model's, --data, --labels, and what the caller adds (--plan). */
+function runInputs(ck: Checkpoint, o: PruneOptions): InputFiles {
+  const inputs = new InputFiles().add(ck.file, 'the original model').addAll(ck.files.slice(1), `a file of the original model (${path.basename(ck.file)})`);
+  if (o.data) inputs.add(o.data, 'the --data input');
+  if (o.labels) inputs.add(o.labels, 'the --labels input');
+  for (const f of o.inputFiles ?? []) inputs.add(f, `the input ${path.basename(f)}`);
+  return inputs;
+}
+
+/** The side files a prune writes next to the model, by their preferred names. */
+function sideFilesOf(format: Checkpoint['format'], out: string, o: PruneOptions): string[] {
+  if (format === 'tfjs-layers') return [TFJS_SHARD];
+  if (format === 'onnx' && o.externalData === 'always') return [`${path.basename(out)}.data`];
+  return [];
+}
+
+/** The side files of the model a forced prune replaces (removed once the new one is in place). */
+function filesOfExistingModel(out: string): string[] {
+  if (!fs.existsSync(out)) return [];
+  try {
+    const old = openCheckpoint(out);
+    old.close();
+    return old.files.slice(1);
+  } catch (e) {
+    if (e instanceof UserInputError) return []; // not a readable model: only the file itself is replaced
+    throw e;
   }
 }
 
@@ -370,7 +434,7 @@ async function spectralEdits(ck: Checkpoint, eligible: WeightTensor[], o: PruneO
     try {
       parsed = parsePlan(o.plan, ck, 'spectral');
     } catch (e) {
-      throw e instanceof PlanError ? new PruneOptionsError(e.message) : e;
+      throw e instanceof UsageError ? new UsageError(e.message) : e;
     }
     const byName = new Map(parsed.layers.map((l) => [l.name, l]));
     eligible = eligible.filter((w) => byName.get(w.name) && !byName.get(w.name)!.skip);
@@ -408,28 +472,31 @@ interface Planned {
 }
 
 /** Writes the edited model, verifies it when asked, and measures it. */
-async function finish(ck: Checkpoint, out: string, o: PruneOptions, verifyOn: VerifyOptions | null, layers: PruneLayerReport[], prunePlan: PrunePlan, plan: Planned, earlierNotes: string[] = []): Promise<PruneReport> {
+async function finish(ck: Checkpoint, tx: OutputTransaction, o: PruneOptions, verifyOn: VerifyOptions | null, layers: PruneLayerReport[], prunePlan: PrunePlan, plan: Planned, earlierNotes: string[] = []): Promise<PruneReport> {
   const input = ck.file;
+  const out = tx.model;
   const weights = ck.weights;
   const notes: string[] = [...earlierNotes];
   let sparseWritten = false;
   const edits: OnnxEdits = { ...plan.edits, externalData: o.externalData ?? 'auto' };
-  writeOnnxWithEdits(input, out, edits, o.force);
+  await yieldToSignals(o.signal);
+  writeOnnxWithEdits(input, tx, edits);
   if (edits.sparse?.size) {
     // Sparse initializers only count if onnxruntime loads them; otherwise the dense file is written
     // (every sparse tensor also has its dense replacement in `edits.replace`).
     try {
-      await (await ort.InferenceSession.create(out)).release();
+      await (await ort.InferenceSession.create(tx.stagedModel)).release();
       sparseWritten = true;
     } catch (e) {
       notes.push(`onnxruntime could not load the sparse initializers (${(e as Error).message.split('\n')[0]}); the model was written dense and the sparse size is an estimate`);
-      writeOnnxWithEdits(input, out, { ...edits, sparse: new Map() }, true);
+      writeOnnxWithEdits(input, tx, { ...edits, sparse: new Map() });
     }
   }
-  const verify = await verifyOrDelete(verifyOn, out, (on) => verifyOnnx(input, out, on), [out]);
+  const verify = await verifyStaged(verifyOn, tx, (on) => verifyOnnx(input, tx.stagedModel, on), o.signal);
+  await tx.commit(o.signal);
   const paramsBefore = weights.reduce((a, w) => a + w.size, 0);
-  const after = fs.statSync(out).size + (fs.existsSync(out + '.data') ? fs.statSync(out + '.data').size : 0);
-  if (fs.existsSync(out + '.data')) notes.push(`initializer bytes are in ${path.basename(out)}.data (keep it next to the model)`);
+  const after = totalSize(tx.files);
+  for (const f of tx.files.slice(1)) notes.push(`initializer bytes are in ${path.basename(f)} (keep it next to the model)`);
   const order = new Map(weights.map((w, i) => [w.name, i]));
   const macsBefore = countMultiplyAdds(ck);
   const pruned = openCheckpoint(out);
@@ -441,7 +508,7 @@ async function finish(ck: Checkpoint, out: string, o: PruneOptions, verifyOn: Ve
     method: o.method,
     paramsBefore,
     paramsAfter: paramsBefore - plan.removed,
-    bytes: { before: fs.statSync(input).size, after, afterGzip: await gzipSize(out), afterSparse: sparseWritten ? after : after - plan.sparseSaving, afterSparseIsEstimate: !sparseWritten },
+    bytes: { before: totalSize(ck.files), after, afterGzip: await gzipSize(tx.files), afterSparse: sparseWritten ? after : after - plan.sparseSaving, afterSparseIsEstimate: !sparseWritten },
     notes,
     layers: layers.sort((a, b) => order.get(a.name)! - order.get(b.name)!),
     plan: prunePlan,
@@ -469,7 +536,7 @@ function pruneSingularEdits(ops: GraphOp[], eligible: WeightTensor[], o: PruneOp
     const n = w.size / m;
     const values = readCanonical(w);
     const f = pruneSingular(values, m, n, ratioOf(w.name), o.centre ?? 'none');
-    if (f.keep === 0) throw new PruneOptionsError(`pruning '${w.name}' would remove every singular value; refused`);
+    if (f.keep === 0) throw new UsageError(`pruning '${w.name}' would remove every singular value; refused`);
     const op = ops.find((x) => x.name === w.layer.op);
     const direct = op && op.inputs[w.layer.inputIndex] === w.name && (uses.get(w.name) ?? 0) === 1;
     const gemmOk = op?.opType === 'Gemm' && w.layer.inputIndex === 1 && !op.attributes['transA'];
@@ -512,7 +579,7 @@ function pruneSingularEdits(ops: GraphOp[], eligible: WeightTensor[], o: PruneOp
         else if (typeof v === 'number') ints[k] = v;
       }
       if (typeof op.attributes['auto_pad'] === 'string' && op.attributes['auto_pad'] !== 'NOTSET') {
-        throw new PruneOptionsError(`${op.name} uses auto_pad=${String(op.attributes['auto_pad'])}, which the conv factorisation does not carry over yet`);
+        throw new UsageError(`${op.name} uses auto_pad=${String(op.attributes['auto_pad'])}, which the conv factorisation does not carry over yet`);
       }
       replaceNodes.set(op.name, [
         { name: `${op.name}.svd_in`, opType: 'Conv', inputs: [op.inputs[0]!, first], outputs: [hidden], ints, intLists: lists },
@@ -554,7 +621,7 @@ function pruneNodeEdits(ops: GraphOp[], all: WeightTensor[], eligible: WeightTen
     const own = plan.shrinks[0]!;
     const scores = axisNorms(w.read(), w.shape, own.axis);
     const k = Math.floor(ratioOf(w.name) * plan.units + 1e-9);
-    if (k >= plan.units) throw new PruneOptionsError(`pruning '${w.name}' would remove all ${plan.units} units; refused`);
+    if (k >= plan.units) throw new UsageError(`pruning '${w.name}' would remove all ${plan.units} units; refused`);
     const order = Array.from(scores.keys()).sort((a, b) => scores[a]! - scores[b]! || a - b);
     const kept = order.slice(k).sort((a, b) => a - b);
     for (const sh of plan.shrinks) {
@@ -578,13 +645,18 @@ function pruneNodeEdits(ops: GraphOp[], all: WeightTensor[], eligible: WeightTen
   return { edits: { replace, removeValueInfo: staleValues }, removed, sparseSaving: 0 };
 }
 
-function gzipSize(file: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    let n = 0;
-    fs.createReadStream(file)
-      .pipe(zlib.createGzip({ level: 6 }))
-      .on('data', (c: Buffer) => (n += c.length))
-      .on('end', () => resolve(n))
-      .on('error', reject);
-  });
+/** Gzipped bytes of the files, each compressed on its own (as a web server would send them). */
+async function gzipSize(files: readonly string[]): Promise<number> {
+  let total = 0;
+  for (const file of files) {
+    total += await new Promise<number>((resolve, reject) => {
+      let n = 0;
+      fs.createReadStream(file)
+        .pipe(zlib.createGzip({ level: 6 }))
+        .on('data', (c: Buffer) => (n += c.length))
+        .on('end', () => resolve(n))
+        .on('error', reject);
+    });
+  }
+  return total;
 }

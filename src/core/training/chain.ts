@@ -4,6 +4,8 @@
  * in × out, Conv2D kernels kh × kw × in × out). Readers (readChain.ts) convert ONNX into this; the
  * writers (writeChain.ts) convert back.
  */
+import { UserInputError } from '../errors.ts';
+
 export type Activation = 'relu' | 'sigmoid' | 'tanh' | 'linear';
 
 export interface DenseSpec {
@@ -69,7 +71,6 @@ export function samePads(size: number, k: number, s: number): [number, number] {
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
-export class ChainError extends Error {}
 
 /**
  * The per-sample shape after each layer, checking that every layer fits its input (a Dense needs a
@@ -81,24 +82,24 @@ export function chainShapes(chain: Chain): number[][] {
     const image = shape.length === 3;
     switch (l.kind) {
       case 'dense':
-        if (image || shape[0] !== l.inDim) throw new ChainError(`layer ${l.name} (Dense) takes ${l.inDim} inputs, but gets shape [${shape}]`);
+        if (image || shape[0] !== l.inDim) throw new UserInputError(`layer ${l.name} (Dense) takes ${l.inDim} inputs, but gets shape [${shape}]`);
         shape = [l.units];
         break;
       case 'conv2d': {
-        if (!image || shape[2] !== l.inChannels) throw new ChainError(`layer ${l.name} (Conv2D) takes images with ${l.inChannels} channels, but gets shape [${shape}]`);
+        if (!image || shape[2] !== l.inChannels) throw new UserInputError(`layer ${l.name} (Conv2D) takes images with ${l.inChannels} channels, but gets shape [${shape}]`);
         const [t, lft, b, r] = l.pads;
         const h = Math.floor((shape[0]! + t + b - l.kernelSize[0]) / l.strides[0]) + 1;
         const w = Math.floor((shape[1]! + lft + r - l.kernelSize[1]) / l.strides[1]) + 1;
-        if (h < 1 || w < 1) throw new ChainError(`layer ${l.name} (Conv2D): its ${l.kernelSize.join('×')} kernel is larger than its [${shape}] input`);
+        if (h < 1 || w < 1) throw new UserInputError(`layer ${l.name} (Conv2D): its ${l.kernelSize.join('×')} kernel is larger than its [${shape}] input`);
         shape = [h, w, l.units];
         break;
       }
       case 'maxPool':
       case 'avgPool': {
-        if (!image) throw new ChainError(`layer ${l.name} (pooling) needs an image input, but gets shape [${shape}]`);
+        if (!image) throw new UserInputError(`layer ${l.name} (pooling) needs an image input, but gets shape [${shape}]`);
         const h = poolOut(shape[0]!, l.poolSize[0], l.strides[0], l.padding);
         const w = poolOut(shape[1]!, l.poolSize[1], l.strides[1], l.padding);
-        if (h < 1 || w < 1) throw new ChainError(`layer ${l.name} (pooling): its window is larger than its [${shape}] input`);
+        if (h < 1 || w < 1) throw new UserInputError(`layer ${l.name} (pooling): its window is larger than its [${shape}] input`);
         shape = [h, w, shape[2]!];
         break;
       }

@@ -5,14 +5,14 @@
  * (h, w, c), so that the channels-last chain computes the same function. Anything else is refused
  * with the first unsupported layer or node named.
  */
-import * as fs from 'node:fs';
 import type { GraphOp } from '../checkpoint.ts';
+import { UserInputError } from '../errors.ts';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
 import { sequentialLayers } from '../formats/tfjs/kerasTopology.ts';
+import { readModelJson } from '../formats/tfjs/readTfjs.ts';
 import { permuteAxes, transpose2d } from '../tensor/layout.ts';
 import { type Activation, type Chain, chainShapes, type Conv2DSpec, type DenseSpec, type LayerSpec, samePads } from './chain.ts';
 
-export class TrainingInputError extends Error {}
 
 export interface ChainModel extends Chain {
   format: 'onnx' | 'tfjs-layers';
@@ -20,6 +20,8 @@ export interface ChainModel extends Chain {
   outputName: string;
   /** ONNX image models: the model (and its data) is NCHW while the chain is NHWC. */
   channelsFirst: boolean;
+  /** Every file of the model (never written over). */
+  files: string[];
 }
 
 const ACTIVATIONS: Record<string, Activation> = { Relu: 'relu', Sigmoid: 'sigmoid', Tanh: 'tanh', relu: 'relu', sigmoid: 'sigmoid', tanh: 'tanh', linear: 'linear' };
@@ -31,11 +33,7 @@ class ChainBuilder {
 
   get shape(): number[] {
     if (!this.layers.length) return this.inputShape;
-    try {
-      return chainShapes({ inputShape: this.inputShape, layers: this.layers }).at(-1)!;
-    } catch (e) {
-      throw new TrainingInputError((e as Error).message);
-    }
+    return chainShapes({ inputShape: this.inputShape, layers: this.layers }).at(-1)!;
   }
 
   push(l: LayerSpec): void {
@@ -51,34 +49,35 @@ class ChainBuilder {
     return true;
   }
 
-  finish(format: ChainModel['format'], inputName: string, outputName: string, channelsFirst: boolean): ChainModel {
-    if (this.layers.filter((l) => l.kind === 'dense' || l.kind === 'conv2d').length < 2) throw new TrainingInputError('gate training needs at least one hidden layer before the output layer');
+  finish(format: ChainModel['format'], inputName: string, outputName: string, channelsFirst: boolean): Omit<ChainModel, 'files'> {
+    if (this.layers.filter((l) => l.kind === 'dense' || l.kind === 'conv2d').length < 2) throw new UserInputError('gate training needs at least one hidden layer before the output layer');
     const last = this.layers.at(-1)!;
-    if (last.kind !== 'dense') throw new TrainingInputError(`the model must end in a Dense (fully connected) output layer, not ${last.name}`);
+    if (last.kind !== 'dense') throw new UserInputError(`the model must end in a Dense (fully connected) output layer, not ${last.name}`);
     return { format, inputShape: this.inputShape, layers: this.layers, inputName, outputName, channelsFirst };
   }
 }
 
 const pair = (v: unknown, fallback: number): [number, number] => (Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : v === undefined || v === null ? [fallback, fallback] : [Number(v), Number(v)]);
 
-/** The chain of a model, or a TrainingInputError naming the first thing that is not one. */
+/** The chain of a model, or a UserInputError naming the first thing that is not one. */
 export function readChain(file: string): ChainModel {
   const ck = openCheckpoint(file);
   try {
     const value = (name: string) => {
       const w = ck.weights.find((x) => x.name === name);
-      if (!w) throw new TrainingInputError(`weight '${name}' not found`);
+      if (!w) throw new UserInputError(`weight '${name}' not found`);
       return { shape: w.shape, values: Float32Array.from(w.read()) };
     };
-    if (ck.format === 'tfjs-layers') return readTfjsChain(file, value);
-    if (ck.format !== 'onnx') throw new TrainingInputError(`gate training reads ONNX and TF.js layers-models, not ${ck.format}`);
-    return readOnnxChain(
+    if (ck.format === 'tfjs-layers') return { ...readTfjsChain(file, value), files: ck.files };
+    if (ck.format !== 'onnx') throw new UserInputError(`gate training reads ONNX and TF.js layers-models, not ${ck.format}`);
+    const chain = readOnnxChain(
       ck.ops.filter((o) => o.graph === ''),
       new Set(ck.weights.map((w) => w.name)),
       ck.inputShapes ?? {},
       (name) => ck.integerConstant?.(name),
       value,
     );
+    return { ...chain, files: ck.files };
   } finally {
     ck.close();
   }
@@ -88,24 +87,24 @@ type ValueOf = (name: string) => { shape: number[]; values: Float32Array };
 
 function activationOf(v: unknown, layer: string): Activation {
   const a = ACTIVATIONS[String(v ?? 'linear')];
-  if (!a) throw new TrainingInputError(`activation '${v}' of layer ${layer} is not supported (relu, sigmoid, tanh or linear)`);
+  if (!a) throw new UserInputError(`activation '${v}' of layer ${layer} is not supported (relu, sigmoid, tanh or linear)`);
   return a;
 }
 
-function readTfjsChain(file: string, value: ValueOf): ChainModel {
-  const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { modelTopology: Record<string, unknown> };
+function readTfjsChain(file: string, value: ValueOf): Omit<ChainModel, 'files'> {
+  const json = readModelJson(file) as { modelTopology: Record<string, unknown> };
   const all = sequentialLayers(json.modelTopology);
-  if (!all) throw new TrainingInputError('gate training needs a Sequential TF.js model');
+  if (!all) throw new UserInputError('gate training needs a Sequential TF.js model');
   const layers = all.filter((l) => l.class_name !== 'InputLayer' && l.class_name !== 'Dropout');
   const declared = all.map((l) => l.config['batch_input_shape'] as Array<number | null> | undefined).find(Boolean);
   const image = layers.some((l) => l.class_name === 'Conv2D' || l.class_name.endsWith('Pooling2D'));
   let inputShape: number[];
   if (image) {
-    if (!declared || declared.length !== 4 || declared.slice(1).some((d) => !d)) throw new TrainingInputError('a TF.js model with Conv2D layers must declare its input shape [height, width, channels]');
+    if (!declared || declared.length !== 4 || declared.slice(1).some((d) => !d)) throw new UserInputError('a TF.js model with Conv2D layers must declare its input shape [height, width, channels]');
     inputShape = declared.slice(1) as number[];
   } else {
     const first = layers.find((l) => l.class_name === 'Dense');
-    if (!first) throw new TrainingInputError('gate training needs Dense or Conv2D layers');
+    if (!first) throw new UserInputError('gate training needs Dense or Conv2D layers');
     inputShape = [value(`${first.config.name}/kernel`).shape[0]!];
   }
   const b = new ChainBuilder(inputShape);
@@ -117,7 +116,7 @@ function readTfjsChain(file: string, value: ValueOf): ChainModel {
         if (b.shape.length > 1) b.push({ kind: 'flatten', name: c.name });
         break;
       case 'Activation':
-        if (!b.activate(activationOf(c['activation'], c.name))) throw new TrainingInputError(`layer ${c.name} (Activation) must follow a Dense or Conv2D layer without its own activation`);
+        if (!b.activate(activationOf(c['activation'], c.name))) throw new UserInputError(`layer ${c.name} (Activation) must follow a Dense or Conv2D layer without its own activation`);
         break;
       case 'Dense': {
         const k = value(`${c.name}/kernel`);
@@ -125,9 +124,9 @@ function readTfjsChain(file: string, value: ValueOf): ChainModel {
         break;
       }
       case 'Conv2D': {
-        if (c['data_format'] === 'channels_first') throw new TrainingInputError(`layer ${c.name}: channels_first Conv2D is not supported`);
-        if (pair(c['dilation_rate'], 1).some((d) => d !== 1)) throw new TrainingInputError(`layer ${c.name}: dilated Conv2D is not supported`);
-        if (c['groups'] !== undefined && c['groups'] !== 1) throw new TrainingInputError(`layer ${c.name}: grouped Conv2D is not supported`);
+        if (c['data_format'] === 'channels_first') throw new UserInputError(`layer ${c.name}: channels_first Conv2D is not supported`);
+        if (pair(c['dilation_rate'], 1).some((d) => d !== 1)) throw new UserInputError(`layer ${c.name}: dilated Conv2D is not supported`);
+        if (c['groups'] !== undefined && c['groups'] !== 1) throw new UserInputError(`layer ${c.name}: grouped Conv2D is not supported`);
         const k = value(`${c.name}/kernel`);
         const [kh, kw, cin, units] = k.shape as [number, number, number, number];
         const strides = pair(c['strides'], 1);
@@ -144,24 +143,24 @@ function readTfjsChain(file: string, value: ValueOf): ChainModel {
         break;
       }
       default:
-        throw new TrainingInputError(`layer ${c.name} is ${l.class_name}: gate training supports Dense, Conv2D, MaxPooling2D, AveragePooling2D and Flatten layers with elementwise activations`);
+        throw new UserInputError(`layer ${c.name} is ${l.class_name}: gate training supports Dense, Conv2D, MaxPooling2D, AveragePooling2D and Flatten layers with elementwise activations`);
     }
   }
   return b.finish('tfjs-layers', 'input', 'output', false);
 }
 
-function readOnnxChain(ops: GraphOp[], consts: ReadonlySet<string>, inputShapes: Record<string, number[]>, integerConstant: (name: string) => number[] | undefined, value: ValueOf): ChainModel {
+function readOnnxChain(ops: GraphOp[], consts: ReadonlySet<string>, inputShapes: Record<string, number[]>, integerConstant: (name: string) => number[] | undefined, value: ValueOf): Omit<ChainModel, 'files'> {
   ops = ops.filter((o) => o.opType !== 'Constant'); // their values are read where they are used
   const inputName = ops[0]?.inputs[0] ?? '';
   const image = ops.some((o) => o.opType === 'Conv' || o.opType === 'MaxPool' || o.opType === 'AveragePool');
   const dims = inputShapes[inputName];
   let inputShape: number[];
   if (image) {
-    if (!dims || dims.length !== 4 || dims.slice(1).some((d) => !(d > 0))) throw new TrainingInputError(`input '${inputName}' must have a fixed [batch, channels, height, width] shape for a model with Conv layers`);
+    if (!dims || dims.length !== 4 || dims.slice(1).some((d) => !(d > 0))) throw new UserInputError(`input '${inputName}' must have a fixed [batch, channels, height, width] shape for a model with Conv layers`);
     inputShape = [dims[2]!, dims[3]!, dims[1]!];
   } else {
     const first = ops.find((o) => o.opType === 'Gemm' || o.opType === 'MatMul');
-    if (!first) throw new TrainingInputError('gate training needs Gemm, MatMul or Conv layers');
+    if (!first) throw new UserInputError('gate training needs Gemm, MatMul or Conv layers');
     const w = value(first.inputs[1]!);
     inputShape = [first.opType === 'Gemm' && first.attributes['transB'] === 1 ? w.shape[1]! : w.shape[0]!];
   }
@@ -176,7 +175,7 @@ function readOnnxChain(ops: GraphOp[], consts: ReadonlySet<string>, inputShapes:
     }
     return { kind: 'dense', name: op.name, kernel, bias, inDim, units, activation: 'linear' };
   };
-  const unsupported = (op: GraphOp, why: string) => new TrainingInputError(`node ${op.name} (${op.opType}) is not supported: ${why}`);
+  const unsupported = (op: GraphOp, why: string) => new UserInputError(`node ${op.name} (${op.opType}) is not supported: ${why}`);
   for (const op of ops) {
     const a = op.attributes;
     switch (op.opType) {

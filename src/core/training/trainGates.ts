@@ -4,16 +4,22 @@
  * (gatedNetwork.ts) in tfjs, and exports the shrunk, deterministic network in the input's format
  * (writeChain.ts), with a training log.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CheckpointError, UserInputError } from '../errors.ts';
+import { checkLabels, checkSamples } from '../formats/samples.ts';
+import { TFJS_SHARD } from '../formats/tfjs/writeTfjs.ts';
+import { InputFiles } from '../io/inputFiles.ts';
+import { OutputTransaction } from '../io/outputTransaction.ts';
 import { readNpy } from '../formats/npy.ts';
 import { loadTfjs } from '../runtime/loadTfjs.ts';
 import { permuteAxes } from '../tensor/layout.ts';
 import { type Chain, isWeighted } from './chain.ts';
 import { type EpochLog, GATE_DEFAULTS, GatedNetwork, type GateSettings, type TrainingData } from './gatedNetwork.ts';
-import { type ChainModel, readChain, TrainingInputError } from './readChain.ts';
+import { type ChainModel, readChain } from './readChain.ts';
 import { writeOnnxChain, writeTfjsChain } from './writeChain.ts';
 
-export { readChain, TrainingInputError, writeOnnxChain, writeTfjsChain };
+export { readChain, writeOnnxChain, writeTfjsChain };
 export type { ChainModel };
 
 /**
@@ -24,21 +30,19 @@ function fitToChain(data: TrainingData, chain: ChainModel, file: string): void {
   const size = chain.inputShape.reduce((a, b) => a * b, 1);
   const [h, w, c] = chain.inputShape;
   const expected = chain.inputShape.length === 1 ? `${size} features` : chain.channelsFirst ? `shape [${c}, ${h}, ${w}] (channels first, like the model)` : `shape [${h}, ${w}, ${c}]`;
-  if (data.features !== size) throw new TrainingInputError(`${path.basename(file)} has ${data.features} values per sample; the model takes ${expected}`);
+  if (data.features !== size) throw new CheckpointError(file, `has ${data.features} values per sample; the model takes ${expected}`);
   if (chain.channelsFirst) data.x = permuteAxes(data.x, [data.n, c!, h!, w!], [0, 2, 3, 1]);
 }
 
-/** x (n × features…, flattened per sample) and integer labels y from .npy files. */
-export function readTrainingData(xFile: string, yFile: string): TrainingData {
-  const x = readNpy(xFile);
-  const y = readNpy(yFile);
+/**
+ * x (n × features…, flattened per sample; at least one sample, all finite) and integer labels y
+ * in [0, classes) from .npy files.
+ */
+export function readTrainingData(xFile: string, yFile: string, classes: number, flags = ['--data', '--labels']): TrainingData {
+  const x = checkSamples(readNpy(xFile), flags[0]!);
   const n = x.shape[0]!;
-  if (y.values.length !== n) throw new TrainingInputError(`${path.basename(yFile)} has ${y.values.length} labels for ${n} samples`);
-  const labels = Int32Array.from(y.values, (v) => {
-    if (!Number.isInteger(v) || v < 0) throw new TrainingInputError(`${path.basename(yFile)} must hold class indices 0, 1, …, not ${v}`);
-    return v;
-  });
-  return { x: x.values instanceof Float32Array ? x.values : Float32Array.from(x.values), y: labels, n, features: x.values.length / n, classes: labels.reduce((a, v) => Math.max(a, v), 0) + 1 }; // no spread: a large set overflows the call stack
+  const y = checkLabels(readNpy(yFile), n, classes);
+  return { x: x.values instanceof Float32Array ? x.values : Float32Array.from(x.values), y, n, features: x.values.length / n, classes };
 }
 
 export interface TrainGatesOptions extends Partial<GateSettings> {
@@ -46,6 +50,12 @@ export interface TrainGatesOptions extends Partial<GateSettings> {
   labels: string;
   valData?: string;
   valLabels?: string;
+  /** Replace an existing output (never an input). */
+  force?: boolean;
+  /** Other files the caller will write (the log, the HTML report): checked with the model's before any work. */
+  otherOutputs?: string[];
+  /** Tag of the staging folder (the extension removes it after terminating a worker). */
+  tempTag?: string;
   signal?: AbortSignal;
   onEpoch?: (log: EpochLog) => void;
 }
@@ -94,22 +104,45 @@ export function thetaHistogram(thetas: readonly number[], removed: number): Thet
 
 const paramsOf = (chain: Chain) => chain.layers.reduce((a, l) => a + (isWeighted(l) ? l.kernel.length + l.bias.length : 0), 0);
 
+/** The files a gate training reads: the model's, the data and the labels. */
+function trainingInputs(chain: ChainModel, o: TrainGatesOptions): InputFiles {
+  const inputs = new InputFiles().add(chain.files[0]!, 'the original model').addAll(chain.files.slice(1), 'a file of the original model');
+  for (const [flag, f] of [['--data', o.data], ['--labels', o.labels], ['--val-data', o.valData], ['--val-labels', o.valLabels]] as const) if (f) inputs.add(f, `the ${flag} input`);
+  return inputs;
+}
+
 export async function trainGates(file: string, output: string, o: TrainGatesOptions): Promise<TrainGatesLog> {
   const chain = readChain(file);
   const same = (a: string, b: string) => path.resolve(a) === path.resolve(b);
-  if (same(file, output)) throw new TrainingInputError('the trained model is never written over the original: choose another output');
-  if (chain.format === 'tfjs-layers' && same(path.dirname(file), path.dirname(output))) throw new TrainingInputError("a TF.js model's shard is written next to its model.json: choose a folder other than the original's");
+  if (chain.format === 'tfjs-layers' && same(path.dirname(file), path.dirname(output))) throw new UserInputError("a TF.js model's shard is written next to its model.json: choose a folder other than the original's");
   const want = chain.format === 'onnx' ? '.onnx' : '.json';
-  if (!output.toLowerCase().endsWith(want)) throw new TrainingInputError(`the output of a ${chain.format} model must be a ${want} file`);
-  const train = readTrainingData(o.data, o.labels);
-  const val = o.valData && o.valLabels ? readTrainingData(o.valData, o.valLabels) : undefined;
-  fitToChain(train, chain, o.data);
-  if (val) fitToChain(val, chain, o.valData!);
+  if (!output.toLowerCase().endsWith(want)) throw new UserInputError(`the output of a ${chain.format} model must be a ${want} file`);
+  const inputs = trainingInputs(chain, o);
+  const tx = OutputTransaction.open(output, { inputs, force: o.force ?? false, sideFiles: chain.format === 'tfjs-layers' ? [TFJS_SHARD] : [], ...(o.tempTag ? { tag: o.tempTag } : {}) });
+  try {
+    for (const f of o.otherOutputs ?? []) checkReportOutput(f, inputs, o.force ?? false);
+    return await trainStaged(chain, tx, o);
+  } finally {
+    tx.dispose();
+  }
+}
+
+/** A report file (--log, --html) of the run: never an input, and replaced only with --force. */
+function checkReportOutput(file: string, inputs: InputFiles, force: boolean): void {
+  const input = inputs.match(file);
+  if (input) throw new CheckpointError(file, `is ${input}: an input is never written over`);
+  if (fs.existsSync(file) && !force) throw new CheckpointError(file, 'already exists (pass --force to replace it)');
+}
+
+async function trainStaged(chain: ChainModel, tx: OutputTransaction, o: TrainGatesOptions): Promise<TrainGatesLog> {
+  const file = chain.files[0]!;
+  const output = tx.model;
   const output_ = chain.layers.at(-1)!;
   const outUnits = isWeighted(output_) ? output_.units : 0;
-  if (train.classes > outUnits) throw new TrainingInputError(`the labels go up to ${train.classes - 1}; the model has ${outUnits} outputs`);
-  train.classes = outUnits;
-  if (val) val.classes = outUnits;
+  const train = readTrainingData(o.data, o.labels, outUnits);
+  const val = o.valData && o.valLabels ? readTrainingData(o.valData, o.valLabels, outUnits, ['--val-data', '--val-labels']) : undefined;
+  fitToChain(train, chain, o.data);
+  if (val) fitToChain(val, chain, o.valData!);
   const settings: GateSettings = { ...GATE_DEFAULTS, ...Object.fromEntries(Object.entries(o).filter(([k, v]) => k in GATE_DEFAULTS && v !== undefined)) };
   const { tf, backend } = await loadTfjs();
   const net = new GatedNetwork(tf, chain, settings);
@@ -139,6 +172,9 @@ export async function trainGates(file: string, output: string, o: TrainGatesOpti
       }
       const t0 = performance.now();
       const r = net.epoch(train);
+      if (!Number.isFinite(r.loss)) {
+        throw new UserInputError(`training diverged in epoch ${epoch} (loss ${r.loss}); nothing was written. Try a smaller --lr, or check the data's scale`);
+      }
       const v = val ? net.evaluate(val) : null;
       const entry: EpochLog = {
         epoch,
@@ -165,8 +201,9 @@ export async function trainGates(file: string, output: string, o: TrainGatesOpti
     log.final = { trainAccuracy: net.evaluate(train).accuracy, valAccuracy: val ? net.evaluate(val).accuracy : null };
     const trained = net.export();
     log.paramsAfter = paramsOf(trained);
-    if (chain.format === 'onnx') writeOnnxChain(output, chain, trained);
-    else await writeTfjsChain(output, trained);
+    if (chain.format === 'onnx') writeOnnxChain(tx, chain, trained);
+    else await writeTfjsChain(tx, trained);
+    await tx.commit();
     return log;
   } finally {
     net.dispose();

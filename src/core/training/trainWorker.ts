@@ -1,8 +1,8 @@
 /** Worker-thread entry: gate training (trainGates) with per-epoch messages; 'cancel' stops after the current epoch. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { isCheckpointError } from '../errors.ts';
+import { type WorkerFailure, workerFailure } from '../errors.ts';
 import type { EpochLog } from './gatedNetwork.ts';
-import { type TrainGatesLog, trainGates, TrainingInputError, type TrainGatesOptions } from './trainGates.ts';
+import { type TrainGatesLog, trainGates, type TrainGatesOptions } from './trainGates.ts';
 
 export interface TrainWorkerRequest {
   file: string;
@@ -13,7 +13,7 @@ export interface TrainWorkerRequest {
 export type TrainWorkerMessage =
   | { kind: 'epoch'; log: EpochLog }
   | { kind: 'done'; ok: true; result: TrainGatesLog }
-  | { kind: 'done'; ok: false; message: string; badInput: boolean; stack?: string };
+  | ({ kind: 'done' } & WorkerFailure);
 
 if (parentPort) {
   const port = parentPort;
@@ -22,6 +22,6 @@ if (parentPort) {
   const r = workerData as TrainWorkerRequest;
   trainGates(r.file, r.output, { ...r.options, signal: abort.signal, onEpoch: (log) => port.postMessage({ kind: 'epoch', log } satisfies TrainWorkerMessage) })
     .then((result) => port.postMessage({ kind: 'done', ok: true, result } satisfies TrainWorkerMessage))
-    .catch((e: Error) => port.postMessage({ kind: 'done', ok: false, message: e.message, badInput: isCheckpointError(e) || e instanceof TrainingInputError, ...(e.stack ? { stack: e.stack } : {}) } satisfies TrainWorkerMessage))
+    .catch((e: unknown) => port.postMessage({ kind: 'done', ...workerFailure(e) } satisfies TrainWorkerMessage))
     .finally(() => port.close());
 }

@@ -4,7 +4,9 @@
  * Sequential layers-model (float32, model.json + one shard).
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { InputFiles } from '../io/inputFiles.ts';
+import { type OutputTransaction, writeTarget } from '../io/outputTransaction.ts';
+import { TFJS_SHARD } from '../formats/tfjs/writeTfjs.ts';
 import { buildOnnxModel, type NodeSpec } from '../formats/onnx/onnxBuilder.ts';
 import { loadTfjs } from '../runtime/loadTfjs.ts';
 import { permuteAxes, transpose2d } from '../tensor/layout.ts';
@@ -26,7 +28,7 @@ function bytes(a: Float32Array) {
  * The chain as ONNX. An image chain is written channels-first (input [batch, C, H, W]): Conv
  * kernels as OIHW and the Dense after a Flatten with its rows back in (c, h, w) order.
  */
-export function writeOnnxChain(output: string, names: OnnxNames, chain: Chain): void {
+export function writeOnnxChain(target: OutputTransaction | string, names: OnnxNames, chain: Chain, force = false): void {
   const shapes = chainShapes(chain);
   const image = chain.inputShape.length === 3;
   const nodes: NodeSpec[] = [];
@@ -78,23 +80,17 @@ export function writeOnnxChain(output: string, names: OnnxNames, chain: Chain): 
     }
     if (l.activation !== 'linear') emit(i, ONNX_ACTIVATION[l.activation], [], {}, i === last, 'act');
   });
-  const tmp = `${output}.${process.pid}.tmp`;
-  fs.mkdirSync(path.dirname(path.resolve(output)), { recursive: true });
   const inputDims = image ? [chain.inputShape[2]!, chain.inputShape[0]!, chain.inputShape[1]!] : chain.inputShape;
-  try {
-    buildOnnxModel({
-      producer: 'prunescope train-gates',
-      opset: 13,
-      graphName: 'gated',
-      inputs: [{ name: names.inputName, elemType: 1, dims: ['batch', ...inputDims] }],
-      outputs: [{ name: names.outputName, elemType: 1, dims: ['batch', ...shapes.at(-1)!] }],
-      nodes,
-      initializers,
-    }).writeToFile(tmp);
-    fs.renameSync(tmp, output);
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
+  const model = buildOnnxModel({
+    producer: 'prunescope train-gates',
+    opset: 13,
+    graphName: 'gated',
+    inputs: [{ name: names.inputName, elemType: 1, dims: ['batch', ...inputDims] }],
+    outputs: [{ name: names.outputName, elemType: 1, dims: ['batch', ...shapes.at(-1)!] }],
+    nodes,
+    initializers,
+  });
+  writeTarget(target, { inputs: new InputFiles(), force }, (tx) => tx.write(() => model.writeToFile(tx.stagedModel)));
 }
 
 /** The TF.js layers of a chain; explicit Conv2D pads that are neither none nor 'same' become a ZeroPadding2D before it. */
@@ -132,7 +128,7 @@ function tfjsLayers(tf: typeof import('@tensorflow/tfjs'), chain: Chain) {
 }
 
 /** The trained chain as a TF.js Sequential layers-model (float32): model.json + one shard. */
-export async function writeTfjsChain(output: string, chain: Chain): Promise<void> {
+export async function writeTfjsChain(target: OutputTransaction | string, chain: Chain, force = false): Promise<void> {
   const { tf } = await loadTfjs();
   const model = tf.sequential({ layers: tfjsLayers(tf, chain) });
   model.setWeights(
@@ -140,19 +136,20 @@ export async function writeTfjsChain(output: string, chain: Chain): Promise<void
       l.kind === 'dense' ? [tf.tensor2d(l.kernel, [l.inDim, l.units]), tf.tensor1d(l.bias)] : l.kind === 'conv2d' ? [tf.tensor4d(l.kernel, [...l.kernelSize, l.inChannels, l.units]), tf.tensor1d(l.bias)] : [],
     ),
   );
-  const dir = path.dirname(path.resolve(output));
-  fs.mkdirSync(dir, { recursive: true });
+  let artifacts: import('@tensorflow/tfjs').io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a) => {
-      const shard = 'group1-shard1of1.bin';
-      const tmpShard = path.join(dir, `.${shard}.${process.pid}.tmp`);
-      const tmpJson = path.join(dir, `.${path.basename(output)}.${process.pid}.tmp`);
-      fs.writeFileSync(tmpShard, Buffer.from(a.weightData as ArrayBuffer));
-      fs.writeFileSync(tmpJson, JSON.stringify({ format: 'layers-model', generatedBy: 'prunescope train-gates', modelTopology: a.modelTopology, weightsManifest: [{ paths: [shard], weights: a.weightSpecs }] }));
-      fs.renameSync(tmpShard, path.join(dir, shard));
-      fs.renameSync(tmpJson, output);
+      artifacts = a;
       return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
     }),
   );
   model.dispose();
+  const a = artifacts!;
+  writeTarget(target, { inputs: new InputFiles(), force, sideFiles: [TFJS_SHARD] }, (tx) => {
+    const shard = tx.sideName(TFJS_SHARD);
+    tx.write(() => {
+      fs.writeFileSync(tx.stagedPath(shard), Buffer.from(a.weightData as ArrayBuffer));
+      fs.writeFileSync(tx.stagedModel, JSON.stringify({ format: 'layers-model', generatedBy: 'prunescope train-gates', modelTopology: a.modelTopology, weightsManifest: [{ paths: [shard], weights: a.weightSpecs }] }));
+    });
+  });
 }

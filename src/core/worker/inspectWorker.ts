@@ -1,12 +1,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { isCheckpointError } from '../errors.ts';
+import { type WorkerFailure, workerFailure } from '../errors.ts';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
 import { inspectCheckpoint } from '../inspect.ts';
 
 /** Messages the inspect worker posts back to the extension host. */
 export type InspectWorkerReply =
   | { ok: true; result: ReturnType<typeof inspectCheckpoint> }
-  | { ok: false; message: string; badInput: boolean; stack?: string };
+  | WorkerFailure;
 
 function run(file: string): InspectWorkerReply {
   try {
@@ -17,8 +17,7 @@ function run(file: string): InspectWorkerReply {
       ck.close();
     }
   } catch (e) {
-    const err = e as Error;
-    return { ok: false, message: err.message, badInput: isCheckpointError(e), ...(err.stack ? { stack: err.stack } : {}) };
+    return workerFailure(e);
   }
 }
 

@@ -48,6 +48,8 @@ export function onnxDType(file: string, t: TensorRecord): DType {
 /** A tensor whose location and size have been validated; bytes are still unread. */
 export interface ResolvedTensor {
   record: TensorRecord;
+  /** The external-data file holding the bytes (undefined: they are in the model file). */
+  externalFile?: string;
   dtype: DType;
   size: number;
   byteLength: number;
@@ -102,7 +104,7 @@ export function resolveTensor(file: string, model: FileByteSource, pool: ByteSou
       }
       const read = () => pool.get(target).read(p.offset, length);
       const readRange = (o: number, n: number) => pool.get(target).read(p.offset + o, n);
-      return { record: t, dtype, size, byteLength, readBytes: read, readRange, readValues: () => decodeValues(read(), dtype, size) };
+      return { record: t, externalFile: target, dtype, size, byteLength, readBytes: read, readRange, readValues: () => decodeValues(read(), dtype, size) };
     }
     case 'packed': {
       const fixed = p.field === 'float' ? 4 : p.field === 'double' ? 8 : 0;

@@ -57,9 +57,12 @@ export function readOnnx(file: string): Checkpoint {
         weights.push({ ...base, read: t.readValues, ...(range ? { readInto: (target: Float64Array) => decodeChunkedInto(target, t.dtype, t.size, range) } : {}) });
       }
     }
+    const files = [file];
+    for (const t of resolved.values()) if (t.externalFile && !files.includes(t.externalFile)) files.push(t.externalFile);
     return {
       format: 'onnx',
       file,
+      files,
       producer: structure.producer,
       ...(structure.opset !== undefined ? { opset: structure.opset } : {}),
       ops: structure.ops,

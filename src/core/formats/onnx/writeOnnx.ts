@@ -3,15 +3,19 @@
  * metadata, doc strings, nodes, value_info, subgraphs…) is copied verbatim from the source, the
  * replaced initializers are re-encoded, and only the enclosing GraphProto length is recomputed.
  * External-data tensors are inlined so the copy does not depend on files next to the original.
+ * The external-data file of a large output gets its own name (see OutputTransaction.sideName).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CheckpointError } from '../../errors.ts';
 import { ByteSourcePool, type FileByteSource } from '../../io/byteSource.ts';
+import { InputFiles } from '../../io/inputFiles.ts';
+import { type OutputTransaction, writeTarget } from '../../io/outputTransaction.ts';
 import { ProtobufWriter, type StreamedBytes } from '../protobufWriter.ts';
 import { encodeNode, type NodeSpec } from './onnxBuilder.ts';
 import { type GraphChild, type OnnxLayout, scanOnnxModel, type TensorRecord } from './onnxProto.ts';
 import { resolveTensor } from './onnxTensor.ts';
+import { readOnnx } from './readOnnx.ts';
 
 export interface InitializerReplacement {
   dims: number[];
@@ -78,20 +82,24 @@ function encodeTensor(w: ProtobufWriter, name: string, dims: number[], dataType:
 }
 
 /**
- * Writes `source` with `edits` applied to `target` (atomically: a temp file in the target's folder,
- * then a rename). Refuses to write over the source, and over an existing file unless `force`.
+ * Writes `source` with `edits` applied into `target`: an open OutputTransaction (the model is
+ * staged; the caller verifies and commits), or a path (written atomically here; refused when it is
+ * the source, or exists without `force`).
  */
-export function writeOnnxWithEdits(sourceFile: string, target: string, edits: OnnxEdits, force = false): void {
+export function writeOnnxWithEdits(sourceFile: string, target: OutputTransaction | string, edits: OnnxEdits, force = false): void {
   const src = path.resolve(sourceFile);
-  const out = path.resolve(target);
-  if (src === out || (fs.existsSync(out) && fs.realpathSync(out) === fs.realpathSync(src))) {
-    throw new CheckpointError(src, 'refusing to write the pruned model over the original');
-  }
-  if (fs.existsSync(out) && !force) throw new CheckpointError(out, 'already exists (pass --force to replace it)');
+  writeTarget(target, { inputs: new InputFiles().addAll(onnxFiles(src), 'the original model'), force }, (tx) => writeStaged(src, tx, edits));
+}
+
+/** The model file and its external-data files. */
+function onnxFiles(file: string): string[] {
+  const ck = readOnnx(file);
+  ck.close();
+  return ck.files;
+}
+
+function writeStaged(src: string, tx: OutputTransaction, edits: OnnxEdits): void {
   const pool = new ByteSourcePool();
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.tmp`);
-  const tmpData = path.join(path.dirname(out), `.${path.basename(out)}.data.${process.pid}.tmp`);
   try {
     const source = pool.get(src);
     const structure = scanOnnxModel(source);
@@ -105,22 +113,19 @@ export function writeOnnxWithEdits(sourceFile: string, target: string, edits: On
       if (!nodeNames.has(name)) throw new CheckpointError(src, `no node named '${name}' in the main graph`);
     }
     const ctx: SpliceSource = { src, source, pool, layout, byName };
-    let external: ExternalSink | undefined = edits.externalData === 'always' ? new ExternalSink(path.basename(out) + '.data') : undefined;
+    const modelName = path.basename(tx.model);
+    let external: ExternalSink | undefined = edits.externalData === 'always' ? new ExternalSink(tx.sideName(`${modelName}.data`)) : undefined;
     let model = buildModel(ctx, edits, external);
     if (!external && model.size() > MAX_INLINE) {
-      external = new ExternalSink(path.basename(out) + '.data');
+      external = new ExternalSink(tx.sideName(`${modelName}.data`));
       model = buildModel(ctx, edits, external);
     }
     if (model.size() > MAX_INLINE) throw new CheckpointError(src, `the model's structure alone would be over 2 GiB`);
-    if (external) {
-      external.writeTo(tmpData);
-      fs.renameSync(tmpData, out + '.data');
-    } else if (fs.existsSync(out + '.data') && force) fs.rmSync(out + '.data'); // stale, from a forced overwrite
-    model.writeToFile(tmp);
-    fs.renameSync(tmp, out);
+    tx.write(() => {
+      if (external) external.writeTo(tx.stagedPath(external.location));
+      model.writeToFile(tx.stagedModel);
+    });
   } finally {
-    fs.rmSync(tmp, { force: true });
-    fs.rmSync(tmpData, { force: true });
     pool.closeAll();
   }
 }
@@ -179,7 +184,7 @@ function encodeSparseTensor(g: ProtobufWriter, name: string, sp: SparseInitializ
 class ExternalSink {
   private readonly parts: Array<{ offset: number; raw: Uint8Array | StreamedBytes }> = [];
   private size = 0;
-  constructor(private readonly location: string) {}
+  constructor(readonly location: string) {}
 
   encode(g: ProtobufWriter, name: string, dims: number[], dataType: number, raw: Uint8Array | StreamedBytes): void {
     const offset = Math.ceil(this.size / 64) * 64;

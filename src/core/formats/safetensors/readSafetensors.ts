@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Checkpoint, LayerInfo, WeightTensor } from '../../checkpoint.ts';
 import { CheckpointError } from '../../errors.ts';
-import { ByteSourcePool, type FileByteSource, describeFsError, resolveInside } from '../../io/byteSource.ts';
+import { ByteSourcePool, type FileByteSource, readRegularFile, resolveInside } from '../../io/byteSource.ts';
+import { parseJsonFile } from '../../io/parseJson.ts';
 import { type DType, bytesPerElement, decodeChunkedInto, decodeValues, elementCount, isFloatDType } from '../../tensor/dtype.ts';
 
 /** The safetensors spec caps the JSON header at 100 MB. */
@@ -44,12 +45,7 @@ export function readSafetensors(file: string): Checkpoint {
 
 /** Reads a sharded checkpoint through its `model.safetensors.index.json`. */
 export function readSafetensorsIndex(file: string): Checkpoint {
-  let index: { weight_map?: Record<string, unknown>; metadata?: Record<string, unknown> };
-  try {
-    index = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new CheckpointError(file, e instanceof SyntaxError ? `not valid JSON (${e.message})` : describeFsError(e));
-  }
+  const index = parseJsonFile(file, readRegularFile(file, MAX_HEADER).toString('utf8'), 'the index') as { weight_map?: Record<string, unknown>; metadata?: Record<string, unknown> } | null;
   if (!index || typeof index.weight_map !== 'object' || index.weight_map === null) {
     throw new CheckpointError(file, "not a safetensors index: it has no 'weight_map' object");
   }
@@ -85,6 +81,7 @@ function finish(file: string, weights: WeightTensor[], carried: NonNullable<Chec
   return {
     format: 'safetensors',
     file,
+    files: [file, ...pool.files().filter((f) => f !== file)],
     producer: `safetensors${format}`,
     ops: [],
     weights,
@@ -107,12 +104,7 @@ function readShard(
   if (8 + headerLength > source.size) {
     throw new CheckpointError(file, `truncated: the header needs ${headerLength} bytes but the file has ${source.size - 8} after the length`);
   }
-  let header: Record<string, unknown>;
-  try {
-    header = JSON.parse(Buffer.from(source.read(8, headerLength)).toString('utf8'));
-  } catch {
-    throw new CheckpointError(file, 'not a safetensors file: its header is not valid JSON');
-  }
+  const header = parseJsonFile(file, Buffer.from(source.read(8, headerLength)).toString('utf8'), 'not a safetensors file: its header') as Record<string, unknown> | null;
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw new CheckpointError(file, 'not a safetensors file: its header is not a JSON object');
   const dataStart = 8 + headerLength;
   const dataLength = source.size - dataStart;

@@ -1,11 +1,12 @@
 /**
  * Writes a single .safetensors file: 8-byte little-endian header length, JSON header (padded with
- * spaces to 8-byte alignment), packed little-endian data. Atomic: temp file, then rename.
+ * spaces to 8-byte alignment), packed little-endian data. Staged, then renamed into place.
  */
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CheckpointError } from '../../errors.ts';
+import { InputFiles } from '../../io/inputFiles.ts';
+import { type OutputTransaction, writeTarget } from '../../io/outputTransaction.ts';
 
 const NAMES: Record<string, string> = {
   float64: 'F64',
@@ -30,9 +31,9 @@ export interface SafetensorsTensorOut {
   bytes: Uint8Array;
 }
 
-export function writeSafetensors(target: string, tensors: SafetensorsTensorOut[], metadata: Record<string, string>, force = false): void {
-  const out = path.resolve(target);
-  if (fs.existsSync(out) && !force) throw new CheckpointError(out, 'already exists (pass --force to replace it)');
+/** `target`: an open OutputTransaction (staged; the caller commits) or a path (written atomically here). */
+export function writeSafetensors(target: OutputTransaction | string, tensors: SafetensorsTensorOut[], metadata: Record<string, string>, force = false, inputs = new InputFiles()): void {
+  const out = path.resolve(typeof target === 'string' ? target : target.model);
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
@@ -47,19 +48,16 @@ export function writeSafetensors(target: string, tensors: SafetensorsTensorOut[]
   if (pad) json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(json.length));
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, len);
-      fs.writeSync(fd, json);
-      for (const t of tensors) fs.writeSync(fd, t.bytes);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, out);
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
+  writeTarget(target, { inputs, force }, (tx) =>
+    tx.write(() => {
+      const fd = fs.openSync(tx.stagedModel, 'w');
+      try {
+        fs.writeSync(fd, len);
+        fs.writeSync(fd, json);
+        for (const t of tensors) fs.writeSync(fd, t.bytes);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }),
+  );
 }

@@ -1,7 +1,7 @@
-import * as fs from 'node:fs';
 import type { Checkpoint, GraphOp, WeightTensor } from '../../checkpoint.ts';
 import { CheckpointError } from '../../errors.ts';
-import { ByteSourcePool, describeFsError } from '../../io/byteSource.ts';
+import { ByteSourcePool, readRegularFile } from '../../io/byteSource.ts';
+import { parseJsonFile } from '../../io/parseJson.ts';
 import { classifyGraphDefWeight, classifyKerasWeight } from './classifyTfjsLayers.ts';
 import { locateTfjsWeights } from './tfjsManifest.ts';
 
@@ -17,7 +17,8 @@ export function readTfjs(file: string): Checkpoint {
   const isGraph = json['format'] === 'graph-model' || Array.isArray(topology?.['node']);
   const pool = new ByteSourcePool();
   try {
-    const entries = locateTfjsWeights(file, json['weightsManifest'], pool);
+    const files = [file];
+    const entries = locateTfjsWeights(file, json['weightsManifest'], pool, files);
     const ops = topology ? (isGraph ? graphDefOps(topology) : kerasOps(topology)) : [];
     const warnings: string[] = [];
     if (!topology) warnings.push('model.json has no modelTopology; layers are unknown');
@@ -49,6 +50,7 @@ export function readTfjs(file: string): Checkpoint {
     return {
       format: isGraph ? 'tfjs-graph' : 'tfjs-layers',
       file,
+      files,
       producer,
       ops,
       weights,
@@ -62,22 +64,9 @@ export function readTfjs(file: string): Checkpoint {
   }
 }
 
-function readModelJson(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    const size = fs.statSync(file).size;
-    if (size > MAX_MODEL_JSON) throw new CheckpointError(file, `model.json is ${size} bytes; that is too large for a TF.js manifest`);
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    if (e instanceof CheckpointError) throw e;
-    throw new CheckpointError(file, describeFsError(e));
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new CheckpointError(file, `not valid JSON (${(e as Error).message})`);
-  }
+/** A TF.js model.json, parsed (a regular file of at most 256 MB, bounded nesting). */
+export function readModelJson(file: string): Record<string, unknown> {
+  const json = parseJsonFile(file, readRegularFile(file, MAX_MODEL_JSON).toString('utf8'), 'the file');
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new CheckpointError(file, 'not a TF.js model.json: the top level is not an object');
   return json as Record<string, unknown>;
 }

@@ -34,7 +34,7 @@ const QUANTIZED: Record<string, DType> = { uint8: 'uint8', uint16: 'uint16', flo
  * Lays out every weight of `weightsManifest` over its group's shard files (checked to exist, to stay
  * in the model's folder and to be long enough) and returns lazy readers. Reads no tensor bytes.
  */
-export function locateTfjsWeights(file: string, manifest: unknown, pool: ByteSourcePool): TfjsWeightEntry[] {
+export function locateTfjsWeights(file: string, manifest: unknown, pool: ByteSourcePool, shardFiles: string[] = []): TfjsWeightEntry[] {
   if (!Array.isArray(manifest)) throw new CheckpointError(file, 'weightsManifest is missing or not a list');
   const folder = path.dirname(file);
   const entries: TfjsWeightEntry[] = [];
@@ -51,6 +51,7 @@ export function locateTfjsWeights(file: string, manifest: unknown, pool: ByteSou
       } catch {
         throw new CheckpointError(file, `weight shard '${p}' is missing`);
       }
+      if (!shardFiles.includes(target)) shardFiles.push(target);
       return { rel: p, target, start: 0, size };
     });
     let total = 0;

@@ -2,13 +2,14 @@
  * Writes a TF.js layers-model: model.json (every field of the source kept, the topology as given)
  * and one weight shard, in the manifest format tfjs reads. Each weight is stored as float32, or
  * re-quantized to the scheme it had in the source (uint8 / uint16 affine, float16).
- * Files are written as temp files and renamed, model.json last.
+ * Files are staged and renamed into place, model.json last (io/outputTransaction.ts).
  */
-import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CheckpointError } from '../../errors.ts';
 import { encodeFloats } from '../../tensor/dtype.ts';
+import { InputFiles } from '../../io/inputFiles.ts';
+import { type OutputTransaction, writeTarget } from '../../io/outputTransaction.ts';
 
 export type TfjsQuantization = 'uint8' | 'uint16' | 'float16' | undefined;
 
@@ -42,16 +43,19 @@ function quantize(values: ArrayLike<number>, dtype: 'uint8' | 'uint16'): { bytes
   return { bytes: new Uint8Array(q.buffer), min: Math.fround(min), scale: Math.fround(scale) };
 }
 
+/** The shard name PruneScope writes (one shard per model). */
+export const TFJS_SHARD = 'group1-shard1of1.bin';
+
 /**
  * `source` is the original model.json's path and its parsed content; every field of it but the
- * topology and the manifest is carried over.
+ * topology and the manifest is carried over. `target`: an open OutputTransaction (staged; the
+ * caller verifies and commits) or a model.json path (written here, shard first, model.json last).
  */
-export function writeTfjsLayersModel(source: { file: string; json: Record<string, unknown> }, target: string, topology: unknown, weights: TfjsWeightOut[], force = false): void {
+export function writeTfjsLayersModel(source: { file: string; json: Record<string, unknown> }, target: OutputTransaction | string, topology: unknown, weights: TfjsWeightOut[], force = false): void {
   const src = path.resolve(source.file);
-  const out = path.resolve(target);
-  if (path.basename(out) !== 'model.json' && !out.endsWith('.json')) throw new CheckpointError(out, 'a TF.js output must be a model.json path');
+  const out = path.resolve(typeof target === 'string' ? target : target.model);
+  if (!out.endsWith('.json')) throw new CheckpointError(out, 'a TF.js output must be a model.json path');
   if (path.dirname(out) === path.dirname(src)) throw new CheckpointError(src, 'refusing to write the pruned model into the original model\'s folder');
-  if (fs.existsSync(out) && !force) throw new CheckpointError(out, 'already exists (pass --force to replace it)');
   const chunks: Uint8Array[] = [];
   const manifest: ManifestEntry[] = [];
   for (const w of weights) {
@@ -66,26 +70,19 @@ export function writeTfjsLayersModel(source: { file: string; json: Record<string
     } else chunks.push(encodeFloats(w.values, 'float32'));
     manifest.push(entry);
   }
-  const dir = path.dirname(out);
-  fs.mkdirSync(dir, { recursive: true });
-  const shard = 'group1-shard1of1.bin';
   const data = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
   let o = 0;
   for (const c of chunks) {
     data.set(c, o);
     o += c.length;
   }
-  const written = { ...source.json, modelTopology: topology, weightsManifest: [{ paths: [shard], weights: manifest }] };
-  const tag = `${process.pid}.${randomBytes(4).toString('hex')}`;
-  const tmpShard = path.join(dir, `.${shard}.${tag}.tmp`);
-  const tmpJson = path.join(dir, `.${path.basename(out)}.${tag}.tmp`);
-  try {
-    fs.writeFileSync(tmpShard, data);
-    fs.writeFileSync(tmpJson, JSON.stringify(written));
-    fs.renameSync(tmpShard, path.join(dir, shard));
-    fs.renameSync(tmpJson, out);
-  } finally {
-    fs.rmSync(tmpShard, { force: true });
-    fs.rmSync(tmpJson, { force: true });
-  }
+  const inputs = new InputFiles().add(src, 'the original model');
+  writeTarget(target, { inputs, force, sideFiles: [TFJS_SHARD] }, (tx) => {
+    const shard = tx.sideName(TFJS_SHARD);
+    const written = { ...source.json, modelTopology: topology, weightsManifest: [{ paths: [shard], weights: manifest }] };
+    tx.write(() => {
+      fs.writeFileSync(tx.stagedPath(shard), data);
+      fs.writeFileSync(tx.stagedModel, JSON.stringify(written));
+    });
+  });
 }
