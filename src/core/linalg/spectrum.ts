@@ -1,10 +1,23 @@
 import { smallerGram } from './gram.ts';
 import { symmetricEigenvalues } from './symmetricEigenvalues.ts';
 
+/**
+ * A power of two that brings |a|'s largest entry near 1 when its Gram would overflow or underflow
+ * float64 (finite weights of 1e160 have an infinite Gram); 1 otherwise (the usual case).
+ */
+function gramScale(a: ArrayLike<number>): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]!));
+  if (max === 0 || (max < 1e100 && max > 1e-100)) return 1;
+  return 2 ** -Math.round(Math.log2(max));
+}
+
 /** Eigenvalues (ascending) of the smaller Gram matrix of a row-major m × n matrix: σ² of the matrix. */
 export function gramEigenvalues(a: Float64Array, m: number, n: number): Float64Array {
-  const { g, size } = smallerGram(a, m, n);
-  return symmetricEigenvalues(g, size);
+  const s = gramScale(a);
+  const { g, size } = smallerGram(s === 1 ? a : a.map((v) => v * s), m, n);
+  const lambda = symmetricEigenvalues(g, size);
+  return s === 1 ? lambda : lambda.map((v) => v / (s * s));
 }
 
 /**
@@ -12,6 +25,11 @@ export function gramEigenvalues(a: Float64Array, m: number, n: number): Float64A
  * the centred Gram is the raw one plus a rank-2 correction, so the O(m·n·min) product is paid once.
  */
 export function gramEigenvaluesRawAndCentred(a: Float64Array, m: number, n: number, med: Float64Array): { raw: Float64Array; centred: Float64Array } {
+  const s = gramScale(a);
+  if (s !== 1) {
+    const r = gramEigenvaluesRawAndCentred(a.map((v) => v * s), m, n, med.map((v) => v * s));
+    return { raw: r.raw.map((v) => v / (s * s)), centred: r.centred.map((v) => v / (s * s)) };
+  }
   const { g, size } = smallerGram(a, m, n);
   const g0 = g.slice();
   if (m >= n) {

@@ -68,9 +68,19 @@ export function tridiagonalize(a: Float64Array, n: number): { d: Float64Array; e
 
 /**
  * Eigenvalues of the symmetric tridiagonal matrix (diagonal d, sub-diagonal e with e[i] between
- * rows i−1 and i; e[0] unused), by implicit QL with Wilkinson shifts. Returns them ascending.
+ * rows i−1 and i; e[0] unused), ascending: implicit QL with Wilkinson shifts, or, if QL stalls
+ * (it can on strongly graded matrices, e.g. one weight 1e37 among values near 1), Sturm-sequence
+ * bisection, which converges on any finite input. Non-finite input is the caller's bug.
  */
 export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Float64Array {
+  for (let i = 0; i < dIn.length; i++) {
+    if (!Number.isFinite(dIn[i]!) || !Number.isFinite(eIn[i]!)) throw new RangeError('tridiagonalEigenvalues: the matrix has NaN or Inf entries (check the input first)');
+  }
+  return qlImplicit(dIn, eIn) ?? bisectionEigenvalues(dIn, eIn);
+}
+
+/** Implicit QL; undefined when an eigenvalue takes more than 60 iterations. */
+function qlImplicit(dIn: Float64Array, eIn: Float64Array): Float64Array | undefined {
   const n = dIn.length;
   const d = Float64Array.from(dIn);
   const e = new Float64Array(n);
@@ -84,7 +94,7 @@ export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Fl
         if (Math.abs(e[m]!) <= Number.EPSILON * dd) break;
       }
       if (m === l) break;
-      if (++iter > 60) throw new Error('tridiagonal QL did not converge');
+      if (++iter > 60) return undefined;
       let g = (d[l + 1]! - d[l]!) / (2 * e[l]!);
       let r = Math.hypot(g, 1);
       g = d[m]! - d[l]! + e[l]! / (g + (g >= 0 ? Math.abs(r) : -Math.abs(r)));
@@ -118,6 +128,58 @@ export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Fl
     }
   }
   return d.sort();
+}
+
+/**
+ * Number of eigenvalues of the tridiagonal matrix below x (Sturm sequence of the LDLᵀ pivots of
+ * T − xI). `e2[i]` = e[i]²; a zero pivot is nudged to −pivmin.
+ */
+function countBelow(d: Float64Array, e2: Float64Array, x: number, pivmin: number): number {
+  let count = 0;
+  let q = d[0]! - x;
+  if (Math.abs(q) < pivmin) q = -pivmin;
+  if (q < 0) count++;
+  for (let i = 1; i < d.length; i++) {
+    q = d[i]! - x - e2[i]! / q;
+    if (Math.abs(q) < pivmin) q = -pivmin;
+    if (q < 0) count++;
+  }
+  return count;
+}
+
+/** All eigenvalues by bisection on Sturm counts, each to within 4·eps·‖T‖ (as accurate as QL's). */
+export function bisectionEigenvalues(d: Float64Array, e: Float64Array): Float64Array {
+  const n = d.length;
+  const e2 = new Float64Array(n);
+  let lo = Infinity;
+  let hi = -Infinity;
+  let maxE2 = 0;
+  for (let i = 0; i < n; i++) {
+    if (i > 0) e2[i] = e[i]! * e[i]!;
+    maxE2 = Math.max(maxE2, e2[i]!);
+    const r = (i > 0 ? Math.abs(e[i]!) : 0) + (i + 1 < n ? Math.abs(e[i + 1]!) : 0); // Gershgorin radius
+    lo = Math.min(lo, d[i]! - r);
+    hi = Math.max(hi, d[i]! + r);
+  }
+  const norm = Math.max(Math.abs(lo), Math.abs(hi));
+  const tol = 4 * Number.EPSILON * norm;
+  const pivmin = Number.MIN_VALUE * Math.max(1, maxE2) + Number.MIN_VALUE;
+  lo -= tol;
+  hi += tol;
+  const out = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    // The (k+1)-th smallest: the x where the count passes k.
+    let a = k > 0 ? Math.max(lo, out[k - 1]! - tol) : lo;
+    let b = hi;
+    for (let it = 0; it < 200 && b - a > tol; it++) {
+      const mid = a + (b - a) / 2;
+      if (mid === a || mid === b) break;
+      if (countBelow(d, e2, mid, pivmin) > k) b = mid;
+      else a = mid;
+    }
+    out[k] = a + (b - a) / 2;
+  }
+  return out;
 }
 
 /** Eigenvalues (ascending) of a symmetric matrix; `a` is overwritten. */
