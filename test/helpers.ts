@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Checkpoint, LayerKind } from '../src/core/checkpoint.ts';
+import { readNpy } from '../src/core/formats/npy.ts';
 import { chromium, type Frame, type Page } from 'playwright-core';
 
 export const ROOT = path.resolve(__dirname, '..');
@@ -11,6 +12,11 @@ export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
 export function fixture(...parts: string[]): string {
   return path.join(FIXTURES, ...parts);
+}
+
+/** A committed labels .npy as the verifier takes it. */
+export function labelsOf(file: string): { file: string; values: Int32Array } {
+  return { file, values: Int32Array.from(readNpy(file).values) };
 }
 
 export interface Expected {
@@ -58,6 +64,38 @@ export function runCliAsync(args: string[]): Promise<{ status: number; stdout: s
       resolve({ status: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
     });
   });
+}
+
+/** A CLI process the test can signal: its stderr so far, a wait for a line, and its exit. */
+export interface RunningCli {
+  child: import('node:child_process').ChildProcess;
+  stderr(): string;
+  /** Resolves once stderr matches `pattern` (rejects after `ms`). */
+  waitFor(pattern: RegExp, ms?: number): Promise<void>;
+  exited: Promise<{ status: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startCli(args: string[], env: Record<string, string> = {}): RunningCli {
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'prunescope.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  child.stdout!.resume();
+  const exited = new Promise<{ status: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (status, signal) => resolve({ status, signal })));
+  const waitFor = (pattern: RegExp, ms = 30_000) =>
+    new Promise<void>((resolve, reject) => {
+      const started = Date.now();
+      const poll = setInterval(() => {
+        if (pattern.test(err)) {
+          clearInterval(poll);
+          resolve();
+        } else if (Date.now() - started > ms || child.exitCode !== null) {
+          clearInterval(poll);
+          reject(new Error(`stderr never matched ${pattern}: ${err}`));
+        }
+      }, 5);
+    });
+  return { child, stderr: () => err, waitFor, exited };
 }
 
 /** Float32 little-endian bytes of `values`, as an initializer payload for buildOnnxModel. */

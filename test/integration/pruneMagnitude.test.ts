@@ -134,7 +134,7 @@ test('--data/--labels: verification runs on the user\'s samples and reports accu
   assert.equal(r.verify!.maxAbs, 0);
   await assert.rejects(
     pruneModel(fixture('onnx', 'mlp.onnx'), out('mlp-data2.onnx'), { method: 'magnitude', ratio: 0.5, data: fixture('npy', 'mlp_x.npy'), labels: fixture('npy', 'f4_2x3.npy') }),
-    /--labels has 6 entries for 40 samples/,
+    /f4_2x3\.npy: --labels must hold one class index per sample \(shape \(40,\)\), not shape \(2, 3\)/,
   );
   assert.equal(fs.existsSync(out('mlp-data2.onnx')), false);
 });

@@ -14,13 +14,13 @@ import { planNodePruning } from '../../src/core/pruning/nodeDependencies.ts';
 import { captureSecondMoments } from '../../src/core/runtime/captureActivations.ts';
 import { pruneModel } from '../../src/core/pruning/pruneModel.ts';
 import { verifyOnnx } from '../../src/core/runtime/verifyOnnx.ts';
-import { fixture, runCliAsync, tempDir } from '../helpers.ts';
+import { fixture, labelsOf, runCliAsync, tempDir } from '../helpers.ts';
 
 const tmp = tempDir();
 after(tmp.cleanup);
 const MODEL = fixture('onnx', 'digits_mlp.onnx');
 const CALIB = fixture('npy', 'digits_calib_x.npy');
-const heldOut = { data: readNpy(fixture('npy', 'digits_test_x.npy')), labels: readNpy(fixture('npy', 'digits_test_y.npy')) };
+const heldOut = { data: readNpy(fixture('npy', 'digits_test_x.npy')), labels: labelsOf(fixture('npy', 'digits_test_y.npy')) };
 
 test('digits MLP: at equal kept units, spectral pruning has a lower held-out output error and no lower accuracy than node pruning', async () => {
   const rows: string[] = ['kept units | node: rel. error, accuracy | spectral: rel. error, accuracy'];

@@ -11,14 +11,14 @@ import { loadTfjs } from '../../src/core/runtime/loadTfjs.ts';
 import { loadLayersModelFile } from '../../src/core/runtime/loadTfjs.ts';
 import { verifyTfjs } from '../../src/core/runtime/verifyTfjs.ts';
 import { readChain, writeTfjsChain } from '../../src/core/training/trainGates.ts';
-import { fixture, tempDir } from '../helpers.ts';
+import { fixture, labelsOf, tempDir } from '../helpers.ts';
 
 const tmp = tempDir();
 after(tmp.cleanup);
 const ONNX = fixture('onnx', 'digits_mlp.onnx');
 const CALIB = fixture('npy', 'digits_calib_x.npy');
 const TFJS = path.join(tmp.dir, 'digits', 'model.json');
-const heldOut = { data: readNpy(fixture('npy', 'digits_test_x.npy')), labels: readNpy(fixture('npy', 'digits_test_y.npy')) };
+const heldOut = { data: readNpy(fixture('npy', 'digits_test_x.npy')), labels: labelsOf(fixture('npy', 'digits_test_y.npy')) };
 
 /** The ONNX digits MLP as a tfjs Sequential model with the same weights (kernels transposed by readChain). */
 before(async () => {

@@ -3,9 +3,8 @@
  * (Fortran arrays are returned in C order). Values decode to Float32Array (float32/16 and small
  * ints) or Float64Array (float64 and 32/64-bit ints).
  */
-import * as fs from 'node:fs';
-import { CheckpointError } from '../errors.ts';
-import { describeFsError } from '../io/byteSource.ts';
+import { CheckpointError, quote } from '../errors.ts';
+import { readRegularFile } from '../io/byteSource.ts';
 import { type DType, bytesPerElement, decodeValues, elementCount } from '../tensor/dtype.ts';
 
 export interface NpyArray {
@@ -31,14 +30,10 @@ const DESCR: Record<string, DType> = {
 };
 
 export function readNpy(file: string): NpyArray {
-  let buf: Buffer;
-  try {
-    buf = fs.readFileSync(file);
-  } catch (e) {
-    throw new CheckpointError(file, describeFsError(e));
-  }
+  const buf = readRegularFile(file);
   if (buf.length < 10 || buf.toString('latin1', 0, 6) !== '\x93NUMPY') throw new CheckpointError(file, 'not a .npy file (no \\x93NUMPY magic)');
   const major = buf[6]!;
+  if (major < 1 || major > 3) throw new CheckpointError(file, `.npy format version ${major} is not supported (1 to 3 are)`);
   const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
   if (start + headerLen > buf.length) throw new CheckpointError(file, 'truncated: the .npy header runs past the end of the file');
@@ -48,13 +43,16 @@ export function readNpy(file: string): NpyArray {
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
   if (!descr || shapeText === undefined) throw new CheckpointError(file, 'malformed .npy header');
   const dtype = DESCR[descr === '<b1' ? '|b1' : descr];
-  if (!dtype) throw new CheckpointError(file, `.npy dtype '${descr}' is not supported (little-endian numbers only)`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (!dtype) throw new CheckpointError(file, `.npy dtype '${quote(descr)}' is not supported (little-endian numbers only)`);
+  const dims = shapeText.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!dims.every((d) => /^\d+L?$/.test(d))) throw new CheckpointError(file, `.npy shape (${quote(shapeText)}) is not a list of sizes`);
+  const shape = dims.map((d) => Number.parseInt(d, 10));
   const count = elementCount(shape);
-  if (count === undefined) throw new CheckpointError(file, `.npy shape (${shapeText}) is invalid or overflows`);
+  if (count === undefined) throw new CheckpointError(file, `.npy shape (${quote(shapeText)}) is invalid or overflows`);
   const dataStart = start + headerLen;
   const need = count * bytesPerElement(dtype);
   if (buf.length - dataStart < need) throw new CheckpointError(file, `truncated: shape (${shape.join(', ')}) needs ${need} bytes of data, the file has ${buf.length - dataStart}`);
+  if (buf.length - dataStart > need) throw new CheckpointError(file, `has ${buf.length - dataStart - need} bytes after the data of its (${shape.join(', ')}) array: not a valid .npy file`);
   let values = decodeValues(new Uint8Array(buf.buffer, buf.byteOffset + dataStart, need).slice(), dtype, count);
   if (fortran && shape.length > 1) values = fortranToC(values, shape);
   return { file, dtype, shape, values };

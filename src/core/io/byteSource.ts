@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CheckpointError } from '../errors.ts';
+import { CheckpointError, quote } from '../errors.ts';
 
 /** Random-access, synchronous reads from one file. Holds a file descriptor, never the file. */
 export class FileByteSource {
@@ -125,18 +125,18 @@ export function resolveInside(modelFile: string, folder: string, relative: strin
     throw new CheckpointError(modelFile, `${what} has an empty or invalid path`);
   }
   if (path.isAbsolute(relative) || /^[a-zA-Z]:[\\/]/.test(relative) || relative.startsWith('\\')) {
-    throw new CheckpointError(modelFile, `${what} path '${relative}' is absolute; it must stay inside the model's folder`);
+    throw new CheckpointError(modelFile, `${what} path '${quote(relative)}' is absolute; it must stay inside the model's folder`);
   }
   const root = path.resolve(folder);
   const target = path.resolve(root, relative);
   if (!isWithin(root, target)) {
-    throw new CheckpointError(modelFile, `${what} path '${relative}' leaves the model's folder`);
+    throw new CheckpointError(modelFile, `${what} path '${quote(relative)}' leaves the model's folder`);
   }
   if (fs.existsSync(target)) {
     const realRoot = fs.realpathSync(root);
     const realTarget = fs.realpathSync(target);
     if (!isWithin(realRoot, realTarget)) {
-      throw new CheckpointError(modelFile, `${what} path '${relative}' is a link that leaves the model's folder`);
+      throw new CheckpointError(modelFile, `${what} path '${quote(relative)}' is a link that leaves the model's folder`);
     }
   }
   return target;

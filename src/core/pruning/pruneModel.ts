@@ -31,6 +31,7 @@ import { writeSafetensors } from '../formats/safetensors/writeSafetensors.ts';
 import { pruneSingular, reconstruct } from './singular.ts';
 import { verifyOnnx, type Verification, type VerifyOptions } from '../runtime/verifyOnnx.ts';
 import { readNpy } from '../formats/npy.ts';
+import { checkLabels, firstNonFinite } from '../formats/samples.ts';
 import { bytesPerElement, encodeFloats } from '../tensor/dtype.ts';
 import { type Centre, type MagnitudePruned, pruneMagnitude, pruneMagnitudeGlobal } from './magnitude.ts';
 
@@ -193,13 +194,19 @@ function buildPlan(ck: Checkpoint, eligible: WeightTensor[], o: PruneOptions): P
   }
 }
 
-/** Applies a plan's skips and returns each remaining layer's ratio. */
+/** Applies a plan's skips (and skips layers holding NaN/Inf) and returns each remaining layer's ratio. */
 function applyPlan(plan: PrunePlan, eligible: WeightTensor[], o: PruneOptions, layers: PruneLayerReport[]): { kept: WeightTensor[]; ratio: (name: string) => number } {
   const byName = new Map(plan.layers.map((l) => [l.name, l]));
   const kept: WeightTensor[] = [];
+  const skip = (w: WeightTensor, reason: string) => layers.push({ name: w.name, method: o.method, ratio: 0, paramsBefore: w.size, paramsAfter: w.size, relErr: null, skipped: true, reason });
   for (const w of eligible) {
     const l = byName.get(w.name);
-    if (!l || l.skip) layers.push({ name: w.name, method: o.method, ratio: 0, paramsBefore: w.size, paramsAfter: w.size, relErr: null, skipped: true, reason: l ? 'skipped by the plan' : 'not in the plan' });
+    if (!l || l.skip) {
+      skip(w, l ? 'skipped by the plan' : 'not in the plan');
+      continue;
+    }
+    const bad = firstNonFinite(w.read());
+    if (bad) skip(w, `holds ${bad.value} values (a corrupted file?): not pruned`);
     else kept.push(w);
   }
   return { kept, ratio: (name) => byName.get(name)?.ratio ?? 0 };
@@ -236,11 +243,8 @@ function loadVerification(o: PruneOptions): VerifyOptions | null {
   if (o.labels && !o.data) throw new UsageError('--labels needs --data');
   if (!o.data) return o.verify ? {} : null;
   const data = readCalibration(o.data, Number.MAX_SAFE_INTEGER, o.image);
-  if (data.shape.length < 2) throw new UsageError(`--data must have a sample axis first; ${o.data} has shape (${data.shape.join(', ')})`);
   if (!o.labels) return { data };
-  const labels = readNpy(o.labels);
-  if (labels.values.length !== data.shape[0]) throw new UsageError(`--labels has ${labels.values.length} entries for ${data.shape[0]} samples`);
-  return { data, labels };
+  return { data, labels: { file: o.labels, values: checkLabels(readNpy(o.labels), data.shape[0]!) } };
 }
 
 /**

@@ -10,6 +10,8 @@ import { normals } from '../runtime/verifyOnnx.ts';
 import { loadLayersModelFile } from '../runtime/loadTfjs.ts';
 import { axisToColumns, gatherAxes } from '../tensor/axes.ts';
 import { sequentialLayers } from '../formats/tfjs/kerasTopology.ts';
+import { checkSampleShape, firstNonFinite } from '../formats/samples.ts';
+import { quote, UserInputError } from '../errors.ts';
 import { denseChain } from './pruneTfjs.ts';
 import { SecondMoment } from './spectral.ts';
 import { chooseUnits, type SpectralSettings, type SpectralTarget, type UnitChoice } from './spectralPrune.ts';
@@ -37,6 +39,7 @@ export async function chooseTfjsSpectral(ck: Checkpoint, topology: Record<string
   const inShape = (model.inputs[0]!.shape as Array<number | null>).slice(1).map((d) => d ?? 1);
   const per = inShape.reduce((a, b) => a * b, 1);
   const c = s.calibration;
+  if (c.kind === 'data') checkSampleShape(c.x, model.inputs[0]!.shape, model.inputs[0]!.name);
   const total = c.kind === 'data' ? c.x.shape[0]! : c.samples;
   const rng = new Mulberry32(c.kind === 'random' ? c.seed : 0);
   for (let first = 0; first < total; first += 64) {
@@ -45,7 +48,12 @@ export async function chooseTfjsSpectral(ck: Checkpoint, topology: Record<string
     const input = tf.tensor(values, [rows, ...inShape]);
     const out = capture.predict(input) as import('@tensorflow/tfjs').Tensor | import('@tensorflow/tfjs').Tensor[];
     const outs = Array.isArray(out) ? out : [out];
-    outs.forEach((t, i) => moments[i]!.add(t.dataSync(), rows));
+    outs.forEach((t, i) => {
+      const y = t.dataSync() as Float32Array;
+      const bad = firstNonFinite(y);
+      if (bad) throw new UserInputError(`the calibration inputs drive the activations read by '${quote(layers[i]!.nextLayer)}' to ${bad.value}: the model overflows on them (check the data's scale)`);
+      moments[i]!.add(y, rows);
+    });
     input.dispose();
     for (const t of outs) t.dispose();
   }

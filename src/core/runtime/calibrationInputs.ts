@@ -9,6 +9,8 @@ import * as jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { CheckpointError } from '../errors.ts';
 import { type NpyArray, readNpy } from '../formats/npy.ts';
+import { checkSamples } from '../formats/samples.ts';
+import { readRegularFile } from '../io/byteSource.ts';
 
 export interface ImageInputOptions {
   height: number;
@@ -22,14 +24,22 @@ export interface ImageInputOptions {
 
 const IMAGE = /\.(png|jpe?g)$/i;
 
-/** The first `samples` calibration samples from `source` (a .npy file or a folder). */
-export function readCalibration(source: string, samples: number, image?: ImageInputOptions): NpyArray {
+/**
+ * The first `samples` calibration samples from `source` (a .npy file or a folder): at least one
+ * sample, all finite (checked here, where the data enters).
+ */
+export function readCalibration(source: string, samples: number, image?: ImageInputOptions, flag = '--data'): NpyArray {
+  return checkSamples(readSamples(source, samples, image), flag);
+}
+
+function readSamples(source: string, samples: number, image?: ImageInputOptions): NpyArray {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(source);
   } catch {
     throw new CheckpointError(source, 'calibration data not found');
   }
+  if (!stat.isFile() && !stat.isDirectory()) throw new CheckpointError(source, 'is not a regular file or a folder (a FIFO, socket or device)');
   if (stat.isFile()) return firstRows(readNpy(source), samples);
   const names = fs.readdirSync(source).sort();
   const npys = names.filter((n) => n.toLowerCase().endsWith('.npy'));
@@ -44,6 +54,7 @@ export function readCalibration(source: string, samples: number, image?: ImageIn
 }
 
 function firstRows(x: NpyArray, n: number): NpyArray {
+  if (x.shape.length === 0) throw new CheckpointError(x.file, 'must be an array of samples (sample axis first), not a scalar');
   const per = x.shape.slice(1).reduce((a, b) => a * b, 1);
   const rows = Math.min(n, x.shape[0]!);
   return { ...x, shape: [rows, ...x.shape.slice(1)], values: x.values.subarray(0, rows * per) };
@@ -73,7 +84,7 @@ function concatNpy(dir: string, names: string[], samples: number): NpyArray {
 
 /** RGBA pixels of a PNG or JPEG file. */
 function decode(file: string): { width: number; height: number; data: Uint8Array } {
-  const bytes = fs.readFileSync(file);
+  const bytes = readRegularFile(file, 1 << 30);
   try {
     if (/\.png$/i.test(file)) {
       const png = PNG.sync.read(bytes);

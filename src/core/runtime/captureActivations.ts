@@ -9,7 +9,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Mulberry32 } from '../analysis/prng.ts';
+import { quote, UserInputError } from '../errors.ts';
 import type { NpyArray } from '../formats/npy.ts';
+import { firstNonFinite } from '../formats/samples.ts';
 import { writeOnnxWithEdits } from '../formats/onnx/writeOnnx.ts';
 import { SecondMoment } from '../pruning/spectral.ts';
 import { dataFeeds, randomFeed } from './verifyOnnx.ts';
@@ -48,6 +50,11 @@ export async function captureSecondMoments(model: string, targets: readonly Capt
         const dims = y.dims.map(Number);
         if (dims[1] !== t.units) throw new Error(`'${t.tensor}' has shape (${dims.join(', ')}), not ${t.units} units on axis 1`);
         const spatial = dims.slice(2).reduce((a, b) => a * b, 1);
+        const bad = firstNonFinite(y.data as Float32Array);
+        if (bad) {
+          const source = calibration.kind === 'data' ? `the calibration data (${path.basename(calibration.x.file)})` : 'random calibration inputs';
+          throw new UserInputError(`the activations of '${quote(t.tensor)}' become ${bad.value} on ${source}: check the data's scale and normalisation, and the model's weights`);
+        }
         moments.get(t.tensor)!.add(y.data as Float32Array, dims[0]!, spatial);
         y.dispose();
       }

@@ -4,7 +4,9 @@
  */
 import * as ort from 'onnxruntime-node';
 import { Mulberry32 } from '../analysis/prng.ts';
+import { CheckpointError, quote, UserInputError } from '../errors.ts';
 import type { NpyArray } from '../formats/npy.ts';
+import { checkLabelRange, checkSampleShape, type Labels } from '../formats/samples.ts';
 import { OutputComparison, type Verification } from './outputComparison.ts';
 
 export type { Verification } from './outputComparison.ts';
@@ -15,7 +17,7 @@ export interface VerifyOptions {
   /** Inputs: the first axis indexes samples (single-input models). */
   data?: NpyArray;
   /** Integer class labels, one per sample, for accuracy. */
-  labels?: NpyArray;
+  labels?: Labels;
 }
 
 /** A random feed from the declared input shapes (dynamic dims → 1): normal floats, zero indices. */
@@ -23,7 +25,7 @@ export function randomFeed(session: ort.InferenceSession, rng: Mulberry32): Reco
   const feed: Record<string, ort.Tensor> = {};
   session.inputNames.forEach((name, i) => {
     const meta = session.inputMetadata[i] as { isTensor: boolean; type?: string; shape?: Array<number | string> };
-    if (!meta.isTensor) throw new Error(`input '${name}' is not a tensor`);
+    if (!meta.isTensor) throw new UserInputError(`the model's input '${quote(name)}' is not a tensor: random verification cannot feed it (give --data)`);
     const dims = (meta.shape ?? []).map((d) => (typeof d === 'number' && d > 0 ? d : 1));
     const n = dims.reduce((a, b) => a * b, 1);
     switch (meta.type) {
@@ -40,7 +42,7 @@ export function randomFeed(session: ort.InferenceSession, rng: Mulberry32): Reco
         feed[name] = new ort.Tensor('bool', new Uint8Array(n), dims);
         break;
       default:
-        throw new Error(`input '${name}' has type ${meta.type}, which random verification does not generate`);
+        throw new UserInputError(`the model's input '${quote(name)}' has type ${meta.type}, which random verification does not generate (give --data)`);
     }
   });
   return feed;
@@ -54,16 +56,18 @@ export function normals(n: number, rng: Mulberry32): Float32Array {
 
 /** The user's samples as feeds: one batch when the batch axis is dynamic, else one sample at a time. */
 export function dataFeeds(session: ort.InferenceSession, x: NpyArray): Array<{ feed: Record<string, ort.Tensor>; rows: number; first: number }> {
-  if (session.inputNames.length !== 1) throw new Error(`--data needs a single-input model; this one has ${session.inputNames.length} inputs`);
+  if (session.inputNames.length !== 1) throw new CheckpointError(x.file, `sample data feeds single-input models; this one has ${session.inputNames.length} inputs`);
   const name = session.inputNames[0]!;
-  const meta = session.inputMetadata[0] as { shape?: Array<number | string> };
+  const meta = session.inputMetadata[0] as { shape?: Array<number | string>; type?: string };
+  if (meta.type !== undefined && meta.type !== 'float32') throw new CheckpointError(x.file, `the model's input '${quote(name)}' takes ${meta.type}; sample data is fed as float32`);
   const declared = meta.shape ?? [];
   const sample = x.shape.slice(1);
-  if (declared.length !== x.shape.length) throw new Error(`--data has shape (${x.shape.join(', ')}) but the model's input '${name}' has rank ${declared.length}`);
+  checkSampleShape(x, declared, name);
   const values = x.values instanceof Float32Array ? x.values : Float32Array.from(x.values);
   const per = sample.reduce((a, b) => a * b, 1);
   const batchFixed = typeof declared[0] === 'number' && (declared[0] as number) > 0;
   const step = batchFixed ? (declared[0] as number) : 64;
+  if (x.shape[0]! < (batchFixed ? step : 1)) throw new CheckpointError(x.file, `has ${x.shape[0]} samples; the model's input '${quote(name)}' takes batches of ${step}`);
   const feeds: Array<{ feed: Record<string, ort.Tensor>; rows: number; first: number }> = [];
   for (let first = 0; first + (batchFixed ? step : 1) <= x.shape[0]!; first += step) {
     const rows = Math.min(step, x.shape[0]! - first);
@@ -80,6 +84,7 @@ export async function verifyOnnx(original: string, pruned: string, opts: VerifyO
     const run = async (feed: Record<string, ort.Tensor>, labels?: ArrayLike<number>) => {
       const ya = (await a.run(feed))[a.outputNames[0]!]!;
       const yb = (await b.run(feed))[b.outputNames[0]!]!;
+      if (opts.labels) checkLabelRange(opts.labels, Number(ya.dims[ya.dims.length - 1] ?? 1));
       cmp.add(ya.data as Float32Array, yb.data as Float32Array, ya.dims[ya.dims.length - 1] ?? 1, labels);
     };
     if (opts.data) {

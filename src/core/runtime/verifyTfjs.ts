@@ -3,6 +3,7 @@ import { Mulberry32 } from '../analysis/prng.ts';
 import { loadLayersModelFile, loadTfjs } from './loadTfjs.ts';
 import { OutputComparison, type Verification } from './outputComparison.ts';
 import { normals, type VerifyOptions } from './verifyOnnx.ts';
+import { checkLabelRange, checkSampleShape } from '../formats/samples.ts';
 
 export async function verifyTfjs(original: string, pruned: string, opts: VerifyOptions = {}): Promise<Verification> {
   const { tf, backend } = await loadTfjs();
@@ -12,6 +13,7 @@ export async function verifyTfjs(original: string, pruned: string, opts: VerifyO
   let input: import('@tensorflow/tfjs').Tensor;
   let samples: number;
   if (opts.data) {
+    checkSampleShape(opts.data, a.inputs[0]!.shape, a.inputs[0]!.name);
     samples = opts.data.shape[0]!;
     input = tf.tensor(opts.data.values instanceof Float32Array ? opts.data.values : Float32Array.from(opts.data.values), opts.data.shape);
   } else {
@@ -22,6 +24,7 @@ export async function verifyTfjs(original: string, pruned: string, opts: VerifyO
   const ya = (a.predict(input) as import('@tensorflow/tfjs').Tensor).dataSync() as Float32Array;
   const yb = (b.predict(input) as import('@tensorflow/tfjs').Tensor).dataSync() as Float32Array;
   input.dispose();
+  if (opts.labels) checkLabelRange(opts.labels, ya.length / samples);
   cmp.add(ya, yb, ya.length / samples, opts.labels?.values);
   return cmp.result(`tfjs (${backend})`, samples, opts.data ? opts.data.file : 'random');
 }

@@ -6,7 +6,7 @@
  * with the first unsupported layer or node named.
  */
 import type { GraphOp } from '../checkpoint.ts';
-import { UserInputError } from '../errors.ts';
+import { UserInputError, quote } from '../errors.ts';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
 import { sequentialLayers } from '../formats/tfjs/kerasTopology.ts';
 import { readModelJson } from '../formats/tfjs/readTfjs.ts';
@@ -65,7 +65,7 @@ export function readChain(file: string): ChainModel {
   try {
     const value = (name: string) => {
       const w = ck.weights.find((x) => x.name === name);
-      if (!w) throw new UserInputError(`weight '${name}' not found`);
+      if (!w) throw new UserInputError(`weight '${quote(name)}' not found`);
       return { shape: w.shape, values: Float32Array.from(w.read()) };
     };
     if (ck.format === 'tfjs-layers') return { ...readTfjsChain(file, value), files: ck.files };
@@ -87,7 +87,7 @@ type ValueOf = (name: string) => { shape: number[]; values: Float32Array };
 
 function activationOf(v: unknown, layer: string): Activation {
   const a = ACTIVATIONS[String(v ?? 'linear')];
-  if (!a) throw new UserInputError(`activation '${v}' of layer ${layer} is not supported (relu, sigmoid, tanh or linear)`);
+  if (!a) throw new UserInputError(`activation '${quote(v)}' of layer ${layer} is not supported (relu, sigmoid, tanh or linear)`);
   return a;
 }
 
@@ -156,7 +156,7 @@ function readOnnxChain(ops: GraphOp[], consts: ReadonlySet<string>, inputShapes:
   const dims = inputShapes[inputName];
   let inputShape: number[];
   if (image) {
-    if (!dims || dims.length !== 4 || dims.slice(1).some((d) => !(d > 0))) throw new UserInputError(`input '${inputName}' must have a fixed [batch, channels, height, width] shape for a model with Conv layers`);
+    if (!dims || dims.length !== 4 || dims.slice(1).some((d) => !(d > 0))) throw new UserInputError(`input '${quote(inputName)}' must have a fixed [batch, channels, height, width] shape for a model with Conv layers`);
     inputShape = [dims[2]!, dims[3]!, dims[1]!];
   } else {
     const first = ops.find((o) => o.opType === 'Gemm' || o.opType === 'MatMul');

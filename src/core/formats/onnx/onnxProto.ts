@@ -1,5 +1,5 @@
 import type { GraphOp } from '../../checkpoint.ts';
-import { CheckpointError } from '../../errors.ts';
+import { CheckpointError, quote } from '../../errors.ts';
 import type { FileByteSource } from '../../io/byteSource.ts';
 import { type ByteSpan, ProtobufScanner, WireType } from '../protobufScanner.ts';
 
@@ -165,8 +165,8 @@ function scanGraph(s: ProtobufScanner, graphPath: string, out: OnnxStructure, ch
     const { field, valueName } = scanGraphField(s, graphPath, out, children !== undefined);
     if (children) {
       const child: GraphChild = { field, start, end: s.position };
-      if (field === Graph.initializer) child.name = out.tensors[tensorsBefore]!.name;
-      if (field === Graph.node) child.name = out.ops[opsBefore]!.name;
+      if (field === Graph.initializer) child.name = out.tensors[tensorsBefore]?.name;
+      if (field === Graph.node) child.name = out.ops[opsBefore]?.name;
       if (valueName !== undefined) child.name = valueName;
       children.push(child);
     }
@@ -202,10 +202,16 @@ function scanTensorType(s: ProtobufScanner): number[] | undefined {
   return dims;
 }
 
+const GRAPH_FIELD_NAMES: Record<number, string> = { 1: 'graph node', 5: 'graph initializer', 11: 'graph input', 12: 'graph output', 13: 'graph value_info', 15: 'graph sparse_initializer' };
+
 /** Scans one field of a GraphProto; returns its field number and, for inputs and value_info, the value's name. */
 function scanGraphField(s: ProtobufScanner, graphPath: string, out: OnnxStructure, main = false): { field: number; valueName?: string } {
   {
     const [field, wire] = s.tag();
+    // The message-valued fields of a GraphProto: any other wire type means the file is corrupt.
+    if (field === Graph.node || field === Graph.initializer || field === Graph.input || field === Graph.valueInfo || field === Graph.sparseInitializer || field === 12) {
+      s.expect(wire, WireType.LengthDelimited, GRAPH_FIELD_NAMES[field]!);
+    }
     if (main && (field === Graph.input || field === Graph.valueInfo) && wire === WireType.LengthDelimited) {
       // ValueInfoProto: the name, and for inputs the tensor shape (dim_value, or -1 for dim_param).
       s.enter(s.length());
@@ -269,6 +275,7 @@ function scanNode(s: ProtobufScanner, graphPath: string, out: OnnxStructure): vo
         s.enter(s.length());
         const attr = scanAttribute(s, graphPath);
         s.leave();
+        checkAttributeType(s, op, attr);
         if (attr.tensor) constantValue = attr.tensor;
         for (const g of attr.graphs) subgraphs.push({ attr: attr.name, span: g });
         if (attr.value !== undefined) op.attributes[attr.name] = attr.value;
@@ -289,6 +296,37 @@ function scanNode(s: ProtobufScanner, graphPath: string, out: OnnxStructure): vo
     const inner = `${graphPath ? graphPath + '/' : ''}${op.name}/${g.attr}`;
     scanGraphAt(s, g.span, inner, out);
   }
+}
+
+/** The type the ONNX operator schemas give the attributes PruneScope reads (a corrupt file may differ). */
+const ATTRIBUTE_TYPES: Record<string, 'int' | 'ints' | 'float' | 'string'> = {
+  kernel_shape: 'ints',
+  strides: 'ints',
+  dilations: 'ints',
+  pads: 'ints',
+  perm: 'ints',
+  output_padding: 'ints',
+  group: 'int',
+  axis: 'int',
+  transA: 'int',
+  transB: 'int',
+  block_size: 'int',
+  keepdims: 'int',
+  ceil_mode: 'int',
+  alpha: 'float',
+  beta: 'float',
+  epsilon: 'float',
+  auto_pad: 'string',
+};
+
+/** Refuses a well-known attribute stored with the wrong type (a corrupt or hand-edited file). */
+function checkAttributeType(s: ProtobufScanner, op: GraphOp, a: ScannedAttribute): void {
+  const want = ATTRIBUTE_TYPES[a.name];
+  if (!want || a.value === undefined) return;
+  const v = a.value;
+  const ok =
+    want === 'ints' ? Array.isArray(v) && v.every((x) => Number.isSafeInteger(x)) : want === 'int' ? Number.isSafeInteger(v) : want === 'float' ? typeof v === 'number' : typeof v === 'string';
+  if (!ok) s.fail(`node '${quote(op.name || op.opType)}' has attribute '${a.name}' stored as ${Array.isArray(v) ? 'a list' : typeof v}, not ${want === 'ints' ? 'a list of integers' : `a ${want}`}`);
 }
 
 interface ScannedAttribute {
@@ -423,7 +461,7 @@ function scanTensor(s: ProtobufScanner, origin: TensorRecord['origin'], graphPat
         t.payload = { kind: 'string' };
         break;
       case Tensor.segment:
-        s.fail(`tensor '${t.name}' is split into segments, which ONNX no longer supports`);
+        s.fail(`tensor '${quote(t.name)}' is split into segments, which ONNX no longer supports`);
         break;
       case Tensor.externalData: {
         s.expect(wire, WireType.LengthDelimited, 'external_data');
@@ -452,7 +490,7 @@ function scanTensor(s: ProtobufScanner, origin: TensorRecord['origin'], graphPat
     const offset = external['offset'] !== undefined ? Number(external['offset']) : 0;
     const length = external['length'] !== undefined ? Number(external['length']) : undefined;
     if (!Number.isSafeInteger(offset) || offset < 0 || (length !== undefined && (!Number.isSafeInteger(length) || length < 0))) {
-      s.fail(`tensor '${t.name}' has an invalid external data offset/length`);
+      s.fail(`tensor '${quote(t.name)}' has an invalid external data offset/length`);
     }
     t.payload = { kind: 'external', location: external['location'] ?? '', offset, length };
   }

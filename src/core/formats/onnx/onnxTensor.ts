@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CheckpointError } from '../../errors.ts';
+import { CheckpointError, quote } from '../../errors.ts';
 import { type ByteSourcePool, type FileByteSource, resolveInside } from '../../io/byteSource.ts';
 import { type DType, bytesPerElement, decodeValues, elementCount, encodeFloats } from '../../tensor/dtype.ts';
 import type { TensorRecord } from './onnxProto.ts';
@@ -40,7 +40,7 @@ export function onnxDType(file: string, t: TensorRecord): DType {
   const d = ONNX_DTYPES[t.dataType];
   if (!d) {
     const name = ONNX_DTYPE_NAMES[t.dataType] ?? `unknown data_type ${t.dataType}`;
-    throw new CheckpointError(file, `tensor '${t.name}' has dtype ${name}, which PruneScope does not support`);
+    throw new CheckpointError(file, `tensor '${quote(t.name)}' has dtype ${name}, which PruneScope does not support`);
   }
   return d;
 }
@@ -68,15 +68,15 @@ export function resolveTensor(file: string, model: FileByteSource, pool: ByteSou
   const dtype = onnxDType(file, t);
   const size = elementCount(t.dims);
   if (size === undefined) {
-    throw new CheckpointError(file, `tensor '${t.name}' has dims [${t.dims.join(', ')}] whose product is negative or overflows`);
+    throw new CheckpointError(file, `tensor '${quote(t.name)}' has dims [${t.dims.join(', ')}] whose product is negative or overflows`);
   }
   const bpe = bytesPerElement(dtype);
   const byteLength = size * bpe;
   if (!Number.isSafeInteger(byteLength)) {
-    throw new CheckpointError(file, `tensor '${t.name}' has dims [${t.dims.join(', ')}] whose byte size overflows`);
+    throw new CheckpointError(file, `tensor '${quote(t.name)}' has dims [${t.dims.join(', ')}] whose byte size overflows`);
   }
   const mismatch = (have: number, unit: string) =>
-    new CheckpointError(file, `tensor '${t.name}' has dims [${t.dims.join(', ')}] (${size} elements of ${dtype}) but ${have} ${unit}`);
+    new CheckpointError(file, `tensor '${quote(t.name)}' has dims [${t.dims.join(', ')}] (${size} elements of ${dtype}) but ${have} ${unit}`);
 
   const p = t.payload;
   switch (p.kind) {
@@ -87,19 +87,19 @@ export function resolveTensor(file: string, model: FileByteSource, pool: ByteSou
       return { record: t, dtype, size, byteLength, readBytes: read, readRange, readValues: () => decodeValues(read(), dtype, size) };
     }
     case 'external': {
-      const target = resolveInside(file, path.dirname(file), p.location, `external data of '${t.name}'`);
+      const target = resolveInside(file, path.dirname(file), p.location, `external data of '${quote(t.name)}'`);
       let fileSize: number;
       try {
         fileSize = fs.statSync(target).size;
       } catch {
-        throw new CheckpointError(file, `external data file '${p.location}' of tensor '${t.name}' is missing`);
+        throw new CheckpointError(file, `external data file '${quote(p.location)}' of tensor '${quote(t.name)}' is missing`);
       }
       const length = p.length ?? byteLength;
       if (length !== byteLength) throw mismatch(length, 'bytes of external data');
       if (p.offset + length > fileSize) {
         throw new CheckpointError(
           file,
-          `external data file '${p.location}' is too short: tensor '${t.name}' needs bytes ${p.offset}..${p.offset + length} but it has ${fileSize}`,
+          `external data file '${quote(p.location)}' is too short: tensor '${quote(t.name)}' needs bytes ${p.offset}..${p.offset + length} but it has ${fileSize}`,
         );
       }
       const read = () => pool.get(target).read(p.offset, length);
@@ -122,14 +122,14 @@ export function resolveTensor(file: string, model: FileByteSource, pool: ByteSou
       return { record: t, dtype, size, byteLength, readBytes: () => new Uint8Array(0), readValues: () => new Float32Array(0) };
     }
     case 'string':
-      throw new CheckpointError(file, `tensor '${t.name}' holds strings, which PruneScope does not support`);
+      throw new CheckpointError(file, `tensor '${quote(t.name)}' holds strings, which PruneScope does not support`);
     case 'sparse': {
       const values = resolveTensor(file, model, pool, { ...p.values, name: `${t.name} (values)` });
       const indices = resolveTensor(file, model, pool, { ...p.indices, name: `${t.name} (indices)` });
       const nnz = values.size;
       const coords = p.indices.dims.length === 2 && p.indices.dims[1] === t.dims.length;
       if (p.values.dims.length !== 1 || (indices.size !== nnz && !(coords && indices.size === nnz * t.dims.length))) {
-        throw new CheckpointError(file, `sparse tensor '${t.name}' has ${nnz} values but indices of dims [${p.indices.dims.join(', ')}]`);
+        throw new CheckpointError(file, `sparse tensor '${quote(t.name)}' has ${nnz} values but indices of dims [${p.indices.dims.join(', ')}]`);
       }
       const readValues = () => {
         const v = values.readValues();
@@ -142,7 +142,7 @@ export function resolveTensor(file: string, model: FileByteSource, pool: ByteSou
             at = 0;
             for (let a = 0; a < t.dims.length; a++) at += idx[i * t.dims.length + a]! * strides[a]!;
           }
-          if (!(at >= 0 && at < size)) throw new CheckpointError(file, `sparse tensor '${t.name}' has an index ${at} outside its ${size} elements`);
+          if (!(at >= 0 && at < size)) throw new CheckpointError(file, `sparse tensor '${quote(t.name)}' has an index ${at} outside its ${size} elements`);
           out[at] = v[i]!;
         }
         return out;
@@ -176,7 +176,7 @@ function decodePacked(bytes: Uint8Array, field: 'float' | 'int32' | 'int64' | 'd
 /** Interprets the typed *_data values for the tensor's dtype (fp16/bf16 live in int32_data as bits). */
 function typedValues(file: string, t: TensorRecord, dtype: DType, size: number, raw: ArrayLike<number>): Float32Array | Float64Array {
   if (raw.length !== size) {
-    throw new CheckpointError(file, `tensor '${t.name}' has dims [${t.dims.join(', ')}] (${size} elements) but ${raw.length} stored values`);
+    throw new CheckpointError(file, `tensor '${quote(t.name)}' has dims [${t.dims.join(', ')}] (${size} elements) but ${raw.length} stored values`);
   }
   if (dtype === 'float16' || dtype === 'bfloat16') {
     const bits = new Uint16Array(size);

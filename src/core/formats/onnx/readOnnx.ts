@@ -1,5 +1,5 @@
 import type { Checkpoint, QuantizationInfo, WeightTensor } from '../../checkpoint.ts';
-import { CheckpointError } from '../../errors.ts';
+import { CheckpointError, quote } from '../../errors.ts';
 import { ByteSourcePool } from '../../io/byteSource.ts';
 import { decodeChunkedInto, isFloatDType } from '../../tensor/dtype.ts';
 import { OnnxGraphIndex } from './classifyOnnxLayers.ts';
@@ -85,13 +85,13 @@ export function readOnnx(file: string): Checkpoint {
 function quantizationOf(file: string, dq: import('../../checkpoint.ts').GraphOp, tensors: Map<string, ResolvedTensor>): QuantizationInfo {
   const [x, scale, zeroPoint] = dq.inputs;
   if (!scale || !tensors.has(scale)) {
-    throw new CheckpointError(file, `DequantizeLinear '${dq.name}' has no constant scale for '${x}'`);
+    throw new CheckpointError(file, `DequantizeLinear '${quote(dq.name)}' has no constant scale for '${quote(x)}'`);
   }
   if (zeroPoint && !tensors.has(zeroPoint)) {
-    throw new CheckpointError(file, `DequantizeLinear '${dq.name}' has a zero point that is not a constant`);
+    throw new CheckpointError(file, `DequantizeLinear '${quote(dq.name)}' has a zero point that is not a constant`);
   }
   if (dq.attributes['block_size'] !== undefined && dq.attributes['block_size'] !== 0) {
-    throw new CheckpointError(file, `DequantizeLinear '${dq.name}' uses blocked quantization, which PruneScope does not support`);
+    throw new CheckpointError(file, `DequantizeLinear '${quote(dq.name)}' uses blocked quantization, which PruneScope does not support`);
   }
   return {
     scheme: 'linear',
@@ -117,7 +117,7 @@ function dequantize(file: string, t: ResolvedTensor, q: QuantizationInfo, tensor
   }
   const axis = q.axis! < 0 ? q.axis! + dims.length : q.axis!;
   if (axis < 0 || axis >= dims.length || dims[axis] !== scale.length || zp.length !== scale.length) {
-    throw new CheckpointError(file, `tensor '${t.record.name}': ${scale.length} scales do not match axis ${q.axis} of dims [${dims.join(', ')}]`);
+    throw new CheckpointError(file, `tensor '${quote(t.record.name)}': ${scale.length} scales do not match axis ${q.axis} of dims [${dims.join(', ')}]`);
   }
   const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
   const n = dims[axis]!;

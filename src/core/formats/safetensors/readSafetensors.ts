@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Checkpoint, LayerInfo, WeightTensor } from '../../checkpoint.ts';
-import { CheckpointError } from '../../errors.ts';
+import { CheckpointError, quote } from '../../errors.ts';
 import { ByteSourcePool, type FileByteSource, readRegularFile, resolveInside } from '../../io/byteSource.ts';
 import { parseJsonFile } from '../../io/parseJson.ts';
 import { type DType, bytesPerElement, decodeChunkedInto, decodeValues, elementCount, isFloatDType } from '../../tensor/dtype.ts';
@@ -53,17 +53,17 @@ export function readSafetensorsIndex(file: string): Checkpoint {
   try {
     const shards = new Map<string, string[]>();
     for (const [name, shard] of Object.entries(index.weight_map)) {
-      if (typeof shard !== 'string') throw new CheckpointError(file, `weight_map entry '${name}' is not a file name`);
+      if (typeof shard !== 'string') throw new CheckpointError(file, `weight_map entry '${quote(name)}' is not a file name`);
       shards.set(shard, [...(shards.get(shard) ?? []), name]);
     }
     const weights: WeightTensor[] = [];
     const carried: NonNullable<Checkpoint['carried']> = [];
     for (const [shard, names] of shards) {
       const target = resolveInside(file, path.dirname(file), shard, 'safetensors shard');
-      if (!fs.existsSync(target)) throw new CheckpointError(file, `safetensors shard '${shard}' is missing`);
+      if (!fs.existsSync(target)) throw new CheckpointError(file, `safetensors shard '${quote(shard)}' is missing`);
       const { weights: inShard, carried: otherInShard, all } = readShard(target, pool.get(target));
       for (const n of names) {
-        if (!all.has(n)) throw new CheckpointError(file, `weight_map puts '${n}' in '${shard}', but that shard has no such tensor`);
+        if (!all.has(n)) throw new CheckpointError(file, `weight_map puts '${quote(n)}' in '${quote(shard)}', but that shard has no such tensor`);
       }
       const wanted = new Set(names);
       weights.push(...inShard.filter((w) => wanted.has(w.name)));
@@ -117,21 +117,21 @@ function readShard(
     const e = raw as HeaderEntry;
     all.add(name);
     if (!e || typeof e.dtype !== 'string' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2) {
-      throw new CheckpointError(file, `tensor '${name}' has a malformed header entry`);
+      throw new CheckpointError(file, `tensor '${quote(name)}' has a malformed header entry`);
     }
     const dtype = DTYPES[e.dtype];
-    if (!dtype) throw new CheckpointError(file, `tensor '${name}' has dtype ${e.dtype}, which PruneScope does not support`);
+    if (!dtype) throw new CheckpointError(file, `tensor '${quote(name)}' has dtype ${e.dtype}, which PruneScope does not support`);
     const size = elementCount(e.shape);
-    if (size === undefined) throw new CheckpointError(file, `tensor '${name}' has shape [${e.shape.join(', ')}] whose product is negative or overflows`);
+    if (size === undefined) throw new CheckpointError(file, `tensor '${quote(name)}' has shape [${e.shape.join(', ')}] whose product is negative or overflows`);
     const [begin, end] = e.data_offsets;
     const byteLength = size * bytesPerElement(dtype);
     if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin) {
-      throw new CheckpointError(file, `tensor '${name}' has invalid data_offsets [${begin}, ${end}]`);
+      throw new CheckpointError(file, `tensor '${quote(name)}' has invalid data_offsets [${begin}, ${end}]`);
     }
     if (end - begin !== byteLength) {
-      throw new CheckpointError(file, `tensor '${name}' has shape [${e.shape.join(', ')}] (${size} × ${dtype}) but ${end - begin} bytes in data_offsets`);
+      throw new CheckpointError(file, `tensor '${quote(name)}' has shape [${e.shape.join(', ')}] (${size} × ${dtype}) but ${end - begin} bytes in data_offsets`);
     }
-    if (end > dataLength) throw new CheckpointError(file, `truncated: tensor '${name}' needs data bytes ${begin}..${end} but the file holds ${dataLength}`);
+    if (end > dataLength) throw new CheckpointError(file, `truncated: tensor '${quote(name)}' needs data bytes ${begin}..${end} but the file holds ${dataLength}`);
     spans.push([begin, end, name]);
     const read = () => source.read(dataStart + begin, byteLength);
     if (!isFloatDType(dtype)) {
@@ -152,7 +152,7 @@ function readShard(
   }
   spans.sort((a, b) => a[0] - b[0]);
   for (let i = 1; i < spans.length; i++) {
-    if (spans[i]![0] < spans[i - 1]![1]) throw new CheckpointError(file, `tensors '${spans[i - 1]![2]}' and '${spans[i]![2]}' overlap`);
+    if (spans[i]![0] < spans[i - 1]![1]) throw new CheckpointError(file, `tensors '${quote(spans[i - 1]![2])}' and '${quote(spans[i]![2])}' overlap`);
   }
   const metadata = (header['__metadata__'] as Record<string, unknown> | undefined) ?? {};
   return { weights, carried, metadata, all };

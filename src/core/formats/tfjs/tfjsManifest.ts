@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { QuantizationInfo } from '../../checkpoint.ts';
-import { CheckpointError } from '../../errors.ts';
+import { CheckpointError, quote } from '../../errors.ts';
 import { type ByteSourcePool, resolveInside } from '../../io/byteSource.ts';
 import { type DType, decodeValues, elementCount } from '../../tensor/dtype.ts';
 
@@ -49,7 +49,7 @@ export function locateTfjsWeights(file: string, manifest: unknown, pool: ByteSou
       try {
         size = fs.statSync(target).size;
       } catch {
-        throw new CheckpointError(file, `weight shard '${p}' is missing`);
+        throw new CheckpointError(file, `weight shard '${quote(p)}' is missing`);
       }
       if (!shardFiles.includes(target)) shardFiles.push(target);
       return { rel: p, target, start: 0, size };
@@ -67,7 +67,7 @@ export function locateTfjsWeights(file: string, manifest: unknown, pool: ByteSou
       if (offset > total) {
         throw new CheckpointError(
           file,
-          `weight shards of group ${g} are short: '${w.name}' needs bytes ${start}..${offset} but the shards hold ${total}`,
+          `weight shards of group ${g} are short: '${quote(w.name)}' needs bytes ${start}..${offset} but the shards hold ${total}`,
         );
       }
       const readBytes = () => readAcross(shards, pool, start, entry.byteLength);
@@ -82,23 +82,23 @@ function describeWeight(file: string, w: ManifestWeight): Omit<TfjsWeightEntry, 
     throw new CheckpointError(file, 'a weightsManifest entry lacks a name or shape');
   }
   const dtype = LOGICAL[w.dtype];
-  if (!dtype) throw new CheckpointError(file, `weight '${w.name}' has dtype '${w.dtype}', which PruneScope does not support`);
+  if (!dtype) throw new CheckpointError(file, `weight '${quote(w.name)}' has dtype '${quote(w.dtype)}', which PruneScope does not support`);
   const size = elementCount(w.shape);
   if (size === undefined) {
-    throw new CheckpointError(file, `weight '${w.name}' has shape [${w.shape.join(', ')}] whose product is negative or overflows`);
+    throw new CheckpointError(file, `weight '${quote(w.name)}' has shape [${w.shape.join(', ')}] whose product is negative or overflows`);
   }
   let storedDtype = dtype;
   let quantized: QuantizationInfo | undefined;
   if (w.quantization) {
     const q = QUANTIZED[w.quantization.dtype];
-    if (!q) throw new CheckpointError(file, `weight '${w.name}' uses quantization dtype '${w.quantization.dtype}', which PruneScope does not support`);
+    if (!q) throw new CheckpointError(file, `weight '${quote(w.name)}' uses quantization dtype '${quote(w.quantization.dtype)}', which PruneScope does not support`);
     storedDtype = q;
     if (q === 'float16') {
       quantized = { scheme: 'float16', storedDtype: q };
     } else {
       const { min, scale } = w.quantization;
       if (typeof min !== 'number' || typeof scale !== 'number') {
-        throw new CheckpointError(file, `weight '${w.name}' is ${q}-quantized but has no numeric min/scale`);
+        throw new CheckpointError(file, `weight '${quote(w.name)}' is ${q}-quantized but has no numeric min/scale`);
       }
       quantized = { scheme: 'affine', storedDtype: q, min, affineScale: scale };
     }
