@@ -142,7 +142,7 @@ export async function yieldToSignals(signal?: AbortSignal): Promise<void> {
  * files staged, about to commit), says so on stderr and waits up to 60 s or until `signal`, so a
  * test can interrupt or kill it exactly there.
  */
-export async function testPause(point: 'opened' | 'staged' | 'committing', signal?: AbortSignal): Promise<void> {
+export async function testPause(point: 'opened' | 'staged' | 'committing' | 'between-renames', signal?: AbortSignal): Promise<void> {
   if (process.env['PRUNESCOPE_TEST_PAUSE'] !== point) return;
   process.stderr.write(`prunescope: test pause at ${point}\n`);
   await new Promise<void>((resolve) => {
@@ -265,16 +265,26 @@ export class OutputTransaction {
     // One turn of the event loop, so that a SIGINT that arrived during the (synchronous) writing is
     // seen here and cancels instead of committing.
     await yieldToSignals(signal);
-    this.commitNow();
+    this.renameSideFiles();
+    await testPause('between-renames'); // a kill here must leave the previous model whole
+    this.renameModel();
   }
 
   /** commit() without the last look at the signal (for synchronous writers of internal files). */
   commitNow(): void {
-    const mine = new Set([...this.names, path.basename(this.model)].map((n) => path.join(this.dir, n)));
+    this.renameSideFiles();
+    this.renameModel();
+  }
+
+  private renameSideFiles(): void {
     this.write(() => {
       for (const n of this.names) fs.renameSync(this.stagedPath(n), path.join(this.dir, n));
-      fs.renameSync(this.stagedModel, this.model);
     });
+  }
+
+  private renameModel(): void {
+    const mine = new Set([...this.names, path.basename(this.model)].map((n) => path.join(this.dir, n)));
+    this.write(() => fs.renameSync(this.stagedModel, this.model));
     this.done = true;
     for (const f of this.replaced) {
       if (path.dirname(f) !== this.dir || mine.has(f) || this.o.inputs.match(f)) continue;
