@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Checkpoint, WeightTensor } from '../checkpoint.ts';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
-import { Cancelled, CheckpointError } from '../errors.ts';
+import { Cancelled, CheckpointError, UserInputError } from '../errors.ts';
 import { activationSpectra } from './activationSpectra.ts';
 import type { ImageInputOptions } from '../runtime/calibrationInputs.ts';
 import { type AnalysisReport, SCHEMA_VERSION, summarize } from '../report/report.ts';
@@ -180,7 +180,8 @@ function runPool(
       pool.push(w);
       w.on('message', (reply: AnalyzeWorkerReply) => {
         if (finished) return;
-        if (!reply.ok) return stop(new Error(`layer '${reply.name}': ${reply.message}`));
+        // The failure crossed a thread: rebuild its class (bad input stays bad input, a bug stays a bug).
+        if (!reply.ok) return stop(reply.badInput ? new UserInputError(reply.message) : Object.assign(new Error(`layer '${reply.name}': ${reply.message}`), { stack: reply.stack }));
         record(reply.result);
         inFlight.delete(w);
         idle.push(w);

@@ -2,12 +2,13 @@
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
+import { type WorkerFailure, workerFailure } from '../errors.ts';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
 import { analyzeLayer, type AnalysisSettings, releaseLayerScratch } from './analyzeLayer.ts';
 
 /** Analyse one layer, or drop the thread's scratch buffers while it waits (the memory cap blocks it). */
 export type AnalyzeWorkerRequest = { name: string; isClassifier: boolean } | { release: true };
-export type AnalyzeWorkerReply = { ok: true; result: ReturnType<typeof analyzeLayer> } | { ok: false; name: string; message: string };
+export type AnalyzeWorkerReply = { ok: true; result: ReturnType<typeof analyzeLayer> } | (WorkerFailure & { name: string });
 
 // A full collection between layers returns the previous layer's buffers (hundreds of MB for an
 // embedding) before the next one is allocated, which keeps the pool's peak RSS near its live data.
@@ -28,7 +29,7 @@ parentPort!.on('message', (req: AnalyzeWorkerRequest) => {
   try {
     reply = { ok: true, result: analyzeLayer(byName.get(req.name)!, settings, req.isClassifier) };
   } catch (e) {
-    reply = { ok: false, name: req.name, message: (e as Error).message };
+    reply = { ...workerFailure(e), name: req.name };
   }
   parentPort!.postMessage(reply);
   collect();

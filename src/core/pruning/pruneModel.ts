@@ -153,7 +153,7 @@ async function pruneTfjsModel(ck: Checkpoint, input: string, tx: OutputTransacti
   const plan = planTfjsPruning(ck, json.modelTopology, o, kept, ratio, layers, spectral);
   await yieldToSignals(o.signal);
   writeTfjsLayersModel({ file: input, json }, tx, plan.topology, plan.weights);
-  const verify = await verifyStaged(verifyOn, tx, (on) => verifyTfjs(input, tx.stagedModel, on), o.signal);
+  const verify = await verifyStaged(verifyOn, (on) => verifyTfjs(input, tx.stagedModel, on), o.signal);
   await tx.commit(o.signal);
   const paramsBefore = ck.weights.reduce((a, w) => a + w.size, 0);
   const after = totalSize(tx.files);
@@ -212,16 +212,13 @@ function applyPlan(plan: PrunePlan, eligible: WeightTensor[], o: PruneOptions, l
   return { kept, ratio: (name) => byName.get(name)?.ratio ?? 0 };
 }
 
-/** Runs the verification on the staged model when asked; a model that fails to load or run is never committed. */
-async function verifyStaged(on: VerifyOptions | null, tx: OutputTransaction, run: (on: VerifyOptions) => Promise<Verification>, signal?: AbortSignal): Promise<Verification | null> {
+/**
+ * Runs the verification on the staged model when asked, before anything is committed: the original
+ * failing is reported as such (bad input), the pruned model failing is a bug (and nothing is written).
+ */
+async function verifyStaged(on: VerifyOptions | null, run: (on: VerifyOptions) => Promise<Verification>, signal?: AbortSignal): Promise<Verification | null> {
   await staged(signal);
-  if (!on) return null;
-  try {
-    return await run(on);
-  } catch (e) {
-    if (e instanceof UserInputError) throw e;
-    throw new CheckpointError(tx.model, `the pruned model failed to load or run, so nothing was written: ${(e as Error).message}`);
-  }
+  return on ? await run(on) : null;
 }
 
 /** Every file is written to the staging folder: a cancel stops here, before verification and commit. */
@@ -496,7 +493,7 @@ async function finish(ck: Checkpoint, tx: OutputTransaction, o: PruneOptions, ve
       writeOnnxWithEdits(input, tx, { ...edits, sparse: new Map() });
     }
   }
-  const verify = await verifyStaged(verifyOn, tx, (on) => verifyOnnx(input, tx.stagedModel, on), o.signal);
+  const verify = await verifyStaged(verifyOn, (on) => verifyOnnx(input, tx.stagedModel, on), o.signal);
   await tx.commit(o.signal);
   const paramsBefore = weights.reduce((a, w) => a + w.size, 0);
   const after = totalSize(tx.files);

@@ -76,13 +76,26 @@ export function dataFeeds(session: ort.InferenceSession, x: NpyArray): Array<{ f
   return feeds;
 }
 
-export async function verifyOnnx(original: string, pruned: string, opts: VerifyOptions = {}): Promise<Verification> {
-  const a = await ort.InferenceSession.create(original);
+/**
+ * The user's model in onnxruntime: a failure to load or run it is a property of their file (or
+ * data), said as such. The pruned model's failures are not caught: they would be our bug.
+ */
+async function original<T>(file: string, what: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    if (e instanceof UserInputError) throw e;
+    throw new CheckpointError(file, `onnxruntime-node cannot ${what} the original model: ${(e as Error).message}`);
+  }
+}
+
+export async function verifyOnnx(originalFile: string, pruned: string, opts: VerifyOptions = {}): Promise<Verification> {
+  const a = await original(originalFile, 'load', () => ort.InferenceSession.create(originalFile));
   const b = await ort.InferenceSession.create(pruned);
   try {
     const cmp = new OutputComparison();
     const run = async (feed: Record<string, ort.Tensor>, labels?: ArrayLike<number>) => {
-      const ya = (await a.run(feed))[a.outputNames[0]!]!;
+      const ya = (await original(originalFile, `run (on ${opts.data ? 'the given samples' : 'generated inputs'})`, () => a.run(feed)))[a.outputNames[0]!]!;
       const yb = (await b.run(feed))[b.outputNames[0]!]!;
       if (opts.labels) checkLabelRange(opts.labels, Number(ya.dims[ya.dims.length - 1] ?? 1));
       cmp.add(ya.data as Float32Array, yb.data as Float32Array, ya.dims[ya.dims.length - 1] ?? 1, labels);

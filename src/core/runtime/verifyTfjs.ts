@@ -4,10 +4,17 @@ import { loadLayersModelFile, loadTfjs } from './loadTfjs.ts';
 import { OutputComparison, type Verification } from './outputComparison.ts';
 import { normals, type VerifyOptions } from './verifyOnnx.ts';
 import { checkLabelRange, checkSampleShape } from '../formats/samples.ts';
+import { CheckpointError, UserInputError } from '../errors.ts';
 
 export async function verifyTfjs(original: string, pruned: string, opts: VerifyOptions = {}): Promise<Verification> {
   const { tf, backend } = await loadTfjs();
-  const a = await loadLayersModelFile(tf, original);
+  let a: Awaited<ReturnType<typeof loadLayersModelFile>>;
+  try {
+    a = await loadLayersModelFile(tf, original);
+  } catch (e) {
+    if (e instanceof UserInputError) throw e;
+    throw new CheckpointError(original, `tfjs cannot load the original model: ${(e as Error).message}`);
+  }
   const b = await loadLayersModelFile(tf, pruned);
   const cmp = new OutputComparison();
   let input: import('@tensorflow/tfjs').Tensor;
