@@ -64,6 +64,23 @@ export interface QuantizationInfo {
   affineScale?: number;
 }
 
+/** A declared graph value: element type (ONNX TensorProto.DataType code, 0 = not given) and dims (number, symbol name, or null). */
+export interface DeclaredValue {
+  name: string;
+  elemType: number;
+  dims: Array<number | string | null> | undefined;
+}
+
+/** A stored tensor's dtype, dims and values (decoded, not dequantized). */
+export interface StoredTensor {
+  dtype: DType;
+  dims: number[];
+  /** ONNX TensorProto.DataType code. */
+  dataType: number;
+  origin: 'initializer' | 'constant';
+  read(): Float32Array | Float64Array;
+}
+
 /** A lazy handle on one weight tensor: bytes are read and decoded only on demand. */
 export interface WeightTensor {
   name: string;
@@ -104,6 +121,13 @@ export interface Checkpoint {
   inputShapes?: Record<string, number[]>;
   /** ONNX: the values of a small main-graph integer tensor (shapes, pads, axes: not weights), read on demand. */
   integerConstant?(name: string): number[] | undefined;
+  /** ONNX: the main graph's declared inputs, outputs and value_info. */
+  graphValues?: { inputs: DeclaredValue[]; outputs: DeclaredValue[]; valueInfo: DeclaredValue[] };
+  /**
+   * ONNX: any stored tensor of the main graph (initializer or Constant node output; float or
+   * integer, any size), read on demand; undefined for names that are not stored tensors.
+   */
+  tensorValue?(name: string): StoredTensor | undefined;
   weights: WeightTensor[];
   /**
    * Stored tensors that are not weights (step counters, position ids…), which a writer of the same

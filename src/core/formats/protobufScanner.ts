@@ -143,6 +143,12 @@ export class ProtobufScanner {
     return this.bytesNow(n).slice();
   }
 
+  /** Moves to `position` inside the current message (after reading a payload through a fork). */
+  seek(position: number): void {
+    if (position < this.pos || position > this.limit) this.fail(`seek to byte ${position} outside the message`);
+    this.pos = position;
+  }
+
   skip(wire: WireType): void {
     switch (wire) {
       case WireType.Varint:

@@ -5,7 +5,7 @@ import { type ByteSpan, ProtobufScanner, WireType } from '../protobufScanner.ts'
 
 /** Field numbers of onnx.proto (checked against onnx 1.12's descriptors). */
 const Model = { irVersion: 1, producerName: 2, producerVersion: 3, graph: 7, opsetImport: 8 } as const;
-const Graph = { node: 1, name: 2, initializer: 5, input: 11, valueInfo: 13, sparseInitializer: 15 } as const;
+const Graph = { node: 1, name: 2, initializer: 5, input: 11, output: 12, valueInfo: 13, sparseInitializer: 15 } as const;
 const Node = { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 } as const;
 const Attr = { name: 1, f: 2, i: 3, s: 4, t: 5, g: 6, floats: 7, ints: 8, graphs: 11 } as const;
 const Tensor = {
@@ -63,8 +63,20 @@ export interface OnnxLayout {
   children: GraphChild[];
 }
 
+/** A graph input, output or value_info entry: element type and dims (a number, a symbol name, or null when unknown). */
+export interface OnnxValueType {
+  name: string;
+  /** TensorProto.DataType of the tensor (0 when not given). */
+  elemType: number;
+  dims: Array<number | string | null> | undefined;
+}
+
 export interface OnnxStructure {
   irVersion: number;
+  /** Main graph inputs, outputs and value_info, in file order. */
+  inputs: OnnxValueType[];
+  outputs: OnnxValueType[];
+  valueInfo: OnnxValueType[];
   layout?: OnnxLayout;
   producer: string;
   opset?: number;
@@ -82,7 +94,7 @@ export function scanOnnxModel(source: FileByteSource): OnnxStructure {
   if (source.size === 0) throw new CheckpointError(source.file, 'the file is empty');
   sniffNonProtobuf(source);
   const s = new ProtobufScanner(source);
-  const out: OnnxStructure = { irVersion: 0, producer: '', ops: [], tensors: [], graphInputs: [], inputShapes: {}, warnings: [] };
+  const out: OnnxStructure = { irVersion: 0, inputs: [], outputs: [], valueInfo: [], producer: '', ops: [], tensors: [], graphInputs: [], inputShapes: {}, warnings: [] };
   let producerName = '';
   let producerVersion = '';
   let sawGraph = false;
@@ -173,23 +185,29 @@ function scanGraph(s: ProtobufScanner, graphPath: string, out: OnnxStructure, ch
   }
 }
 
-/** TypeProto → tensor_type → shape → dims (dim_value, or -1 for a dim_param); undefined if not a tensor. */
-function scanTensorType(s: ProtobufScanner): number[] | undefined {
-  let dims: number[] | undefined;
+/**
+ * TypeProto → tensor_type → (elem_type, shape → dims). A dim is its dim_value, its dim_param (a
+ * symbol name), or null; dims are undefined when no shape is given.
+ */
+function scanTensorType(s: ProtobufScanner): { elemType: number; dims: Array<number | string | null> | undefined } {
+  let dims: Array<number | string | null> | undefined;
+  let elemType = 0;
   const walk = (depth: number) => {
     s.enter(s.length());
     while (s.more()) {
       const [f, w] = s.tag();
       if (depth === 0 && f === 1 && w === WireType.LengthDelimited) walk(1); // TypeProto.tensor_type
+      else if (depth === 1 && f === 1 && w === WireType.Varint) elemType = s.varint();
       else if (depth === 1 && f === 2 && w === WireType.LengthDelimited) {
         dims = [];
         walk(2); // Tensor.shape
       } else if (depth === 2 && f === 1 && w === WireType.LengthDelimited) {
         s.enter(s.length()); // TensorShapeProto.dim
-        let d = -1;
+        let d: number | string | null = null;
         while (s.more()) {
           const [g, x] = s.tag();
           if (g === 1 && x === WireType.Varint) d = s.int64();
+          else if (g === 2 && x === WireType.LengthDelimited) d = s.string();
           else s.skip(x);
         }
         s.leave();
@@ -199,7 +217,7 @@ function scanTensorType(s: ProtobufScanner): number[] | undefined {
     s.leave();
   };
   walk(0);
-  return dims;
+  return { elemType, dims };
 }
 
 const GRAPH_FIELD_NAMES: Record<number, string> = { 1: 'graph node', 5: 'graph initializer', 11: 'graph input', 12: 'graph output', 13: 'graph value_info', 15: 'graph sparse_initializer' };
@@ -209,25 +227,28 @@ function scanGraphField(s: ProtobufScanner, graphPath: string, out: OnnxStructur
   {
     const [field, wire] = s.tag();
     // The message-valued fields of a GraphProto: any other wire type means the file is corrupt.
-    if (field === Graph.node || field === Graph.initializer || field === Graph.input || field === Graph.valueInfo || field === Graph.sparseInitializer || field === 12) {
+    if (field === Graph.node || field === Graph.initializer || field === Graph.input || field === Graph.valueInfo || field === Graph.sparseInitializer || field === Graph.output) {
       s.expect(wire, WireType.LengthDelimited, GRAPH_FIELD_NAMES[field]!);
     }
-    if (main && (field === Graph.input || field === Graph.valueInfo) && wire === WireType.LengthDelimited) {
-      // ValueInfoProto: the name, and for inputs the tensor shape (dim_value, or -1 for dim_param).
+    if (main && (field === Graph.input || field === Graph.valueInfo || field === Graph.output) && wire === WireType.LengthDelimited) {
+      // ValueInfoProto: the name and the tensor type (element type, dims with symbols).
       s.enter(s.length());
       let name = '';
-      let dims: number[] | undefined;
+      let type: ReturnType<typeof scanTensorType> = { elemType: 0, dims: undefined };
       while (s.more()) {
         const [f, w] = s.tag();
         if (f === 1 && w === WireType.LengthDelimited) name = s.string();
-        else if (f === 2 && w === WireType.LengthDelimited && field === Graph.input) dims = scanTensorType(s);
+        else if (f === 2 && w === WireType.LengthDelimited) type = scanTensorType(s);
         else s.skip(w);
       }
       s.leave();
+      const entry = { name, ...type };
       if (field === Graph.input) {
         out.graphInputs.push(name);
-        if (dims) out.inputShapes[name] = dims;
-      }
+        out.inputs.push(entry);
+        if (type.dims) out.inputShapes[name] = type.dims.map((d) => (typeof d === 'number' ? d : -1));
+      } else if (field === Graph.output) out.outputs.push(entry);
+      else out.valueInfo.push(entry);
       return { field, valueName: name };
     } else if (field === Graph.node && wire === WireType.LengthDelimited) {
       s.enter(s.length());
@@ -286,6 +307,8 @@ function scanNode(s: ProtobufScanner, graphPath: string, out: OnnxStructure): vo
     }
   }
   if (!op.name) op.name = `${op.opType}_${out.ops.length}`;
+  // Another op's tensor attribute (ConstantOfShape's fill value): kept for the reader to decode.
+  if (op.opType !== 'Constant' && constantValue) Object.defineProperty(op.attributes, '__tensorRecord', { value: constantValue, enumerable: false });
   out.ops.push(op);
   if (op.opType === 'Constant' && constantValue && op.outputs[0]) {
     // A Constant's tensor is known by the node's output name.

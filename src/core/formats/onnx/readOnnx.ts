@@ -1,9 +1,9 @@
-import type { Checkpoint, QuantizationInfo, WeightTensor } from '../../checkpoint.ts';
+import type { Checkpoint, GraphOp, QuantizationInfo, WeightTensor } from '../../checkpoint.ts';
 import { CheckpointError, quote } from '../../errors.ts';
 import { ByteSourcePool } from '../../io/byteSource.ts';
 import { decodeChunkedInto, isFloatDType } from '../../tensor/dtype.ts';
 import { OnnxGraphIndex } from './classifyOnnxLayers.ts';
-import { scanOnnxModel } from './onnxProto.ts';
+import { scanOnnxModel, type TensorRecord } from './onnxProto.ts';
 import { type ResolvedTensor, resolveTensor } from './onnxTensor.ts';
 
 const QUANTIZED_STORAGE = new Set(['int8', 'uint8', 'int16', 'uint16', 'int32']);
@@ -28,6 +28,16 @@ export function readOnnx(file: string): Checkpoint {
       resolved.set(record.name, resolveTensor(file, model, pool, record));
     }
 
+    for (const op of structure.ops) {
+      // ConstantOfShape's `value` (one element): decoded here, as `__tensorValue`.
+      const rec = (op.attributes as { __tensorRecord?: TensorRecord }).__tensorRecord;
+      if (!rec || op.opType !== 'ConstantOfShape') continue;
+      const v = resolveTensor(file, model, pool, { ...rec, name: `${op.name}.value` });
+      if (v.size !== 1) throw new CheckpointError(file, `ConstantOfShape '${quote(op.name)}' has a value of ${v.size} elements, not one`);
+      op.attributes['__tensorValue'] = v.readValues()[0];
+      op.attributes['__tensorDataType'] = rec.dataType;
+    }
+    const values = constantFolder(structure.ops, resolved);
     const weights: WeightTensor[] = [];
     const smallIntegers = new Map<string, ResolvedTensor>();
     for (const t of resolved.values()) {
@@ -50,12 +60,17 @@ export function readOnnx(file: string): Checkpoint {
         readBytes: t.readBytes,
       };
       if (quantized) {
-        const q = quantizationOf(file, dequantizer, resolved);
-        weights.push({ ...base, quantized: q, read: () => dequantize(file, t, q, resolved) });
+        const q = quantizationOf(file, dequantizer, resolved, values);
+        weights.push({ ...base, quantized: q, read: () => dequantize(file, t, q, values) });
       } else {
         const range = t.readRange;
         weights.push({ ...base, read: t.readValues, ...(range ? { readInto: (target: Float64Array) => decodeChunkedInto(target, t.dtype, t.size, range) } : {}) });
       }
+    }
+    const mainTensors = new Map<string, ResolvedTensor>();
+    for (const t of resolved.values()) if (t.record.graph === '') mainTensors.set(t.record.name, t);
+    for (const record of structure.tensors) {
+      if (record.graph === '' && record.payload.kind !== 'string' && !mainTensors.has(record.name)) mainTensors.set(record.name, resolveTensor(file, model, pool, record));
     }
     const files = [file];
     for (const t of resolved.values()) if (t.externalFile && !files.includes(t.externalFile)) files.push(t.externalFile);
@@ -71,6 +86,11 @@ export function readOnnx(file: string): Checkpoint {
         const t = smallIntegers.get(name);
         return t && Array.from(t.readValues());
       },
+      graphValues: { inputs: structure.inputs, outputs: structure.outputs, valueInfo: structure.valueInfo },
+      tensorValue: (name) => {
+        const t = mainTensors.get(name);
+        return t && { dtype: t.dtype, dims: t.record.dims, dataType: t.record.dataType, origin: t.record.origin, read: t.readValues };
+      },
       weights,
       warnings: structure.warnings,
       bytesRead: () => pool.bytesRead(),
@@ -82,12 +102,34 @@ export function readOnnx(file: string): Checkpoint {
   }
 }
 
-function quantizationOf(file: string, dq: import('../../checkpoint.ts').GraphOp, tensors: Map<string, ResolvedTensor>): QuantizationInfo {
+/** Values of tensors computed from stored ones by Identity, Cast and ConstantOfShape (torch's QDQ bias zero points). */
+type Values = (name: string) => Float32Array | Float64Array | undefined;
+
+function constantFolder(ops: readonly GraphOp[], tensors: Map<string, ResolvedTensor>): Values {
+  const producer = new Map<string, GraphOp>();
+  for (const op of ops) for (const o of op.outputs) if (!producer.has(o)) producer.set(o, op);
+  const fold = (name: string, depth: number): Float32Array | Float64Array | undefined => {
+    const t = tensors.get(name);
+    if (t) return t.readValues();
+    const op = producer.get(name);
+    if (!op || depth > 8) return undefined;
+    if (op.opType === 'Identity' || op.opType === 'Cast') return fold(op.inputs[0]!, depth + 1);
+    if (op.opType === 'ConstantOfShape') {
+      const shape = fold(op.inputs[0]!, depth + 1);
+      const n = shape ? Array.from(shape).reduce((a, b) => a * b, 1) : undefined;
+      return n !== undefined && n <= 1 << 20 ? new Float64Array(n).fill((op.attributes['__tensorValue'] as number | undefined) ?? 0) : undefined;
+    }
+    return undefined;
+  };
+  return (name) => fold(name, 0);
+}
+
+function quantizationOf(file: string, dq: GraphOp, tensors: Map<string, ResolvedTensor>, values: Values): QuantizationInfo {
   const [x, scale, zeroPoint] = dq.inputs;
-  if (!scale || !tensors.has(scale)) {
+  if (!scale || !values(scale)) {
     throw new CheckpointError(file, `DequantizeLinear '${quote(dq.name)}' has no constant scale for '${quote(x)}'`);
   }
-  if (zeroPoint && !tensors.has(zeroPoint)) {
+  if (zeroPoint && !values(zeroPoint)) {
     throw new CheckpointError(file, `DequantizeLinear '${quote(dq.name)}' has a zero point that is not a constant`);
   }
   if (dq.attributes['block_size'] !== undefined && dq.attributes['block_size'] !== 0) {
@@ -103,10 +145,10 @@ function quantizationOf(file: string, dq: import('../../checkpoint.ts').GraphOp,
 }
 
 /** y = (x − zero_point) · scale, per tensor or per axis, rounded to float32 as ONNX does. */
-function dequantize(file: string, t: ResolvedTensor, q: QuantizationInfo, tensors: Map<string, ResolvedTensor>): Float32Array {
+function dequantize(file: string, t: ResolvedTensor, q: QuantizationInfo, values: Values): Float32Array {
   const x = t.readValues();
-  const scale = tensors.get(q.scale!)!.readValues();
-  const zp = q.zeroPoint ? tensors.get(q.zeroPoint)!.readValues() : new Float32Array(scale.length);
+  const scale = values(q.scale!)!;
+  const zp = q.zeroPoint ? values(q.zeroPoint)! : new Float32Array(scale.length);
   const dims = t.record.dims;
   const out = new Float32Array(x.length);
   if (scale.length === 1) {

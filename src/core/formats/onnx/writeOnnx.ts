@@ -14,6 +14,7 @@ import { type OutputTransaction, writeTarget } from '../../io/outputTransaction.
 import { ProtobufWriter, type StreamedBytes } from '../protobufWriter.ts';
 import { encodeNode, type NodeSpec } from './onnxBuilder.ts';
 import { type GraphChild, type OnnxLayout, scanOnnxModel, type TensorRecord } from './onnxProto.ts';
+import { ProtobufScanner, WireType } from '../protobufScanner.ts';
 import { resolveTensor } from './onnxTensor.ts';
 import { readOnnx } from './readOnnx.ts';
 
@@ -50,8 +51,22 @@ export interface OnnxEdits {
   removeValueInfo?: ReadonlySet<string>;
   /** Main-graph nodes to replace, by name, with these nodes (in place, so order stays topological). */
   replaceNodes?: ReadonlyMap<string, NodeSpec[]>;
+  /**
+   * Main-graph nodes edited in place, by position among the main graph's nodes: inputs rewired,
+   * integer attributes set or added. Every other field of the node is copied as it is.
+   */
+  editNodes?: ReadonlyMap<number, NodeEdit>;
+  /** Main-graph nodes to drop, by position among the main graph's nodes. */
+  dropNodes?: ReadonlySet<number>;
   /** Intermediate float tensors to expose as extra graph outputs (after the model's own). */
   addOutputs?: ReadonlyArray<string>;
+  /** The added outputs carry no type (onnxruntime infers it): for outputs that are not all float. */
+  untypedOutputs?: boolean;
+}
+
+export interface NodeEdit {
+  inputs?: ReadonlyMap<number, string>;
+  ints?: Readonly<Record<string, number | number[]>>;
 }
 
 /** protobuf's 2 GiB message limit: larger models need external data (not written yet). */
@@ -150,8 +165,15 @@ function buildModel(ctx: SpliceSource, edits: OnnxEdits, external: ExternalSink 
   const model = new ProtobufWriter();
   model.raw(fileSpan(source, 0, layout.graphFieldStart));
   model.message(7, (g) => {
+    let nodeAt = -1;
     for (const child of layout.children) {
-      if (dropped(child)) continue;
+      if (child.field === 1) nodeAt++;
+      if (dropped(child) || (child.field === 1 && edits.dropNodes?.has(nodeAt))) continue;
+      const nodeEdit = child.field === 1 ? edits.editNodes?.get(nodeAt) : undefined;
+      if (nodeEdit) {
+        g.message(1, (w) => reencodeNode(source, child, nodeEdit, w));
+        continue;
+      }
       const nodes = child.field === 1 && child.name !== undefined ? edits.replaceNodes?.get(child.name) : undefined;
       const replacement = child.name !== undefined ? edits.replace.get(child.name) : undefined;
       const record = child.name !== undefined ? byName.get(child.name) : undefined;
@@ -165,10 +187,64 @@ function buildModel(ctx: SpliceSource, edits: OnnxEdits, external: ExternalSink 
     for (const t of edits.add ?? []) tensor(g, t.name, t.dims, t.dataType, t.raw);
     for (const [name, sp] of edits.sparse ?? []) encodeSparseTensor(g, name, sp);
     // GraphProto.output: ValueInfoProto { name, type { tensor_type { elem_type FLOAT } } }, shape left to inference.
-    for (const name of edits.addOutputs ?? []) g.message(12, (vi) => vi.string(1, name).message(2, (t) => t.message(1, (tt) => tt.varint(1, 1))));
+    for (const name of edits.addOutputs ?? []) {
+      g.message(12, (vi) => (edits.untypedOutputs ? vi.string(1, name) : vi.string(1, name).message(2, (t) => t.message(1, (tt) => tt.varint(1, 1)))));
+    }
   });
   model.raw(fileSpan(source, layout.graphPayloadEnd, source.size));
   return model;
+}
+
+/**
+ * A NodeProto with some inputs renamed and some integer attributes set: fields are copied in
+ * order (attributes not edited byte for byte), edited attributes re-encoded, new ones appended.
+ */
+function reencodeNode(source: FileByteSource, child: GraphChild, e: NodeEdit, w: ProtobufWriter): void {
+  const s = new ProtobufScanner(source, child.start, child.end);
+  s.tag();
+  s.enter(s.length());
+  const done = new Set<string>();
+  let input = 0;
+  const encodeAttr = (name: string, v: number | number[]) =>
+    w.message(5, (a) => {
+      a.string(1, name);
+      if (Array.isArray(v)) {
+        for (const x of v) a.int64(8, x);
+        a.varint(20, 7); // INTS
+      } else a.int64(3, v).varint(20, 2); // INT
+    });
+  while (s.more()) {
+    const start = s.position;
+    const [field, wire] = s.tag();
+    if (field === 1 && wire === WireType.LengthDelimited) {
+      const name = s.string();
+      w.string(1, e.inputs?.get(input) ?? name);
+      input++;
+      continue;
+    }
+    if (field === 5 && wire === WireType.LengthDelimited) {
+      const len = s.length();
+      const payloadStart = s.position;
+      const a = s.fork(payloadStart, payloadStart + len);
+      let name = '';
+      while (a.more()) {
+        const [f, aw] = a.tag();
+        if (f === 1 && aw === WireType.LengthDelimited) name = a.string();
+        else a.skip(aw);
+      }
+      s.seek(payloadStart + len);
+      const v = e.ints?.[name];
+      if (v !== undefined) {
+        encodeAttr(name, v);
+        done.add(name);
+      } else w.raw(fileSpan(source, start, payloadStart + len));
+      continue;
+    }
+    s.skip(wire);
+    w.raw(fileSpan(source, start, s.position));
+  }
+  s.leave();
+  for (const [name, v] of Object.entries(e.ints ?? {})) if (!done.has(name)) encodeAttr(name, v);
 }
 
 /** GraphProto.sparse_initializer: values (nnz) and linear int64 indices, with the dense dims. */

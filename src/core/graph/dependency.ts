@@ -1,0 +1,298 @@
+/**
+ * Dependency groups (spec §1, §2): from each weight layer's own output units (its root slot), the
+ * closure of every slot tied to them through the channel rules. Each member keeps, per root unit,
+ * the indices of its own axis that go with that unit. Units whose images share an index must go
+ * together: a union-find over the root's units gives the pruning units (classes) of the group —
+ * whole heads, whole conv groups, balanced shuffle columns.
+ *
+ * A group is refused, with the op and node named, when a rule refuses it, when no rule covers an
+ * op it reaches, or when it reaches a graph input or output (their channels are the model's
+ * interface). It is marked approximate when a normalisation's statistics change.
+ */
+import type { GNode, Graph } from './graph.ts';
+import { ruleFor } from './rules/index.ts';
+import type { Shapes } from './shapeInference.ts';
+import { type IndexMap, type Position, Refusal, type RuleContext, type Slot, slotKey } from './slots.ts';
+
+export interface Member {
+  slot: Slot;
+  /** Per root unit: the indices of this slot's axis that go with it (sorted). */
+  images: number[][];
+  /** A stored or constant-derived tensor (a weight, bias, norm parameter, zero point…). */
+  constant: boolean;
+  /** A pseudo-slot (whole conv groups, shuffle columns): a constraint, not a tensor. */
+  pseudo: boolean;
+  /**
+   * For a constant that is not a weight matrix (a bias, a norm parameter, a zero point): the one
+   * use this member is about. Another use of the same tensor is another member, in its own
+   * group; the tensor is copied per use when they are cut differently.
+   */
+  use?: { node: GNode; index: number };
+  /** A constant read as a weight matrix or kernel (its matrix uses are coupled). */
+  matrix: boolean;
+}
+
+/** A member's key: the slot, plus the use for per-use constants. */
+export const memberKey = (slot: Slot, use?: { node: GNode; index: number }) => (use ? `${slotKey(slot)}|${use.node.index}:${use.index}` : slotKey(slot));
+
+/** One weight layer: the node, its weight operand, the stored tensor behind it, and its root slot. */
+export interface WeightLayer {
+  node: GNode;
+  /** The weight as the node reads it (maybe a DequantizeLinear or Identity output). */
+  operand: string;
+  /** The stored tensor it comes from (the name reports and the analysis use). */
+  stored: string;
+  root: Slot;
+}
+
+export interface Group {
+  id: number;
+  /** The slot the group was grown from (its units are the group's index space). */
+  root: Slot;
+  units: number;
+  members: Map<string, Member>;
+  /** Weight layers whose own output units are in the group. */
+  layers: WeightLayer[];
+  /** Pruning units: each a set of root units that go together. */
+  classes: number[][];
+  approximate: string[];
+  refused?: { reason: string; node?: string; op?: string };
+}
+
+/** Ops whose operand at this input index is a weight matrix or kernel: shared uses are coupled, not copied. */
+export function matrixUse(n: GNode, index: number): boolean {
+  switch (n.op) {
+    case 'Conv':
+    case 'ConvTranspose':
+      return index === 1;
+    case 'Gemm':
+    case 'MatMul':
+      return index <= 1;
+    case 'Gather':
+      return index === 0;
+    default:
+      return false;
+  }
+}
+
+export class DependencyGraph {
+  readonly ctx: RuleContext;
+  readonly layers: WeightLayer[];
+  readonly groups: Group[] = [];
+  private readonly dynamic = new Set<string>();
+  /** The group of each weight layer, by stored name. */
+  readonly groupOf = new Map<string, Group>();
+
+  constructor(
+    readonly g: Graph,
+    readonly shapes: Shapes,
+  ) {
+    for (const i of g.inputs) this.dynamic.add(i.name);
+    for (const n of g.nodes) if (n.graph === '' && n.inputs.some((i) => this.dynamic.has(i))) for (const o of n.outputs) this.dynamic.add(o);
+    this.ctx = {
+      g,
+      shapes,
+      shapeOf: (t) => {
+        const s = shapes.shape.get(t);
+        if (!s) throw new Refusal(undefined, `the shape of '${t}' is not known (${shapes.unknown.get(t) ?? 'not computed in the main graph'})`);
+        return s;
+      },
+      valueOf: (t) => shapes.value.get(t),
+      isConstant: (t) => !this.dynamic.has(t) && g.tensors.has(t),
+    };
+    this.layers = this.findLayers();
+    for (const l of this.layers) {
+      if (this.groupOf.has(l.stored)) continue;
+      const done = this.groups.find((gr) => gr.members.has(slotKey(l.root)));
+      if (done) {
+        done.layers.push(l);
+        this.groupOf.set(l.stored, done);
+        continue;
+      }
+      const group = this.grow(l);
+      this.groups.push(group);
+      for (const other of this.layers) {
+        if (other !== l && !this.groupOf.has(other.stored) && group.members.has(slotKey(other.root))) {
+          group.layers.push(other);
+          this.groupOf.set(other.stored, group);
+        }
+      }
+      this.groupOf.set(l.stored, group);
+    }
+  }
+
+  /** The uses of a tensor as a weight matrix or kernel. */
+  matrixUses(t: string): Array<{ node: GNode; index: number }> {
+    return (this.g.tensors.get(t)?.consumers ?? []).filter((u) => matrixUse(u.node, u.index));
+  }
+
+  /** The stored tensor behind a weight operand (through Identity, Cast and DequantizeLinear). */
+  storedSource(t: string): string | undefined {
+    for (let guard = 0; guard < 16; guard++) {
+      const tensor = this.g.tensors.get(t);
+      if (!tensor) return undefined;
+      if (tensor.stored) return t;
+      const p = tensor.producer;
+      if (!p || !['Identity', 'Cast', 'DequantizeLinear'].includes(p.op)) return undefined;
+      t = p.inputs[0]!;
+    }
+    return undefined;
+  }
+
+  private findLayers(): WeightLayer[] {
+    const out: WeightLayer[] = [];
+    for (const n of this.g.nodes) {
+      if (n.graph !== '') continue;
+      let operand: string | undefined;
+      let axis = 0;
+      if (n.op === 'Conv') [operand, axis] = [n.inputs[1], 0];
+      else if (n.op === 'ConvTranspose') [operand, axis] = [n.inputs[1], 1];
+      else if (n.op === 'Gemm') [operand, axis] = [n.inputs[1], (n.attrs['transB'] as number | undefined) === 1 ? 0 : 1];
+      else if (n.op === 'MatMul') [operand, axis] = [n.inputs[1], -1];
+      else if (n.op === 'Gather') [operand, axis] = [n.inputs[0], 1];
+      if (!operand || !this.ctx.isConstant(operand)) continue;
+      const shape = this.shapes.shape.get(operand);
+      if (!shape || shape.length < 2) continue;
+      if (n.op === 'MatMul') axis = shape.length - 1;
+      if (n.op === 'Gather' && (shape.length !== 2 || ((n.attrs['axis'] as number | undefined) ?? 0) !== 0)) continue;
+      const stored = this.storedSource(operand);
+      if (!stored) continue;
+      out.push({ node: n, operand, stored, root: { tensor: operand, axis } });
+    }
+    return out;
+  }
+
+  /** The positions (node, side, index) from which a member slot is expanded. */
+  private positions(m: Member): Array<{ node: GNode; pos: Position }> {
+    const t = this.g.tensor(m.slot.tensor);
+    const out: Array<{ node: GNode; pos: Position }> = [];
+    if (m.constant) {
+      // A constant is sliced where it is used: through DequantizeLinear to the quantized tensor,
+      // its scale and zero point, and through other matrix uses (tied weights). A bias or norm
+      // parameter shared by unrelated layers is copied per use instead (pruneGroups.ts).
+      const p = t.producer;
+      if (p && p.op === 'DequantizeLinear') out.push({ node: p, pos: { slot: m.slot, side: 'out', index: 0 } });
+      if (m.matrix) for (const u of t.consumers) if (matrixUse(u.node, u.index)) out.push({ node: u.node, pos: { slot: m.slot, side: 'in', index: u.index } });
+      return out;
+    }
+    if (t.producer) out.push({ node: t.producer, pos: { slot: m.slot, side: 'out', index: t.producer.outputs.indexOf(m.slot.tensor) } });
+    for (const u of t.consumers) out.push({ node: u.node, pos: { slot: m.slot, side: 'in', index: u.index } });
+    return out;
+  }
+
+  private grow(layer: WeightLayer): Group {
+    const ctx = this.ctx;
+    const members = new Map<string, Member>();
+    const group: Group = { id: this.groups.length, root: layer.root, units: 0, members, layers: [layer], classes: [], approximate: [] };
+    const refuse = (e: Refusal) => {
+      group.refused = { reason: e.message, ...(e.node ? { node: e.node.name, op: e.node.op } : {}) };
+      group.classes = [];
+      return group;
+    };
+    let units: number;
+    try {
+      units = ctx.shapeOf(layer.root.tensor)[layer.root.axis]!;
+    } catch (e) {
+      if (e instanceof Refusal) return refuse(e);
+      throw e;
+    }
+    group.units = units;
+    const queue: Member[] = [];
+    /** The node whose rule made each pseudo-slot (it is expanded through that rule again). */
+    const creators = new Map<string, GNode>();
+    const add = (slot: Slot, images: number[][], use: { node: GNode; index: number } | undefined) => {
+      const pseudo = slot.tensor.startsWith('#');
+      const constant = !pseudo && ctx.isConstant(slot.tensor);
+      const matrix = constant && (use === undefined || matrixUse(use.node, use.index));
+      const key = memberKey(slot, constant && !matrix ? use : undefined);
+      const existing = members.get(key);
+      if (!existing) {
+        const m: Member = { slot, images, constant, pseudo, matrix, ...(constant && !matrix && use ? { use } : {}) };
+        members.set(key, m);
+        queue.push(m);
+        return;
+      }
+      let grew = false;
+      existing.images = existing.images.map((img, k) => {
+        const more = images[k]!.filter((i) => !img.includes(i));
+        if (more.length === 0) return img;
+        grew = true;
+        return [...img, ...more].sort((a, b) => a - b);
+      });
+      if (grew) queue.push(existing);
+    };
+    add(layer.root, Array.from({ length: units }, (_, k) => [k]), undefined);
+    let steps = 0;
+    try {
+      while (queue.length) {
+        const m = queue.shift()!;
+        if (++steps > 200_000) throw new Refusal(undefined, 'the dependency analysis did not settle');
+        if (!m.pseudo) {
+          const t = this.g.tensor(m.slot.tensor);
+          if (t.input) throw new Refusal(undefined, `it reaches the graph input '${t.name}'`);
+          if (t.output) throw new Refusal(undefined, `it reaches the graph output '${t.name}'`);
+        }
+        const positions = m.pseudo ? [{ node: creators.get(m.slot.tensor)!, pos: { slot: m.slot, side: 'out' as const, index: -1 } }] : this.positions(m);
+        for (const { node, pos } of positions) {
+          if (node.graph !== '') throw new Refusal(node, `'${m.slot.tensor}' is used inside the subgraph of node '${node.name}'`);
+          const rule = ruleFor(node.op);
+          if (!rule) throw new Refusal(node, `${node.op} is not covered by the dependency rules`);
+          let res;
+          try {
+            res = rule(node, ctx, pos);
+          } catch (e) {
+            if (e instanceof Refusal && !e.node) throw new Refusal(node, e.message);
+            throw e;
+          }
+          if (res.approximate && !group.approximate.includes(res.approximate)) group.approximate.push(res.approximate);
+          for (const link of res.links) {
+            let to: Slot;
+            let map: IndexMap;
+            if ('resolve' in link) {
+              const r = link.resolve(m.images);
+              if (!r) continue;
+              ({ to, map } = r);
+            } else ({ to, map } = link);
+            const images = m.images.map((img) => [...new Set(img.flatMap(map))].sort((a, b) => a - b));
+            const idx = node.inputs.indexOf(to.tensor);
+            if (to.tensor.startsWith('#') && !creators.has(to.tensor)) creators.set(to.tensor, node);
+            add(to, images, idx >= 0 ? { node, index: idx } : undefined);
+          }
+        }
+      }
+    } catch (e) {
+      if (e instanceof Refusal) return refuse(e);
+      throw e;
+    }
+    group.classes = unitClasses(members, units);
+    return group;
+  }
+}
+
+/** Union-find over root units: units sharing any member index go together. */
+function unitClasses(members: ReadonlyMap<string, Member>, units: number): number[][] {
+  const parent = Array.from({ length: units }, (_, i) => i);
+  const find = (x: number): number => {
+    while (parent[x] !== x) {
+      parent[x] = parent[parent[x]!]!;
+      x = parent[x]!;
+    }
+    return x;
+  };
+  for (const m of members.values()) {
+    const owner = new Map<number, number>();
+    m.images.forEach((img, k) => {
+      for (const j of img) {
+        const o = owner.get(j);
+        if (o === undefined) owner.set(j, k);
+        else parent[find(k)] = find(o);
+      }
+    });
+  }
+  const classes = new Map<number, number[]>();
+  for (let k = 0; k < units; k++) {
+    const r = find(k);
+    classes.set(r, [...(classes.get(r) ?? []), k]);
+  }
+  return [...classes.values()];
+}
