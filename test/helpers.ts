@@ -98,6 +98,18 @@ export function startCli(args: string[], env: Record<string, string> = {}): Runn
   return { child, stderr: () => err, waitFor, exited };
 }
 
+/**
+ * onnx.checker (full check) over ONNX files, in one Debian python3 process: the files it rejects,
+ * with why; null when python3-onnx is not installed (the caller skips, saying so).
+ */
+export function onnxChecker(files: readonly string[]): Array<{ file: string; error: string }> | null {
+  if (spawnSync('/usr/bin/python3', ['-c', 'import onnx']).status !== 0) return null;
+  const script = 'import onnx, sys, json\nbad = []\nfor f in sys.argv[1:]:\n    try:\n        onnx.checker.check_model(onnx.load(f), full_check=True)\n    except Exception as e:\n        bad.append({"file": f, "error": str(e)[:500]})\nprint(json.dumps(bad))';
+  const r = spawnSync('/usr/bin/python3', ['-c', script, ...files], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`onnx.checker did not run: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Array<{ file: string; error: string }>;
+}
+
 /** Float32 little-endian bytes of `values`, as an initializer payload for buildOnnxModel. */
 export function floatBytes(values: ArrayLike<number>): { length: number; produce(emit: (c: Uint8Array) => void): void } {
   const bytes = new Uint8Array(Float32Array.from(values).buffer);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { buildOnnxModel } from '../../src/core/formats/onnx/onnxBuilder.ts';
@@ -83,13 +84,18 @@ test('cnn_plain_bn.onnx: filter pruning shrinks Conv + BatchNorm + the next Conv
   assert.ok(Number.isFinite(v.maxAbs) && v.cosine > 0.9, JSON.stringify(v));
 });
 
-test('node pruning refuses what it cannot follow, naming the node: residual Add, depthwise consumers, graph outputs', async () => {
+test('node pruning follows depthwise convs and residual adds, and refuses graph inputs, graph outputs and unknown ops by name', async () => {
   const r = await pruneModel(fixture('onnx', 'cnn_bn.onnx'), out('cnn-dw.onnx'), { method: 'node', ratio: 0.5 });
-  const reasons = Object.fromEntries(r.layers.map((l) => [l.name, l.reason]));
-  assert.equal(reasons['conv1.weight'], 'its output feeds a grouped or depthwise Conv at node /dw/Conv');
-  assert.equal(reasons['fc.weight'], "its output 'output' is a graph output; removing units would change the model's outputs");
-  // A residual block: h = x·W1; y = (h + x)·W2.
+  const row = (name: string) => r.layers.find((l) => l.name === name)!;
+  // conv1's filters feed a depthwise conv: its filters go with them (one group), and `group` follows.
+  assert.equal(row('conv1.weight').skipped, false);
+  assert.ok(row('conv1.weight').group!.coupled.includes('dw.weight'), JSON.stringify(row('conv1.weight').group));
+  assert.equal(row('fc.weight').reason, `own outputs kept: group ${r.groups!.find((g) => g.layers.includes('fc.weight'))!.id}: it reaches the graph output 'output'; its inputs shrink with the layers before it`);
+  const dw = readOnnx(out('cnn-dw.onnx'));
+  assert.equal(dw.ops.find((o) => o.name === '/dw/Conv')!.attributes['group'], dw.weights.find((w) => w.name === 'dw.weight')!.shape[0]);
+  dw.close();
   const raw = (n: number) => floatBytes(Array.from({ length: n }, (_, i) => Math.sin(i)));
+  // A residual block on the input itself: h = x·W1; y = (h + x)·W2. x's channels are the model's interface.
   buildOnnxModel({
     producer: 'test',
     opset: 13,
@@ -106,8 +112,28 @@ test('node pruning refuses what it cannot follow, naming the node: residual Add,
       { name: 'w2', dataType: 1, dims: [8, 4], raw: raw(32) },
     ],
   }).writeToFile(out('residual.onnx'));
-  const rr = await pruneModel(out('residual.onnx'), out('residual-pruned.onnx'), { method: 'node', ratio: 0.5 });
-  assert.equal(rr.layers.find((l) => l.name === 'w1')!.reason, 'its output feeds Add with another branch at node res');
+  await assert.rejects(pruneModel(out('residual.onnx'), out('residual-pruned.onnx'), { method: 'node', ratio: 0.5 }), {
+    message: "residual.onnx: node pruning would remove nothing, so nothing was written (1 layer: it reaches the graph input 'x'; 1 layer: it reaches the graph output 'y')".replace(/^residual\.onnx: /, ''),
+  });
+  // An op no rule covers stops its group, and is named.
+  buildOnnxModel({
+    producer: 'test',
+    opset: 13,
+    graphName: 'lrn',
+    inputs: [{ name: 'x', elemType: 1, dims: [1, 3, 4, 4] }],
+    outputs: [{ name: 'y', elemType: 1, dims: [1, 2, 4, 4] }],
+    nodes: [
+      { name: 'c1', opType: 'Conv', inputs: ['x', 'w1'], outputs: ['a'], intLists: { kernel_shape: [1, 1] } },
+      { name: 'norm', opType: 'LRN', inputs: ['a'], outputs: ['b'], ints: { size: 3 } },
+      { name: 'c2', opType: 'Conv', inputs: ['b', 'w2'], outputs: ['y'], intLists: { kernel_shape: [1, 1] } },
+    ],
+    initializers: [
+      { name: 'w1', dataType: 1, dims: [6, 3, 1, 1], raw: raw(18) },
+      { name: 'w2', dataType: 1, dims: [2, 6, 1, 1], raw: raw(12) },
+    ],
+  }).writeToFile(out('lrn.onnx'));
+  await assert.rejects(pruneModel(out('lrn.onnx'), out('lrn-pruned.onnx'), { method: 'node', ratio: 0.5 }), /1 layer: LRN is not covered by the dependency rules \(LRN node 'norm'\)/);
+  assert.equal(fs.existsSync(out('residual-pruned.onnx')) || fs.existsSync(out('lrn-pruned.onnx')), false);
 });
 
 test('onnx.checker accepts the node-pruned models (when Debian\'s python3-onnx is installed)', (t) => {
@@ -118,18 +144,37 @@ test('onnx.checker accepts the node-pruned models (when Debian\'s python3-onnx i
   }
 });
 
-test('each node-pruned layer\'s relative error equals its analysis node curve (output-unit convention) at that ratio, 1e-6', async () => {
-  const { analyzeLayer, DEFAULT_SETTINGS } = await import('../../src/core/analysis/analyzeLayer.ts');
-  for (const name of ['mlp', 'cnn_plain_bn']) {
-    const r = await pruneModel(fixture('onnx', `${name}.onnx`), out(`${name}-curve.onnx`), { method: 'node', ratio: 0.25 });
-    const ck = readOnnx(fixture('onnx', `${name}.onnx`));
-    for (const l of r.layers.filter((x) => !x.skipped)) {
-      const a = analyzeLayer(ck.weights.find((w) => w.name === l.name)!, { ...DEFAULT_SETTINGS, nodeConvention: 'rows' });
-      const at = a.curves.ratios.indexOf(0.25);
-      assert.ok(Math.abs(l.relErr! - a.curves.node![at]!) < 1e-6, `${l.name}: ${l.relErr} vs ${a.curves.node![at]}`);
-    }
+test('the reported error of a group is recomputed from the written tensors: √(energy removed / energy) over its weights', async () => {
+  // Only fc1's group is cut: its scored members are fc1.weight (rows) and fc2.weight (columns).
+  const r = await pruneModel(fixture('onnx', 'mlp.onnx'), out('mlp-fc1.onnx'), { method: 'node', ratio: 0.25, layers: /^fc1\.weight$/ });
+  const energy = (file: string, names: string[]) => {
+    const ck = readOnnx(file);
+    const e = names.reduce((a, n) => a + Array.from(ck.weights.find((w) => w.name === n)!.read()).reduce((s, v) => s + v * v, 0), 0);
     ck.close();
-  }
+    return e;
+  };
+  const before = energy(fixture('onnx', 'mlp.onnx'), ['fc1.weight', 'fc2.weight']);
+  const after = energy(out('mlp-fc1.onnx'), ['fc1.weight', 'fc2.weight']);
+  const row = r.layers.find((l) => l.name === 'fc1.weight')!;
+  assert.equal(row.paramsAfter, 24 * 20);
+  assert.ok(Math.abs(row.relErr! - Math.sqrt((before - after) / before)) < 1e-12, `${row.relErr} vs ${Math.sqrt((before - after) / before)}`);
+  // The units removed are those of lowest importance: mean over the two members of the squared slice norms.
+  const ck = readOnnx(fixture('onnx', 'mlp.onnx'));
+  const w1 = ck.weights.find((w) => w.name === 'fc1.weight')!.read();
+  const w2 = ck.weights.find((w) => w.name === 'fc2.weight')!.read();
+  ck.close();
+  const score = Array.from({ length: 32 }, (_, u) => {
+    let a = 0;
+    for (let j = 0; j < 20; j++) a += w1[u * 20 + j]! ** 2;
+    for (let rr = 0; rr < 16; rr++) a += w2[rr * 32 + u]! ** 2;
+    return a / 2;
+  });
+  const lowest = Array.from({ length: 32 }, (_, u) => u).sort((x, y) => score[x]! - score[y]!).slice(0, 8).sort((x, y) => x - y);
+  const kept = Array.from({ length: 32 }, (_, u) => u).filter((u) => !lowest.includes(u));
+  const p = readOnnx(out('mlp-fc1.onnx'));
+  const w1p = p.weights.find((w) => w.name === 'fc1.weight')!.read();
+  p.close();
+  kept.forEach((u, i) => assert.deepEqual(Array.from(w1p.subarray(i * 20, (i + 1) * 20)), Array.from(w1.subarray(u * 20, (u + 1) * 20))));
 });
 
 test('multiply-adds per sample before and after equal the closed forms (Conv/Gemm shape propagation)', async () => {

@@ -14,7 +14,9 @@ import { planNodePruning } from '../../src/core/pruning/nodeDependencies.ts';
 import { captureSecondMoments } from '../../src/core/runtime/captureActivations.ts';
 import { pruneModel } from '../../src/core/pruning/pruneModel.ts';
 import { verifyOnnx } from '../../src/core/runtime/verifyOnnx.ts';
-import { fixture, labelsOf, runCliAsync, tempDir } from '../helpers.ts';
+import { Mulberry32 } from '../../src/core/analysis/prng.ts';
+import { buildOnnxModel } from '../../src/core/formats/onnx/onnxBuilder.ts';
+import { fixture, floatBytes, labelsOf, runCliAsync, tempDir } from '../helpers.ts';
 
 const tmp = tempDir();
 after(tmp.cleanup);
@@ -41,22 +43,46 @@ test('digits MLP: at equal kept units, spectral pruning has a lower held-out out
   console.log(rows.join('\n')); // the README's table
 });
 
-test('spectral pruning with every unit kept reproduces the original outputs to 1e-5', async () => {
-  const out = path.join(tmp.dir, 'digits-all.onnx');
-  const r = await pruneModel(MODEL, out, { method: 'spectral', ratio: 0, data: CALIB });
-  assert.equal(r.paramsAfter, r.paramsBefore);
-  const v = await verifyOnnx(MODEL, out, heldOut);
-  assert.ok(v.maxAbs <= 1e-5, String(v.maxAbs));
-  assert.equal(v.accuracyAfter, v.accuracyBefore);
+test('a hidden layer whose second half duplicates its first: spectral pruning keeps one copy and compensates the next layer exactly', async () => {
+  // x (8) → W1 (8 of 16 units, rows 8..15 copy rows 0..7) → ReLU → W2 → y (4). Units u and u + 8 carry equal activations.
+  const rng = new Mulberry32(5);
+  const w1 = new Float32Array(16 * 8);
+  for (let u = 0; u < 8; u++) for (let j = 0; j < 8; j++) w1[u * 8 + j] = w1[(u + 8) * 8 + j] = rng.uniformOpen() - 0.5;
+  const w2 = Float32Array.from({ length: 4 * 16 }, () => rng.uniformOpen() - 0.5);
+  const file = path.join(tmp.dir, 'dup.onnx');
+  buildOnnxModel({
+    producer: 'test',
+    opset: 13,
+    graphName: 'dup',
+    inputs: [{ name: 'x', elemType: 1, dims: ['n', 8] }],
+    outputs: [{ name: 'y', elemType: 1, dims: ['n', 4] }],
+    nodes: [
+      { name: 'fc1', opType: 'Gemm', inputs: ['x', 'w1'], outputs: ['h'], ints: { transB: 1 } },
+      { name: 'act', opType: 'Relu', inputs: ['h'], outputs: ['a'] },
+      { name: 'fc2', opType: 'Gemm', inputs: ['a', 'w2'], outputs: ['y'], ints: { transB: 1 } },
+    ],
+    initializers: [
+      { name: 'w1', dataType: 1, dims: [16, 8], raw: floatBytes(w1) },
+      { name: 'w2', dataType: 1, dims: [4, 16], raw: floatBytes(w2) },
+    ],
+  }).writeToFile(file);
+  const r = await pruneModel(file, path.join(tmp.dir, 'dup-half.onnx'), { method: 'spectral', ratio: 0.5, randomCalibration: true, samples: 256, lambdaRel: 1e-12, verify: true });
+  const row = r.layers.find((l) => l.name === 'w1')!;
+  assert.equal(row.ratio, 0.5);
+  assert.ok(row.relErr! < 1e-5, `activation error ${row.relErr}`); // √(ridge): 1e-6
+  // One of each pair is kept, and the next layer takes over the other's weight: the outputs stay.
+  assert.ok(r.verify!.relErr < 1e-5, JSON.stringify(r.verify));
+  await assert.rejects(pruneModel(file, path.join(tmp.dir, 'dup-none.onnx'), { method: 'spectral', ratio: 0, randomCalibration: true }), /spectral pruning would remove nothing/);
 });
 
 test('spectral pruning refuses what node pruning refuses, with the same reasons, and reports N̂(λ)', async () => {
   const node = await pruneModel(MODEL, path.join(tmp.dir, 'n.onnx'), { method: 'node', ratio: 0.5 });
   const spectral = await pruneModel(MODEL, path.join(tmp.dir, 's.onnx'), { method: 'spectral', ratio: 0.5, data: CALIB });
-  const skipped = (r: typeof node) => r.layers.filter((l) => l.skipped).map((l) => [l.name, l.reason]);
-  assert.deepEqual(skipped(spectral), skipped(node));
-  assert.deepEqual(skipped(spectral).map((s) => s[0]), ['4.weight']); // the output layer
-  for (const l of spectral.layers.filter((x) => !x.skipped)) {
+  const kept = (r: typeof node) => r.layers.filter((l) => /^own outputs kept/.test(l.reason ?? '')).map((l) => [l.name, l.reason]);
+  assert.deepEqual(kept(spectral), kept(node));
+  assert.deepEqual(kept(spectral).map((s) => s[0]), ['4.weight']); // the output layer
+  assert.equal(spectral.layers.filter((x) => x.spectral).length, 2);
+  for (const l of spectral.layers.filter((x) => x.spectral)) {
     const sp = l.spectral!;
     const dof = sp.eigenvalues.reduce((a, mu) => a + Math.max(0, mu) / (Math.max(0, mu) + sp.lambda), 0);
     assert.ok(Math.abs(dof - sp.degreesOfFreedom) < 1e-9);

@@ -11,7 +11,6 @@
  *   the inputs' sizes); anything else that no longer fits refuses its groups.
  */
 import { attrInt, type GNode, Graph } from './graph.ts';
-import type { ConstantValues } from './constantValues.ts';
 import type { DependencyGraph, Group, Member } from './dependency.ts';
 import { inferShapes, type Shapes, sliceRanges } from './shapeInference.ts';
 import { slotKey } from './slots.ts';
@@ -66,7 +65,12 @@ function removedIndices(m: Member, group: Group, remove: readonly number[]): Set
 
 const keepOf = (size: number, removed: ReadonlySet<number>) => Array.from({ length: size }, (_, i) => i).filter((i) => !removed.has(i));
 
-export function planGroupEdits(dg: DependencyGraph, cuts: readonly Cut[], values: ConstantValues, shapes2: Shapes): PruneOutcome {
+/** Where constant values come from (ConstantValues, or it with some tensors replaced: spectral compensation). */
+export interface ValueSource {
+  read(name: string): Float64Array | undefined;
+}
+
+export function planGroupEdits(dg: DependencyGraph, cuts: readonly Cut[], values: ValueSource, shapes2: Shapes): PruneOutcome {
   let active = cuts.filter((c) => c.remove.length > 0);
   const refused: PruneOutcome['refused'] = [];
   for (let round = 0; round < 8; round++) {
@@ -90,7 +94,7 @@ interface Attempt {
   problems: Array<{ tensors: string[]; reason: string }>;
 }
 
-function tryEdits(dg: DependencyGraph, cuts: readonly Cut[], values: ConstantValues, shapes2: Shapes): Attempt {
+function tryEdits(dg: DependencyGraph, cuts: readonly Cut[], values: ValueSource, shapes2: Shapes): Attempt {
   const g = dg.g;
   const shapes = dg.shapes;
   const edits: GraphEdits = { replace: new Map(), add: new Map(), rewire: new Map(), attrs: new Map(), changed: new Set(), dropNodes: new Set(), dropStored: new Set() };
@@ -188,9 +192,13 @@ function tryEdits(dg: DependencyGraph, cuts: readonly Cut[], values: ConstantVal
   // Shape arithmetic: infer the edited graph; fix computed Reshape targets that no longer fit.
   const problems: Attempt['problems'] = [];
   let pruned = inferEdited(g, edits, shapes);
-  for (let pass = 0; pass < 4; pass++) {
+  for (let pass = 0; ; pass++) {
     const bad = mismatches(g, expected, shapes, pruned);
     if (bad.length === 0) break;
+    if (pass > 256) {
+      problems.push({ tensors: bad, reason: `the shape arithmetic did not settle at '${bad[0]}'` });
+      break;
+    }
     let fixed = false;
     for (const t of bad) {
       const p = g.tensor(t).producer;

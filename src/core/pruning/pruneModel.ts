@@ -20,9 +20,9 @@ import { canonicalShape, fromCanonical, readCanonical, transpose2d } from '../te
 import { countMultiplyAdds } from './flops.ts';
 import { SPECTRAL_DEFAULTS, type SpectralTarget, spectralPrune, type UnitChoice } from './spectralPrune.ts';
 import type { Calibration } from '../runtime/captureActivations.ts';
-import { type ImageInputOptions, readCalibration } from '../runtime/calibrationInputs.ts';
-import { axisNorms, gatherAxes } from '../tensor/axes.ts';
-import { planNodePruning } from './nodeDependencies.ts';
+import { readCalibration } from '../runtime/calibrationInputs.ts';
+import { pruneOnnxNodes, sizeAfter } from './onnxNodes.ts';
+import { analyseStructure } from './structured/pruneNodes.ts';
 import { parsePlan, planFromBudget, planFromEps, planFromRatio, type PrunePlan } from './plan.ts';
 import { planTfjsPruning, writeTfjsLayersModel } from './pruneTfjs.ts';
 import { chooseTfjsSpectral } from './spectralTfjs.ts';
@@ -33,81 +33,11 @@ import { verifyOnnx, type Verification, type VerifyOptions } from '../runtime/ve
 import { readNpy } from '../formats/npy.ts';
 import { checkLabels, firstNonFinite } from '../formats/samples.ts';
 import { bytesPerElement, encodeFloats } from '../tensor/dtype.ts';
-import { type Centre, type MagnitudePruned, pruneMagnitude, pruneMagnitudeGlobal } from './magnitude.ts';
+import { type MagnitudePruned, pruneMagnitude, pruneMagnitudeGlobal } from './magnitude.ts';
 
-export type PruneMethod = 'magnitude' | 'singular' | 'node' | 'spectral';
+import type { GroupReport, PruneLayerReport, PruneOptions, PruneReport } from './types.ts';
 
-export interface PruneOptions {
-  method: PruneMethod;
-  ratio?: number;
-  eps?: number;
-  global?: boolean;
-  layers?: RegExp;
-  centre?: Centre;
-  force?: boolean;
-  verify?: boolean;
-  /** ONNX: initializer bytes in `<out>.data` — 'auto' only past protobuf's 2 GiB limit, 'always' regardless. */
-  externalData?: 'auto' | 'always';
-  /** ONNX magnitude pruning: store pruned layers as SparseTensorProto where that is smaller (and onnxruntime loads it). */
-  sparse?: boolean;
-  /** TF.js: write float32 weights instead of the source's quantization. */
-  float32?: boolean;
-  /** Keep at most this many parameters in the whole model (per-layer ratios chosen from the curves). */
-  budget?: number;
-  /** A plan (JSON, as written in a report's `plan`) giving each layer's ratio or skip. */
-  plan?: unknown;
-  /** .npy samples to verify on (implies verify), and optional integer labels for accuracy; spectral: also the calibration set. */
-  data?: string;
-  labels?: string;
-  /** --data is a folder of images: their input size, normalisation and layout. */
-  image?: ImageInputOptions;
-  /** Spectral: calibrate on seeded random inputs instead of --data (data-free, weaker). */
-  randomCalibration?: boolean;
-  /** Spectral: number of calibration samples (the first of --data, or random ones). Default 512. */
-  samples?: number;
-  /** Spectral: weight of the activation term vs. the next layer's output term. Default 0.5. */
-  theta?: number;
-  /** Spectral: ridge λ relative to Tr(Σ̂)/m. Default 1e-3. */
-  lambdaRel?: number;
-  /** Other files the caller read for this run (e.g. --plan): never written over. */
-  inputFiles?: string[];
-  /** Raised by SIGINT/SIGTERM (CLI): the run stops at its next step and writes nothing. */
-  signal?: AbortSignal;
-  /** Tag of the staging folder (the extension removes it after terminating a worker). */
-  tempTag?: string;
-}
-
-export interface PruneLayerReport {
-  name: string;
-  method: PruneMethod;
-  /** Fraction of the layer's entries pruned (k / n). */
-  ratio: number;
-  paramsBefore: number;
-  paramsAfter: number;
-  /** ‖W − W'‖ / ‖W − c‖. */
-  relErr: number | null;
-  skipped: boolean;
-  reason?: string;
-  /** Spectral: the layer's degrees of freedom N̂(λ), ridge λ, Σ̂ eigenvalues (descending) and next layer. */
-  spectral?: { degreesOfFreedom: number; lambda: number; eigenvalues: number[]; consumer: string };
-}
-
-export interface PruneReport {
-  input: string;
-  output: string;
-  method: PruneMethod;
-  paramsBefore: number;
-  paramsAfter: number;
-  bytes: { before: number; after: number; afterGzip: number; afterSparse: number; afterSparseIsEstimate: boolean };
-  /** Things the user should know about the output (e.g. a sparse encoding onnxruntime refused). */
-  notes: string[];
-  layers: PruneLayerReport[];
-  /** The per-layer ratios used (reusable with --plan). */
-  plan: PrunePlan;
-  /** ONNX: multiply-adds per sample of the weight layers, before and after (null where not derivable). */
-  multiplyAdds: { before: number; after: number; unknownLayers: string[] } | null;
-  verify: Verification | null;
-}
+export type { PruneLayerReport, PruneMethod, PruneOptions, PruneReport } from './types.ts';
 
 function validate(o: PruneOptions): void {
   if (o.method === 'spectral') {
@@ -151,6 +81,7 @@ async function pruneTfjsModel(ck: Checkpoint, input: string, tx: OutputTransacti
     }
   }
   const plan = planTfjsPruning(ck, json.modelTopology, o, kept, ratio, layers, spectral);
+  refuseNothingRemoved(o, layers, { edits: { replace: new Map() }, sparseSaving: 0 });
   await yieldToSignals(o.signal);
   writeTfjsLayersModel({ file: input, json }, tx, plan.topology, plan.weights);
   const verify = await verifyStaged(verifyOn, (on) => verifyTfjs(input, tx.stagedModel, on), o.signal);
@@ -289,6 +220,7 @@ async function pruneSafetensorsModel(ck: Checkpoint, input: string, tx: OutputTr
     }),
     ...(ck.carried ?? []).map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.readBytes() })),
   ];
+  refuseNothingRemoved(o, layers, { edits: { replace: new Map() }, sparseSaving: 0 });
   await yieldToSignals(o.signal);
   writeSafetensors(tx, tensors, { ...ck.metadata, pruned_by: `prunescope ${o.method}` });
   await staged(o.signal);
@@ -341,18 +273,24 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
     if (ck.format === 'safetensors') return await pruneSafetensorsModel(ck, input, tx, o);
     const selected = ck.weights.filter((w) => MATRIX_KINDS.has(w.layer.kind) && (!o.layers || o.layers.test(w.name)));
     if (o.layers && selected.length === 0) throw new UsageError(`--layers ${o.layers.source} matches no weight layer`);
-    const eligible = selected.filter((w) => ineligible(w) === undefined);
+    // Node pruning cuts weights wherever they live (Constant nodes, behind DequantizeLinear): the
+    // dependency analysis decides per layer. The other methods rewrite main-graph float tensors.
+    const refusal = (w: WeightTensor) => (o.method === 'node' ? undefined : ineligible(w));
+    const eligible = selected.filter((w) => refusal(w) === undefined);
     const layers: PruneLayerReport[] = selected
-      .filter((w) => ineligible(w) !== undefined)
-      .map((w) => ({ name: w.name, method: o.method, ratio: 0, paramsBefore: w.size, paramsAfter: w.size, relErr: null, skipped: true, reason: ineligible(w)! }));
+      .filter((w) => refusal(w) !== undefined)
+      .map((w) => ({ name: w.name, method: o.method, ratio: 0, paramsBefore: w.size, paramsAfter: w.size, relErr: null, skipped: true, reason: refusal(w)! }));
     if (o.method === 'spectral') {
       const { plan, planned, notes } = await spectralEdits(ck, eligible, o, layers);
       return await finish(ck, tx, o, verifyOn, layers, plan, planned, notes);
     }
+    if (o.method === 'node') {
+      const r = pruneOnnxNodes(ck, eligible, o, layers);
+      return await finish(ck, tx, o, verifyOn, layers, r.plan, { edits: r.edits, sparseSaving: 0, groups: r.groups }, r.notes);
+    }
     const plan = buildPlan(ck, eligible, o);
     const { kept: planned, ratio } = applyPlan(plan, eligible, o, layers);
     if (o.method === 'singular') return await finish(ck, tx, o, verifyOn, layers, plan, pruneSingularEdits(ck.ops, planned, o, ratio, layers));
-    if (o.method === 'node') return await finish(ck, tx, o, verifyOn, layers, plan, pruneNodeEdits(ck.ops, ck.weights, planned, o, ratio, layers));
     let pruned: MagnitudePruned[];
     if (o.global) pruned = pruneMagnitudeGlobal(planned.map((w) => w.read()), o.ratio!, o.centre ?? 'none');
     else pruned = planned.map((w) => pruneMagnitude(w.read(), { ratio: ratio(w.name) }, o.centre ?? 'none'));
@@ -424,7 +362,7 @@ function spectralCalibration(o: PruneOptions, notes: string[]): Calibration {
   return { kind: 'random', samples, seed: 0 };
 }
 
-/** Spectral pruning (ONNX): calibrate, select, compensate; the layers' report rows and the plan used. */
+/** Spectral pruning (ONNX): calibrate, select, compensate over the dependency groups; report rows and the plan used. */
 async function spectralEdits(ck: Checkpoint, eligible: WeightTensor[], o: PruneOptions, layers: PruneLayerReport[]): Promise<{ plan: PrunePlan; planned: Planned; notes: string[] }> {
   const notes: string[] = [];
   const calibration = spectralCalibration(o, notes);
@@ -432,44 +370,68 @@ async function spectralEdits(ck: Checkpoint, eligible: WeightTensor[], o: PruneO
   let parsed: PrunePlan | undefined;
   if (o.eps !== undefined) target = { eps: o.eps };
   else if (o.plan !== undefined) {
-    try {
-      parsed = parsePlan(o.plan, ck, 'spectral');
-    } catch (e) {
-      throw e instanceof UsageError ? new UsageError(e.message) : e;
-    }
+    parsed = parsePlan(o.plan, ck, 'spectral');
     const byName = new Map(parsed.layers.map((l) => [l.name, l]));
     eligible = eligible.filter((w) => byName.get(w.name) && !byName.get(w.name)!.skip);
     target = { ratio: (name) => byName.get(name)!.ratio };
   } else target = { ratio: () => o.ratio! };
-  const r = await spectralPrune(ck.file, ck.ops, ck.weights, eligible, target, { theta: o.theta ?? SPECTRAL_DEFAULTS.theta, lambdaRel: o.lambdaRel ?? SPECTRAL_DEFAULTS.lambdaRel, calibration });
-  for (const x of r.refused) {
-    const w = eligible.find((e) => e.name === x.name)!;
-    layers.push({ name: x.name, method: 'spectral', ratio: 0, paramsBefore: w.size, paramsAfter: w.size, relErr: null, skipped: true, reason: x.reason });
-  }
-  for (const l of r.layers) {
-    const w = eligible.find((e) => e.name === l.name)!;
-    if (l.samples < l.units) notes.push(rankDeficient(l.name, l));
-    layers.push({
-      name: l.name,
-      method: 'spectral',
-      ratio: 1 - l.kept.length / l.units,
-      paramsBefore: w.size,
-      paramsAfter: (w.size / l.units) * l.kept.length,
-      relErr: l.activationError,
-      skipped: false,
-      reason: `${l.kept.length} of ${l.units} units kept; N̂(λ) = ${l.degreesOfFreedom.toFixed(2)}; ${l.consumer} compensated`,
-      spectral: { degreesOfFreedom: l.degreesOfFreedom, lambda: l.lambda, eigenvalues: l.eigenvalues, consumer: l.consumer },
-    });
+  const a = analyseStructure(ck, o.inputShapes ?? []);
+  if (a.inputs.chosen.length) notes.push(`dynamic input dims chosen for the analysis: ${a.inputs.chosen.join('; ')} (set them with --input-shape)`);
+  const r = await spectralPrune(ck.file, a, new Set(eligible.map((w) => w.name)), target, { theta: o.theta ?? SPECTRAL_DEFAULTS.theta, lambdaRel: o.lambdaRel ?? SPECTRAL_DEFAULTS.lambdaRel, calibration });
+  for (const x of r.late) notes.push(`group ${x.group} was left whole: ${x.reason}`);
+  const byLayer = new Map(r.layers.map((l) => [l.name, l]));
+  const refused = new Map(r.refused.map((x) => [x.name, x.reason]));
+  for (const w of eligible) {
+    const after = r.graphEdits ? sizeAfter(r.graphEdits, w.name, w.size) : w.size;
+    const l = byLayer.get(w.name);
+    if (l) {
+      if (l.samples < l.units) notes.push(rankDeficient(l.name, l));
+      layers.push({
+        name: l.name,
+        method: 'spectral',
+        ratio: 1 - l.kept.length / l.units,
+        paramsBefore: w.size,
+        paramsAfter: after,
+        relErr: l.activationError,
+        skipped: false,
+        reason: `${l.kept.length} of ${l.units} units kept; N̂(λ) = ${l.degreesOfFreedom.toFixed(2)}; ${l.consumer} compensated`,
+        spectral: { degreesOfFreedom: l.degreesOfFreedom, lambda: l.lambda, eigenvalues: l.eigenvalues, consumer: l.consumer },
+      });
+    } else {
+      const why = refused.get(w.name) ?? `cut with the group of ${a.dg.groupOf.get(w.name)?.layers[0]?.stored ?? '?'}`;
+      const inputs = after < w.size ? '; its inputs shrink with the layers before it' : '';
+      layers.push({ name: w.name, method: 'spectral', ratio: 0, paramsBefore: w.size, paramsAfter: after, relErr: null, skipped: after === w.size, reason: refused.has(w.name) ? `own outputs kept: ${why}${inputs}` : why });
+    }
   }
   const plan: PrunePlan = parsed ?? { version: 1, method: 'spectral', centre: 'none', layers: r.layers.map((l) => ({ name: l.name, ratio: 1 - l.kept.length / l.units, ...(o.eps !== undefined ? { eps: o.eps } : {}) })) };
-  return { plan, planned: { edits: { replace: r.replace, removeValueInfo: r.staleValues }, removed: r.removed, sparseSaving: 0 }, notes };
+  return { plan, planned: { edits: r.edits, sparseSaving: 0 }, notes };
 }
 
 interface Planned {
   edits: OnnxEdits;
-  /** Parameters removed (magnitude: zeroed entries; singular: m·n − r·(m+n) where factorised). */
-  removed: number;
+  /**
+   * Parameters removed (magnitude: zeroed entries; singular: m·n − r·(m+n) where factorised).
+   * Undefined: counted from the written model (structured edits, copies included).
+   */
+  removed?: number;
   sparseSaving: number;
+  groups?: GroupReport[];
+}
+
+/**
+ * A prune that removes nothing is not a success: refused before anything is written, with the
+ * reasons the layers gave (the most common first).
+ */
+function refuseNothingRemoved(o: PruneOptions, layers: readonly PruneLayerReport[], plan: Planned): void {
+  if (layers.some((l) => !l.skipped && (l.paramsAfter < l.paramsBefore || l.ratio > 0))) return;
+  void plan;
+  const why = new Map<string, number>();
+  for (const l of layers) {
+    const reason = (l.reason ?? (l.ratio === 0 ? 'its ratio rounds to zero units' : 'nothing to remove')).replace(/^own outputs kept: /, '').replace(/group \d+: /, '');
+    why.set(reason, (why.get(reason) ?? 0) + 1);
+  }
+  const top = [...why].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([r, n]) => `${n} layer${n === 1 ? '' : 's'}: ${r}`);
+  throw new UserInputError(`${o.method} pruning would remove nothing, so nothing was written (${top.join('; ') || 'no weight layers'})`);
 }
 
 /** Writes the edited model, verifies it when asked, and measures it. */
@@ -480,6 +442,7 @@ async function finish(ck: Checkpoint, tx: OutputTransaction, o: PruneOptions, ve
   const notes: string[] = [...earlierNotes];
   let sparseWritten = false;
   const edits: OnnxEdits = { ...plan.edits, externalData: o.externalData ?? 'auto' };
+  refuseNothingRemoved(o, layers, plan);
   await yieldToSignals(o.signal);
   writeOnnxWithEdits(input, tx, edits);
   if (edits.sparse?.size) {
@@ -502,18 +465,20 @@ async function finish(ck: Checkpoint, tx: OutputTransaction, o: PruneOptions, ve
   const macsBefore = countMultiplyAdds(ck);
   const pruned = openCheckpoint(out);
   const macsAfter = countMultiplyAdds(pruned);
+  const paramsWritten = pruned.weights.reduce((a, w) => a + w.size, 0);
   pruned.close();
   return {
     input,
     output: out,
     method: o.method,
     paramsBefore,
-    paramsAfter: paramsBefore - plan.removed,
+    paramsAfter: plan.removed === undefined ? paramsWritten : paramsBefore - plan.removed,
     bytes: { before: totalSize(ck.files), after, afterGzip: await gzipSize(tx.files), afterSparse: sparseWritten ? after : after - plan.sparseSaving, afterSparseIsEstimate: !sparseWritten },
     notes,
     layers: layers.sort((a, b) => order.get(a.name)! - order.get(b.name)!),
     plan: prunePlan,
     multiplyAdds: { before: macsBefore.multiplyAdds, after: macsAfter.multiplyAdds, unknownLayers: macsAfter.unknown },
+    ...(plan.groups ? { groups: plan.groups } : {}),
     verify,
   };
 }
@@ -604,47 +569,6 @@ function pruneSingularEdits(ops: GraphOp[], eligible: WeightTensor[], o: PruneOp
   return { edits: { replace, remove, add, replaceNodes }, removed, sparseSaving: 0 };
 }
 
-/**
- * Node pruning: for each layer the dependency analysis accepts, remove the ⌊r·units⌋ units with
- * the smallest incoming-weight norm, and shrink every tensor on the chain to the next layer.
- * Shrinks of different layers can hit one tensor on different axes; they are merged and applied once.
- */
-function pruneNodeEdits(ops: GraphOp[], all: WeightTensor[], eligible: WeightTensor[], o: PruneOptions, ratioOf: (name: string) => number, layers: PruneLayerReport[]): Planned {
-  const byName = new Map(all.map((w) => [w.name, w]));
-  const keep = new Map<string, Map<number, number[]>>(); // tensor → axis → kept indices
-  const staleValues = new Set<string>();
-  for (const w of eligible) {
-    const plan = planNodePruning(w, ops, byName);
-    if (!plan.ok) {
-      layers.push({ name: w.name, method: o.method, ratio: 0, paramsBefore: w.size, paramsAfter: w.size, relErr: null, skipped: true, reason: plan.reason });
-      continue;
-    }
-    const own = plan.shrinks[0]!;
-    const scores = axisNorms(w.read(), w.shape, own.axis);
-    const k = Math.floor(ratioOf(w.name) * plan.units + 1e-9);
-    if (k >= plan.units) throw new UsageError(`pruning '${w.name}' would remove all ${plan.units} units; refused`);
-    const order = Array.from(scores.keys()).sort((a, b) => scores[a]! - scores[b]! || a - b);
-    const kept = order.slice(k).sort((a, b) => a - b);
-    for (const sh of plan.shrinks) {
-      const axes = keep.get(sh.tensor) ?? new Map<number, number[]>();
-      axes.set(sh.axis, kept);
-      keep.set(sh.tensor, axes);
-    }
-    for (const v of plan.staleValues) staleValues.add(v);
-    const removedEnergy = order.slice(0, k).reduce((a, u) => a + scores[u]! ** 2, 0);
-    const totalEnergy = order.reduce((a, u) => a + scores[u]! ** 2, 0);
-    layers.push({ name: w.name, method: o.method, ratio: k / plan.units, paramsBefore: w.size, paramsAfter: (w.size / plan.units) * (plan.units - k), relErr: totalEnergy ? Math.sqrt(removedEnergy / totalEnergy) : 0, skipped: false, reason: `${plan.units - k} of ${plan.units} units kept; shrinks ${plan.shrinks.slice(1).map((s) => s.tensor).join(', ') || 'nothing else'}` });
-  }
-  const replace = new Map<string, InitializerReplacement>();
-  let removed = 0;
-  for (const [name, axes] of keep) {
-    const t = byName.get(name)!;
-    const { values, shape } = gatherAxes(t.read(), t.shape, axes);
-    removed += t.size - values.length;
-    replace.set(name, { dims: shape, dataType: t.onnx!.dataType, raw: encodeFloats(values, t.dtype as 'float32') });
-  }
-  return { edits: { replace, removeValueInfo: staleValues }, removed, sparseSaving: 0 };
-}
 
 /** Gzipped bytes of the files, each compressed on its own (as a web server would send them). */
 async function gzipSize(files: readonly string[]): Promise<number> {

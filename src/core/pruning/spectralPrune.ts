@@ -1,19 +1,19 @@
 /**
- * Spectral pruning of an ONNX graph (our implementation of Suzuki et al., spec §3.3–3.5): for each
- * layer that node pruning's dependency analysis accepts, capture Σ̂ of the units the next layer
- * reads, pick the units that best reconstruct all of them (greedy, objective θ·L^A + (1−θ)·L^B),
- * keep those rows, and fold the reconstruction Â into the next layer (W^{ℓ+1} ← W^{ℓ+1} Â).
- * Layers are processed back to front, so a layer's output-aware weight is the next layer's
- * already-pruned matrix.
+ * Spectral pruning of an ONNX graph (our implementation of Suzuki et al., spec §3.3–3.5) over the
+ * dependency groups of node pruning: for each group whose units every consumer reads from one
+ * activation, capture Σ̂ there, pick the units that best reconstruct all of them (greedy,
+ * objective θ·L^A + (1−θ)·L^B, with G from every consumer's weight), cut the others from the whole
+ * group, and fold the reconstruction Â into every consumer (W ← W Â). Groups are processed back
+ * to front, so a group's output-aware weights are its consumers' already-pruned matrices.
  *
  * Defaults (documented in the README): θ = 0.5; λ = 1e-3 · Tr(Σ̂)/m; τ_j = λ for every unit.
  */
-import type { GraphOp, WeightTensor } from '../checkpoint.ts';
-import type { InitializerReplacement } from '../formats/onnx/writeOnnx.ts';
+import type { OnnxEdits } from '../formats/onnx/writeOnnx.ts';
+import { type Cut, type GraphEdits, planGroupEdits, type ValueSource } from '../graph/pruneGroups.ts';
 import { type Calibration, captureSecondMoments } from '../runtime/captureActivations.ts';
-import { encodeFloats } from '../tensor/dtype.ts';
 import { axisToColumns, gatherAxes, multiplyAlongAxis } from '../tensor/axes.ts';
-import { type NodePlan, planNodePruning } from './nodeDependencies.ts';
+import { toOnnxEdits } from './structured/onnxGraphEdits.ts';
+import { layerRefusal, type StructureAnalysis } from './structured/pruneNodes.ts';
 import { compensationMatrix, degreesOfFreedom, eigenvaluesDescending, greedySpectralSelection, objectiveWeight, type SecondMoment } from './spectral.ts';
 
 export interface SpectralSettings {
@@ -78,59 +78,147 @@ export function chooseUnits(moment: SecondMoment, next: { data: Float64Array; ro
 }
 
 export interface SpectralResult {
-  replace: Map<string, InitializerReplacement>;
-  staleValues: Set<string>;
-  removed: number;
+  /** The group edits (units cut, consumers compensated), as ONNX writer edits and as graph edits. */
+  edits: OnnxEdits;
+  graphEdits: GraphEdits | undefined;
   layers: SpectralLayer[];
   refused: Array<{ name: string; reason: string }>;
   inputs: number;
+  /** Groups given up while applying the edits (the shape arithmetic could not follow). */
+  late: Array<{ group: number; reason: string }>;
 }
 
 /** Units to keep: a fraction removed (`ratio`), or the smallest set with relative activation error ≤ ε. */
 export type SpectralTarget = { ratio: (name: string) => number } | { eps: number };
 
-export async function spectralPrune(file: string, ops: readonly GraphOp[], all: readonly WeightTensor[], eligible: readonly WeightTensor[], target: SpectralTarget, s: SpectralSettings): Promise<SpectralResult> {
-  const byName = new Map(all.map((w) => [w.name, w]));
-  const opIndex = new Map(ops.map((o, i) => [o.name, i]));
-  const plans: Array<Extract<NodePlan, { ok: true }> & { weight: WeightTensor }> = [];
-  const refused: SpectralResult['refused'] = [];
+/** The activation a spectral group is read as, and its consumers (the weights that read it). */
+interface SpectralGroup {
+  planned: StructureAnalysis['planned'][number];
+  /** The stored name of the group's first layer (report rows and plans name it). */
+  layer: string;
+  tensor: string;
+  axis: number;
+  units: number;
+  consumers: Array<{ weight: string; axis: number }>;
+}
+
+/** Consumer side of a weight: where its input channels sit (Conv in-channels, Gemm/MatMul rows). */
+function consumerAxis(op: string, index: number, transB: boolean, group: number): number | undefined {
+  if (index !== 1) return undefined;
+  if (op === 'Conv' && group === 1) return 1;
+  if (op === 'Gemm') return transB ? 1 : 0;
+  if (op === 'MatMul') return 0;
+  return undefined;
+}
+
+/**
+ * Spectral pruning needs one activation that every consumer reads, unit k at index k: plain
+ * chains and fan-outs of one tensor qualify; residual streams (several activations), heads and
+ * conv groups (units of several channels) do not, and are refused with that reason.
+ */
+function spectralGroup(a: StructureAnalysis, p: StructureAnalysis['planned'][number]): SpectralGroup | string {
+  const gr = p.group;
+  if (gr.classes.some((c) => c.length !== 1)) return 'its units are not single channels (heads or conv groups)';
+  const consumers: SpectralGroup['consumers'] = [];
+  const read = new Set<string>();
+  for (const m of gr.members.values()) {
+    if (!m.constant || !m.matrix) continue;
+    for (const u of a.g.tensor(m.slot.tensor).consumers) {
+      const axis = consumerAxis(u.node.op, u.index, u.node.attrs['transB'] === 1, (u.node.attrs['group'] as number | undefined) ?? 1);
+      if (axis === undefined || axis !== m.slot.axis) continue;
+      if (!a.g.tensor(m.slot.tensor).stored) return `its consumer ${u.node.op} '${u.node.name}' reads a computed or quantized weight`;
+      if (m.images.some((img, k) => img.length !== 1 || img[0] !== k)) return `its consumer ${u.node.op} '${u.node.name}' does not read unit k at index k (a flattened spatial map)`;
+      consumers.push({ weight: m.slot.tensor, axis });
+      read.add(u.node.inputs[0]!);
+    }
+  }
+  if (consumers.length === 0) return 'no weight reads its units';
+  if (read.size > 1) return `its consumers read ${read.size} different activations (a residual stream); spectral pruning needs one`;
+  const tensor = [...read][0]!;
+  const member = [...gr.members.values()].find((m) => m.slot.tensor === tensor && !m.constant);
+  if (!member || member.images.some((img, k) => img.length !== 1 || img[0] !== k)) return `the activation '${tensor}' does not carry unit k at index k`;
+  return { planned: p, layer: gr.layers[0]!.stored, tensor, axis: member.slot.axis, units: gr.units, consumers };
+}
+
+/** Constant values with some tensors replaced (consumers compensated, at their full size). */
+class Compensated implements ValueSource {
+  readonly work = new Map<string, Float64Array>();
+  constructor(private readonly base: ValueSource) {}
+  read(name: string): Float64Array | undefined {
+    return this.work.get(name) ?? this.base.read(name);
+  }
+}
+
+export async function spectralPrune(file: string, a: StructureAnalysis, eligible: ReadonlySet<string>, target: SpectralTarget, s: SpectralSettings): Promise<SpectralResult> {
+  const result: SpectralResult = { edits: { replace: new Map() }, graphEdits: undefined, layers: [], refused: [], inputs: 0, late: [] };
+  const groups: SpectralGroup[] = [];
   for (const w of eligible) {
-    const p = planNodePruning(w, ops, byName);
-    if (p.ok) plans.push({ ...p, weight: w });
-    else refused.push({ name: w.name, reason: p.reason });
+    const gr = a.dg.groupOf.get(w);
+    const why = layerRefusal(a, w);
+    if (why || !gr) {
+      result.refused.push({ name: w, reason: why ?? 'no group' });
+      continue;
+    }
+    if (groups.some((x) => x.planned.group === gr)) continue;
+    const sg = spectralGroup(a, a.planned.find((p) => p.group === gr)!);
+    if (typeof sg === 'string') result.refused.push({ name: w, reason: `group ${gr.id}: ${sg}` });
+    else groups.push(sg);
   }
-  const result: SpectralResult = { replace: new Map(), staleValues: new Set(), removed: 0, layers: [], refused, inputs: 0 };
-  if (plans.length === 0) return result;
-  const captured = await captureSecondMoments(file, plans.map((p) => ({ tensor: p.activation, units: p.units })), s.calibration);
+  if (groups.length === 0) return result;
+  const captured = await captureSecondMoments(file, groups.map((x) => ({ tensor: x.tensor, units: x.units, axis: x.axis })), s.calibration);
   result.inputs = captured.inputs;
-  // Working copies of every tensor that changes (a tensor can be shrunk by one layer and compensated by another).
-  const work = new Map<string, { values: Float64Array; shape: number[] }>();
-  const current = (name: string) => {
-    let t = work.get(name);
-    if (!t) {
-      const w = byName.get(name)!;
-      t = { values: Float64Array.from(w.read()), shape: [...w.shape] };
-      work.set(name, t);
-    }
-    return t;
+  const values = new Compensated(a.values);
+  const cuts: Cut[] = [];
+  // Back to front: a group's consumers have had their own units chosen (and their rows removed) first.
+  const position = (t: string) => a.g.tensor(t).producer?.index ?? -1;
+  groups.sort((x, y) => position(y.tensor) - position(x.tensor));
+  const removedOn = (tensor: string, axis: number): Set<number> => {
+    const out = new Set<number>();
+    for (const c of cuts) for (const m of c.group.members.values()) if (m.slot.tensor === tensor && m.slot.axis === axis) for (const cls of c.remove) for (const u of c.group.classes[cls]!) for (const j of m.images[u]!) out.add(j);
+    return out;
   };
-  plans.sort((a, b) => opIndex.get(b.weight.layer.op)! - opIndex.get(a.weight.layer.op)!); // back to front
-  for (const p of plans) {
-    const consumer = p.shrinks[p.shrinks.length - 1]!;
-    const z = current(consumer.tensor);
-    const c = chooseUnits(captured.moments.get(p.activation)!, axisToColumns(z.values, z.shape, consumer.axis), p.weight.name, target, s);
-    for (const sh of p.shrinks.slice(0, -1)) {
-      const t = current(sh.tensor);
-      work.set(sh.tensor, gatherAxes(t.values, t.shape, new Map([[sh.axis, c.kept]])));
+  for (const sg of groups) {
+    // G from every consumer: its weight as (rows × m), without the rows later groups removed.
+    const parts = sg.consumers.map((c) => {
+      const dims = a.shapes.shape.get(c.weight)!;
+      const v = values.read(c.weight)!;
+      const keep = new Map<number, number[]>();
+      dims.forEach((d, ax) => {
+        if (ax === c.axis) return;
+        const gone = removedOn(c.weight, ax);
+        if (gone.size) keep.set(ax, Array.from({ length: d }, (_, i) => i).filter((i) => !gone.has(i)));
+      });
+      const cut = gatherAxes(v, dims, keep);
+      return axisToColumns(cut.values, cut.shape, c.axis);
+    });
+    const rows = parts.reduce((n, p) => n + p.rows, 0);
+    const data = new Float64Array(rows * sg.units);
+    let at = 0;
+    for (const p of parts) {
+      data.set(p.data, at);
+      at += p.data.length;
     }
-    work.set(consumer.tensor, multiplyAlongAxis(z.values, z.shape, consumer.axis, c.a, c.kept.length));
-    for (const v of p.staleValues) result.staleValues.add(v);
-    result.layers.push({ ...c, name: p.weight.name, consumer: consumer.tensor });
+    const c = chooseUnits(captured.moments.get(sg.tensor)!, { data, rows }, sg.layer, target, s);
+    const keptSet = new Set(c.kept);
+    const remove = sg.planned.group.classes.map((cls, i) => [cls[0]!, i] as const).filter(([u]) => !keptSet.has(u)).map(([, i]) => i);
+    cuts.push({ group: sg.planned.group, remove });
+    // Â on every consumer, written back at full size into the kept columns (the cut keeps exactly those).
+    for (const con of sg.consumers) {
+      const dims = a.shapes.shape.get(con.weight)!;
+      const v = values.read(con.weight)!;
+      const mixed = multiplyAlongAxis(v, dims, con.axis, c.a, c.kept.length);
+      const full = Float64Array.from(v);
+      const inner = dims.slice(con.axis + 1).reduce((x, y) => x * y, 1);
+      const outer = dims.slice(0, con.axis).reduce((x, y) => x * y, 1);
+      const m = dims[con.axis]!;
+      for (let o = 0; o < outer; o++) c.kept.forEach((u, j) => full.set(mixed.values.subarray((o * c.kept.length + j) * inner, (o * c.kept.length + j + 1) * inner), (o * m + u) * inner));
+      values.work.set(con.weight, full);
+    }
+    result.layers.push({ ...c, name: sg.layer, consumer: sg.consumers.map((x) => x.weight).join(', ') });
   }
-  for (const [name, t] of work) {
-    const w = byName.get(name)!;
-    result.removed += w.size - t.values.length;
-    result.replace.set(name, { dims: t.shape, dataType: w.onnx!.dataType, raw: encodeFloats(t.values, w.dtype as 'float32') });
-  }
+  const out = planGroupEdits(a.dg, cuts, values, a.shapes2);
+  for (const r of out.refused) result.late.push({ group: r.group.id, reason: r.reason });
+  result.edits = toOnnxEdits(undefined, a.g, out.edits);
+  result.graphEdits = out.edits;
   return result;
 }

@@ -20,6 +20,8 @@ export interface CaptureTarget {
   /** The tensor whose units are pruned (the consumer's input, after activation / BN / pools). */
   tensor: string;
   units: number;
+  /** The axis of the units (default 1: NCHW channels, [N, F] features); every other index is a sample. */
+  axis?: number;
 }
 
 export type Calibration = { kind: 'data'; x: NpyArray } | { kind: 'random'; samples: number; seed: number };
@@ -48,14 +50,16 @@ export async function captureSecondMoments(model: string, targets: readonly Capt
       for (const t of targets) {
         const y = out[t.tensor]!;
         const dims = y.dims.map(Number);
-        if (dims[1] !== t.units) throw new Error(`'${t.tensor}' has shape (${dims.join(', ')}), not ${t.units} units on axis 1`);
-        const spatial = dims.slice(2).reduce((a, b) => a * b, 1);
+        const axis = t.axis ?? 1;
+        if (dims[axis] !== t.units) throw new Error(`'${t.tensor}' has shape (${dims.join(', ')}), not ${t.units} units on axis ${axis}`);
+        const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
+        const spatial = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
         const bad = firstNonFinite(y.data as Float32Array);
         if (bad) {
           const source = calibration.kind === 'data' ? `the calibration data (${path.basename(calibration.x.file)})` : 'random calibration inputs';
           throw new UserInputError(`the activations of '${quote(t.tensor)}' become ${bad.value} on ${source}: check the data's scale and normalisation, and the model's weights`);
         }
-        moments.get(t.tensor)!.add(y.data as Float32Array, dims[0]!, spatial);
+        moments.get(t.tensor)!.add(y.data as Float32Array, outer, spatial);
         y.dispose();
       }
       inputs += Number(Object.values(feed)[0]!.dims[0]);

@@ -46,7 +46,7 @@ export function encodeByDataType(values: ArrayLike<number>, dataType: number): U
 
 const asInitializer = (t: NewTensor): InitializerReplacement => ({ dims: t.dims, dataType: t.dataType, raw: encodeByDataType(t.values, t.dataType) });
 
-export function toOnnxEdits(ck: Checkpoint, g: Graph, e: GraphEdits): OnnxEdits {
+export function toOnnxEdits(ck: Checkpoint | undefined, g: Graph, e: GraphEdits): OnnxEdits {
   // Position of each main-graph node among the main graph's nodes (the writer's addressing).
   const ordinal = new Map<number, number>();
   let k = 0;

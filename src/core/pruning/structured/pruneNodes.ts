@@ -1,0 +1,75 @@
+/**
+ * Node (structured) pruning of an ONNX model over its dependency groups: the graph is analysed
+ * once (shapes for two input sizes, groups, importance), the planner picks each group's units to
+ * remove, and the group edits become ONNX writer edits. Every weight layer gets a report row: its
+ * group, whether its own outputs were cut, coupled, approximate or refused, and why.
+ */
+import type { Checkpoint } from '../../checkpoint.ts';
+import { ConstantValues } from '../../graph/constantValues.ts';
+import { DependencyGraph, type Group } from '../../graph/dependency.ts';
+import type { Graph } from '../../graph/graph.ts';
+import { groupImportance } from '../../graph/importance.ts';
+import { type ResolvedInputs, resolveInputDims } from '../../graph/inputDims.ts';
+import { onnxGraph } from '../../graph/onnxGraph.ts';
+import { type Cut, type GraphEdits, planGroupEdits } from '../../graph/pruneGroups.ts';
+import { inferShapes, type Shapes } from '../../graph/shapeInference.ts';
+import type { PlannedGroup } from './groupPlanner.ts';
+
+export interface StructureAnalysis {
+  g: Graph;
+  shapes: Shapes;
+  /** The same graph with every defaulted input dim doubled (tells computed shape values that follow the input sizes). */
+  shapes2: Shapes;
+  dg: DependencyGraph;
+  values: ConstantValues;
+  inputs: ResolvedInputs;
+  /** Groups that can give something up (not refused, at least two units), scored. */
+  planned: Array<PlannedGroup & { group: Group }>;
+  /** Milliseconds the analysis took (shape inference, groups, scores). */
+  ms: number;
+}
+
+export function analyseStructure(ck: Checkpoint, inputShapes: ReadonlyArray<{ name: string | null; dims: number[] }> = []): StructureAnalysis {
+  const t0 = performance.now();
+  const g = onnxGraph(ck);
+  const inputs = resolveInputDims(g, inputShapes);
+  const shapes = inferShapes(g, { inputs: inputs.dims });
+  const shapes2 = inferShapes(g, { inputs: resolveInputDims(g, inputShapes, 2).dims });
+  const dg = new DependencyGraph(g, shapes);
+  const values = new ConstantValues(g, shapes);
+  const planned = dg.groups
+    .filter((gr) => !gr.refused && gr.classes.length > 1)
+    .map((group) => ({ id: group.id, group, classes: group.classes.length, scores: groupImportance(group, values, shapes), paramsPerClass: paramsPerClass(group, shapes), layers: [...new Set(group.layers.map((l) => l.stored))] }));
+  return { g, shapes, shapes2, dg, values, inputs, planned, ms: performance.now() - t0 };
+}
+
+/** Parameters each class takes with it: its indices in every constant member times the member's other dims. */
+function paramsPerClass(group: Group, shapes: Shapes): Float64Array {
+  const out = new Float64Array(group.classes.length);
+  for (const m of group.members.values()) {
+    if (!m.constant || m.pseudo) continue;
+    const dims = shapes.shape.get(m.slot.tensor);
+    if (!dims) continue;
+    const other = dims.reduce((a, b) => a * b, 1) / dims[m.slot.axis]!;
+    group.classes.forEach((units, c) => {
+      const idx = new Set<number>();
+      for (const u of units) for (const j of m.images[u]!) idx.add(j);
+      out[c] += idx.size * other;
+    });
+  }
+  return out;
+}
+
+/** The edits that remove the chosen units, and the groups that had to be given up while applying them. */
+export function nodeEdits(a: StructureAnalysis, cuts: readonly Cut[]): { edits: GraphEdits; refused: Array<{ group: Group; reason: string }>; shapes: Shapes } {
+  return planGroupEdits(a.dg, cuts, a.values, a.shapes2);
+}
+
+/** Why a weight layer's own outputs are not cut, or undefined when they can be. */
+export function layerRefusal(a: StructureAnalysis, stored: string): string | undefined {
+  const gr = a.dg.groupOf.get(stored);
+  if (!gr) return 'the dependency analysis found no node reading it as a weight whose output units could go';
+  if (gr.refused) return `group ${gr.id}: ${gr.refused.reason}${gr.refused.node ? ` (${gr.refused.op} node '${gr.refused.node}')` : ''}`;
+  if (gr.classes.length < 2) return `group ${gr.id}: its units are all tied together`;
+  return undefined;
+}
