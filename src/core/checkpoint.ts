@@ -34,6 +34,8 @@ export interface GraphOp {
   /** '' for the main graph, otherwise the path of the subgraph (e.g. `If_0/then_branch`). */
   graph: string;
   attributes: Record<string, unknown>;
+  /** ONNX: the node's encoded size in the file (its Constant value included). */
+  bytes?: number;
 }
 
 /** How a weight is used: the consuming op, its kind, and the conversion to `out × in (× kh × kw)`. */

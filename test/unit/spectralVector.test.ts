@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { test } from 'node:test';
 import { Mulberry32 } from '../../src/core/analysis/prng.ts';
-import { compensationMatrix, degreesOfFreedom, eigenvaluesDescending, greedySpectralSelection, leverageScores, objectiveWeight, SecondMoment } from '../../src/core/pruning/spectral.ts';
+import { degreesOfFreedom, eigenvaluesDescending, leverageScores, SecondMoment } from '../../src/core/linalg/secondMoment.ts';
+import { compensationMatrix, greedySpectralSelection, objectiveWeight } from '../../src/core/pruning/spectral.ts';
 import { fixture } from '../helpers.ts';
 
 const V = JSON.parse(fs.readFileSync(fixture('spec-vectors', 'spectral_test_vector.json'), 'utf8')) as {

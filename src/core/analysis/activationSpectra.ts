@@ -2,13 +2,14 @@
  * With calibration data, `analyze` also reports each layer's activation spectrum (spec
  * spectral-pruning.md §3.2): the eigenvalues of Σ̂ = (1/n) Σ φφᵀ of the units the next layer reads,
  * the degrees of freedom N̂(λ) over a grid of ridge levels, and the leverage scores. ONNX only;
- * the layers are those node (and spectral) pruning can restructure.
+ * the layers are those spectral pruning can use (their dependency group reads one activation).
  */
 import type { Checkpoint, WeightTensor } from '../checkpoint.ts';
 import { type ImageInputOptions, readCalibration } from '../runtime/calibrationInputs.ts';
-import { planNodePruning } from '../pruning/nodeDependencies.ts';
-import { degreesOfFreedom, eigenvaluesDescending, leverageScores } from '../pruning/spectral.ts';
+import { degreesOfFreedom, eigenvaluesDescending, leverageScores } from '../linalg/secondMoment.ts';
 import { captureSecondMoments } from '../runtime/captureActivations.ts';
+import type { StructureAnalysis } from '../pruning/structured/pruneNodes.ts';
+import { spectralTargets } from '../pruning/structured/spectralGroups.ts';
 
 /** Ridge levels λ = c · Tr(Σ̂)/m reported for N̂(λ); the spectral pruning default is c = 1e-3. */
 export const LAMBDA_GRID = [1e-4, 1e-3, 1e-2, 1e-1] as const;
@@ -33,16 +34,9 @@ export interface CalibrationSummary {
   inputs: number;
 }
 
-export async function activationSpectra(ck: Checkpoint, layers: readonly WeightTensor[], data: string, samples: number, image?: ImageInputOptions): Promise<{ spectra: Map<string, ActivationSpectrum>; refused: Map<string, string>; calibration: CalibrationSummary }> {
+export async function activationSpectra(ck: Checkpoint, structure: StructureAnalysis, layers: readonly WeightTensor[], data: string, samples: number, image?: ImageInputOptions): Promise<{ spectra: Map<string, ActivationSpectrum>; refused: Map<string, string>; calibration: CalibrationSummary }> {
   const x = readCalibration(data, samples, image);
-  const byName = new Map(ck.weights.map((w) => [w.name, w]));
-  const targets = new Map<string, { tensor: string; units: number }>();
-  const refused = new Map<string, string>();
-  for (const w of layers) {
-    const p = planNodePruning(w, ck.ops, byName);
-    if (p.ok) targets.set(w.name, { tensor: p.activation, units: p.units });
-    else refused.set(w.name, p.reason);
-  }
+  const { targets, refused } = spectralTargets(structure, layers.map((w) => w.name));
   const spectra = new Map<string, ActivationSpectrum>();
   if (targets.size === 0) return { spectra, refused, calibration: { data, inputs: 0 } };
   const unique = [...new Map([...targets.values()].map((t) => [t.tensor, t])).values()];

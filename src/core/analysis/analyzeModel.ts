@@ -11,6 +11,9 @@ import type { Checkpoint, WeightTensor } from '../checkpoint.ts';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
 import { Cancelled, CheckpointError, UserInputError } from '../errors.ts';
 import { activationSpectra } from './activationSpectra.ts';
+import { describeStructure } from '../pruning/structured/describeStructure.ts';
+import { analyseStructure, type StructureAnalysis } from '../pruning/structured/pruneNodes.ts';
+import type { StructureReport } from '../report/structure.ts';
 import type { ImageInputOptions } from '../runtime/calibrationInputs.ts';
 import { type AnalysisReport, SCHEMA_VERSION, summarize } from '../report/report.ts';
 import { VERSION } from '../version.ts';
@@ -36,6 +39,8 @@ export interface AnalyzeOptions extends Partial<AnalysisSettings> {
   samples?: number;
   /** `data` is a folder of images: their input size and normalisation. */
   image?: ImageInputOptions;
+  /** Dims for the model's dynamic inputs (`--input-shape`), for the dependency analysis. */
+  inputShapes?: Array<{ name: string | null; dims: number[] }>;
   /** Called as each layer finishes (in completion order). */
   onLayer?: (result: LayerResult, done: number, total: number) => void;
 }
@@ -71,11 +76,12 @@ export async function analyzeModel(file: string, options: AnalyzeOptions = {}): 
     }
     const layers = targets.map((w) => results.get(w.name)!);
     const warnings = [...ck.warnings];
+    if (options.data && ck.format !== 'onnx') throw new CheckpointError(options.data, `activation spectra (--data) need an ONNX model; this is ${ck.format}`);
+    if (options.signal?.aborted) throw new Cancelled('analysis cancelled');
+    const structure = ck.format === 'onnx' ? structureOf(ck, options, warnings) : undefined;
     let calibration: AnalysisReport['calibration'];
-    if (options.data) {
-      if (ck.format !== 'onnx') throw new CheckpointError(options.data, `activation spectra (--data) need an ONNX model; this is ${ck.format}`);
-      if (options.signal?.aborted) throw new Cancelled('analysis cancelled');
-      const a = await activationSpectra(ck, targets, options.data, options.samples ?? 512, options.image);
+    if (options.data && structure) {
+      const a = await activationSpectra(ck, structure.analysis, targets, options.data, options.samples ?? 512, options.image);
       for (const l of layers) {
         const sp = a.spectra.get(l.name);
         l.activationSpectrum = sp ?? null;
@@ -90,7 +96,7 @@ export async function analyzeModel(file: string, options: AnalyzeOptions = {}): 
       model: {
         path: ck.file,
         sha256: options.sha256 ?? (await sha256File(ck.file, options.signal)),
-        size: fs.statSync(ck.file).size,
+        size: ck.files.reduce((n, f) => n + fs.statSync(f).size, 0),
         format: ck.format,
         producer: ck.producer,
         params: ck.weights.reduce((n, w) => n + w.size, 0),
@@ -105,9 +111,25 @@ export async function analyzeModel(file: string, options: AnalyzeOptions = {}): 
       summary: summarize(layers),
       warnings,
       ...(calibration ? { calibration } : {}),
+      ...(structure ? { structure: structure.report } : {}),
     };
   } finally {
     ck.close();
+  }
+}
+
+/**
+ * The dependency groups (ONNX), for the report and the preview. A model the analysis cannot
+ * follow still gets its per-layer analysis: the failure is a warning, and node pruning says why.
+ */
+function structureOf(ck: Checkpoint, o: AnalyzeOptions, warnings: string[]): { analysis: StructureAnalysis; report: StructureReport } | undefined {
+  try {
+    const analysis = analyseStructure(ck, o.inputShapes ?? []);
+    return { analysis, report: describeStructure(ck, analysis) };
+  } catch (e) {
+    if (e instanceof UserInputError) throw e;
+    warnings.push(`the dependency analysis of the graph failed (${(e as Error).message.split('\n')[0]}); structured pruning previews are unavailable`);
+    return undefined;
   }
 }
 

@@ -18,6 +18,8 @@ export interface GNode {
   attrs: Record<string, unknown>;
   /** '' for the main graph, else the subgraph's path (e.g. `If_0/then_branch`). */
   graph: string;
+  /** Its encoded size in the file, when the front end knows it. */
+  bytes?: number;
 }
 
 export interface Use {

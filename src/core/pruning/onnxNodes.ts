@@ -54,7 +54,7 @@ export function pruneOnnxNodes(ck: Checkpoint, selected: readonly WeightTensor[]
   layerRows(a, selected, chosen, refusedLate, out.edits, o, layers);
   const groups: GroupReport[] = a.dg.groups.map((gr) => {
     const c = chosen.get(gr.id);
-    const late = refusedLate.get(gr.id);
+    const late = refusedLate.get(gr.id) ?? a.late.get(gr.id);
     const refused = gr.refused ? `${gr.refused.reason}${gr.refused.node ? ` (${gr.refused.op} node '${gr.refused.node}')` : ''}` : late ?? (gr.classes.length < 2 ? 'its units are all tied together' : undefined);
     return {
       id: gr.id,

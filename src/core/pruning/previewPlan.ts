@@ -1,10 +1,12 @@
 /**
- * The prune panel's live preview: what a plan would keep and cost, read from the report's sampled
- * curves and histograms alone (no weights are read). Pure; bundled into the webview. The exact plan
- * is computed from the weights when the model is actually pruned.
+ * The prune panel's live preview: what a plan would keep and cost, read from the report alone (no
+ * weights are read). Node and spectral pruning of ONNX models run the export's group planner on
+ * the report's dependency groups (previewStructured.ts), so their counts are the export's; the
+ * other methods read the sampled curves and histograms. Pure; bundled into the webview.
  */
 import type { LayerResult } from '../analysis/analyzeLayer.ts';
 import type { AnalysisReport } from '../report/report.ts';
+import { previewStructured } from './previewStructured.ts';
 
 export type PreviewMethod = 'magnitude' | 'node' | 'singular' | 'spectral';
 export type PreviewTarget = { kind: 'ratio'; ratio: number } | { kind: 'eps'; eps: number } | { kind: 'budget'; params: number };
@@ -12,7 +14,7 @@ export type PreviewTarget = { kind: 'ratio'; ratio: number } | { kind: 'eps'; ep
 export interface PreviewRequest {
   method: PreviewMethod;
   target: PreviewTarget;
-  /** Magnitude with a ratio: one threshold over all selected layers instead of one ratio per layer. */
+  /** With a ratio: one threshold over all selected layers (magnitude: |w|; node on ONNX: group scores) instead of one ratio per layer. */
   global: boolean;
   /** Prune only layers whose α-stable is below this (heavy-tailed, i.e. compressible); null = all layers. */
   alphaBelow: number | null;
@@ -28,6 +30,10 @@ export interface LayerPreview {
   paramsAfter: number;
   /** Why the layer is left as it is. */
   skip?: string;
+  /** Node/spectral on ONNX: the dependency group its own outputs are pruned with. */
+  group?: { id: number; coupled: string[]; approximate: boolean };
+  /** Something else about the layer (e.g. only its inputs shrink). */
+  note?: string;
 }
 
 export interface PlanPreview {
@@ -118,6 +124,8 @@ function fractionBelow(l: LayerResult, t: number): number {
 }
 
 export function previewPlan(report: AnalysisReport, req: PreviewRequest): PlanPreview {
+  // ONNX node and spectral pruning plan over the dependency groups, as the export does.
+  if ((req.method === 'node' || req.method === 'spectral') && report.structure) return previewStructured(report, report.structure, req);
   const bytesPerParam = report.model.params ? report.model.size / report.model.params : 4;
   const out: LayerPreview[] = [];
   const candidates: LayerResult[] = [];

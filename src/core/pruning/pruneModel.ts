@@ -48,7 +48,7 @@ function validate(o: PruneOptions): void {
     if (o.lambdaRel !== undefined && !(o.lambdaRel > 0)) throw new UsageError(`--lambda-rel must be > 0, not ${o.lambdaRel}`);
     if (o.samples !== undefined && !(Number.isSafeInteger(o.samples) && o.samples > 0)) throw new UsageError(`--samples must be a positive integer, not ${o.samples}`);
   }
-  if (o.method !== 'magnitude' && o.global) throw new UsageError(`--global is for magnitude pruning`);
+  if (o.method !== 'magnitude' && o.method !== 'node' && o.global) throw new UsageError(`--global is for magnitude and node pruning`);
   const given = [o.ratio, o.eps, o.budget, o.plan].filter((x) => x !== undefined).length;
   if (given !== 1) throw new UsageError('give exactly one of --ratio, --eps, --budget or --plan');
   if (o.budget !== undefined && !(Number.isSafeInteger(o.budget) && o.budget > 0)) throw new UsageError(`--budget must be a positive number of parameters, not ${o.budget}`);
@@ -264,6 +264,7 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
     if (!out.toLowerCase().endsWith(wantExt)) throw new UsageError(`the output must be a ${wantExt} file for a ${ck.format} model: ${output}`);
     if (o.method === 'spectral' && ck.format !== 'onnx' && ck.format !== 'tfjs-layers') throw new UsageError(`spectral pruning is implemented for ONNX models and TF.js layers-models, not ${ck.format}`);
     if (ck.format === 'safetensors') checkSafetensorsOptions(input, o);
+    if (o.method === 'node' && o.global && ck.format !== 'onnx') throw new UsageError(`--global node pruning (one threshold over the dependency groups) is implemented for ONNX models, not ${ck.format}`);
     if (ck.format === 'tfjs-layers' && path.dirname(out) === path.dirname(input)) throw new CheckpointError(input, "refusing to write the pruned model into the original model's folder (its weight shards would mix)");
     tx = OutputTransaction.open(out, { inputs: runInputs(ck, o), force: o.force ?? false, sideFiles: sideFilesOf(ck.format, out, o), ...(o.tempTag ? { tag: o.tempTag } : {}) });
     tx.replaces(filesOfExistingModel(out));

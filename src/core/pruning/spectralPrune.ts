@@ -14,7 +14,9 @@ import { type Calibration, captureSecondMoments } from '../runtime/captureActiva
 import { axisToColumns, gatherAxes, multiplyAlongAxis } from '../tensor/axes.ts';
 import { toOnnxEdits } from './structured/onnxGraphEdits.ts';
 import { layerRefusal, type StructureAnalysis } from './structured/pruneNodes.ts';
-import { compensationMatrix, degreesOfFreedom, eigenvaluesDescending, greedySpectralSelection, objectiveWeight, type SecondMoment } from './spectral.ts';
+import { spectralGroup, type SpectralGroup } from './structured/spectralGroups.ts';
+import { degreesOfFreedom, eigenvaluesDescending, type SecondMoment } from '../linalg/secondMoment.ts';
+import { compensationMatrix, greedySpectralSelection, objectiveWeight } from './spectral.ts';
 
 export interface SpectralSettings {
   theta: number;
@@ -90,55 +92,6 @@ export interface SpectralResult {
 
 /** Units to keep: a fraction removed (`ratio`), or the smallest set with relative activation error ≤ ε. */
 export type SpectralTarget = { ratio: (name: string) => number } | { eps: number };
-
-/** The activation a spectral group is read as, and its consumers (the weights that read it). */
-interface SpectralGroup {
-  planned: StructureAnalysis['planned'][number];
-  /** The stored name of the group's first layer (report rows and plans name it). */
-  layer: string;
-  tensor: string;
-  axis: number;
-  units: number;
-  consumers: Array<{ weight: string; axis: number }>;
-}
-
-/** Consumer side of a weight: where its input channels sit (Conv in-channels, Gemm/MatMul rows). */
-function consumerAxis(op: string, index: number, transB: boolean, group: number): number | undefined {
-  if (index !== 1) return undefined;
-  if (op === 'Conv' && group === 1) return 1;
-  if (op === 'Gemm') return transB ? 1 : 0;
-  if (op === 'MatMul') return 0;
-  return undefined;
-}
-
-/**
- * Spectral pruning needs one activation that every consumer reads, unit k at index k: plain
- * chains and fan-outs of one tensor qualify; residual streams (several activations), heads and
- * conv groups (units of several channels) do not, and are refused with that reason.
- */
-function spectralGroup(a: StructureAnalysis, p: StructureAnalysis['planned'][number]): SpectralGroup | string {
-  const gr = p.group;
-  if (gr.classes.some((c) => c.length !== 1)) return 'its units are not single channels (heads or conv groups)';
-  const consumers: SpectralGroup['consumers'] = [];
-  const read = new Set<string>();
-  for (const m of gr.members.values()) {
-    if (!m.constant || !m.matrix) continue;
-    for (const u of a.g.tensor(m.slot.tensor).consumers) {
-      const axis = consumerAxis(u.node.op, u.index, u.node.attrs['transB'] === 1, (u.node.attrs['group'] as number | undefined) ?? 1);
-      if (axis === undefined || axis !== m.slot.axis) continue;
-      if (!a.g.tensor(m.slot.tensor).stored) return `its consumer ${u.node.op} '${u.node.name}' reads a computed or quantized weight`;
-      if (m.images.some((img, k) => img.length !== 1 || img[0] !== k)) return `its consumer ${u.node.op} '${u.node.name}' does not read unit k at index k (a flattened spatial map)`;
-      consumers.push({ weight: m.slot.tensor, axis });
-      read.add(u.node.inputs[0]!);
-    }
-  }
-  if (consumers.length === 0) return 'no weight reads its units';
-  if (read.size > 1) return `its consumers read ${read.size} different activations (a residual stream); spectral pruning needs one`;
-  const tensor = [...read][0]!;
-  const member = [...gr.members.values()].find((m) => m.slot.tensor === tensor && !m.constant);
-  if (!member || member.images.some((img, k) => img.length !== 1 || img[0] !== k)) return `the activation '${tensor}' does not carry unit k at index k`;
-  return { planned: p, layer: gr.layers[0]!.stored, tensor, axis: member.slot.axis, units: gr.units, consumers };
-}
 
 /** Constant values with some tensors replaced (consumers compensated, at their full size). */
 class Compensated implements ValueSource {

@@ -13,7 +13,7 @@ import { sequentialLayers } from '../formats/tfjs/kerasTopology.ts';
 import { checkSampleShape, firstNonFinite } from '../formats/samples.ts';
 import { quote, UserInputError } from '../errors.ts';
 import { denseChain } from './pruneTfjs.ts';
-import { SecondMoment } from './spectral.ts';
+import { SecondMoment } from '../linalg/secondMoment.ts';
 import { chooseUnits, type SpectralSettings, type SpectralTarget, type UnitChoice } from './spectralPrune.ts';
 
 export async function chooseTfjsSpectral(ck: Checkpoint, topology: Record<string, unknown>, eligible: readonly WeightTensor[], target: SpectralTarget, s: SpectralSettings): Promise<Map<string, UnitChoice>> {

@@ -5,15 +5,21 @@
 import type { CheckpointFormat } from '../checkpoint.ts';
 import type { AnalysisSettings, LayerResult } from '../analysis/analyzeLayer.ts';
 import { median } from '../analysis/order.ts';
+import type { StructureReport } from './structure.ts';
 
-/** 1.1.0: layers carry a weight `histogram`. 1.2.0: optional `calibration` and layers' `activationSpectrum` (analyze --data). */
-export const SCHEMA_VERSION = '1.2.0';
+/**
+ * 1.1.0: layers carry a weight `histogram`. 1.2.0: optional `calibration` and layers'
+ * `activationSpectrum` (analyze --data). 1.3.0: ONNX reports carry `structure` (the dependency
+ * groups, their scores and cuts); `model.size` counts every file of the model.
+ */
+export const SCHEMA_VERSION = '1.3.0';
 
 export interface AnalysisReport {
   schemaVersion: string;
   model: {
     path: string;
     sha256: string;
+    /** Bytes of every file of the model (external data and shards included). */
     size: number;
     format: CheckpointFormat;
     producer: string;
@@ -43,6 +49,8 @@ export interface AnalysisReport {
   warnings: string[];
   /** Present when analysed with calibration data. */
   calibration?: { data: string; inputs: number };
+  /** ONNX: the channel-dependency groups structured pruning works on (absent when the analysis failed: see warnings). */
+  structure?: StructureReport;
 }
 
 export function summarize(layers: readonly LayerResult[]): AnalysisReport['summary'] {

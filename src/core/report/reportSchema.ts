@@ -3,6 +3,7 @@ const num = { type: 'number' } as const;
 const nullableNum = { type: ['number', 'null'] } as const;
 const numArray = { type: 'array', items: num } as const;
 const nullableCurve = { type: ['array', 'null'], items: num } as const;
+const perClass = { type: ['integer', 'array'], minimum: 0, items: { type: 'integer', minimum: 0 } } as const;
 const methods = <T>(v: T) => ({ type: 'object', required: ['magnitude', 'node', 'singular'], properties: { magnitude: v, node: v, singular: v } });
 
 export const REPORT_SCHEMA = {
@@ -100,5 +101,41 @@ export const REPORT_SCHEMA = {
       },
     },
     warnings: { type: 'array', items: { type: 'string' } },
+    structure: {
+      type: 'object',
+      required: ['ms', 'inputsChosen', 'tensors', 'groups', 'refusals', 'graphBytesSaved'],
+      properties: {
+        ms: { type: 'integer', minimum: 0 },
+        inputsChosen: { type: 'array', items: { type: 'string' } },
+        graphBytesSaved: { type: 'integer' },
+        tensors: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['name', 'dims', 'bytes', 'counted', 'write', 'uses'],
+            properties: { name: { type: 'string' }, dims: { type: 'array', items: { type: 'integer', minimum: 0 } }, bytes: { type: 'integer', minimum: 1 }, counted: { type: 'boolean' }, write: { enum: ['slice', 'copy'] }, uses: { type: 'integer', minimum: 0 }, wrapper: { type: 'integer', minimum: 0 }, computed: { type: 'boolean' } },
+          },
+        },
+        groups: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['id', 'layers', 'classes', 'approximate'],
+            properties: {
+              id: { type: 'integer', minimum: 0 },
+              layers: { type: 'array', items: { type: 'object', required: ['name', 'units', 'perClass'], properties: { name: { type: 'string' }, units: { type: 'integer', minimum: 0 }, perClass: perClass } } },
+              classes: { type: 'integer', minimum: 0 },
+              approximate: { type: 'array', items: { type: 'string' } },
+              refused: { type: 'string' },
+              scores: { type: 'object', required: ['raw', 'normalized', 'energy', 'totalEnergy'], properties: { raw: numArray, normalized: numArray, energy: numArray, totalEnergy: num } },
+              paramsPerClass: numArray,
+              cuts: { type: 'array', items: { type: 'object', required: ['tensor', 'axis', 'perClass'], properties: { tensor: { type: 'integer', minimum: 0 }, axis: { type: 'integer', minimum: 0 }, use: { type: 'string' }, perClass: perClass } } },
+              spectralRefused: { type: 'string' },
+            },
+          },
+        },
+        refusals: { type: 'object', additionalProperties: { type: 'string' } },
+      },
+    },
   },
 } as const;

@@ -13,7 +13,7 @@ import { quote, UserInputError } from '../errors.ts';
 import type { NpyArray } from '../formats/npy.ts';
 import { firstNonFinite } from '../formats/samples.ts';
 import { writeOnnxWithEdits } from '../formats/onnx/writeOnnx.ts';
-import { SecondMoment } from '../pruning/spectral.ts';
+import { SecondMoment } from '../linalg/secondMoment.ts';
 import { dataFeeds, randomFeed } from './verifyOnnx.ts';
 
 export interface CaptureTarget {

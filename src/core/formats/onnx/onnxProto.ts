@@ -251,8 +251,9 @@ function scanGraphField(s: ProtobufScanner, graphPath: string, out: OnnxStructur
       else out.valueInfo.push(entry);
       return { field, valueName: name };
     } else if (field === Graph.node && wire === WireType.LengthDelimited) {
-      s.enter(s.length());
-      scanNode(s, graphPath, out);
+      const length = s.length();
+      s.enter(length);
+      scanNode(s, graphPath, out, length);
       s.leave();
     } else if (field === Graph.initializer && wire === WireType.LengthDelimited) {
       s.enter(s.length());
@@ -269,8 +270,8 @@ function scanGraphField(s: ProtobufScanner, graphPath: string, out: OnnxStructur
   }
 }
 
-function scanNode(s: ProtobufScanner, graphPath: string, out: OnnxStructure): void {
-  const op: GraphOp = { name: '', opType: '', inputs: [], outputs: [], graph: graphPath, attributes: {} };
+function scanNode(s: ProtobufScanner, graphPath: string, out: OnnxStructure, length: number): void {
+  const op: GraphOp = { name: '', opType: '', inputs: [], outputs: [], graph: graphPath, attributes: {}, bytes: length };
   const subgraphs: Array<{ attr: string; span: { start: number; length: number } }> = [];
   let constantValue: TensorRecord | undefined;
   while (s.more()) {

@@ -23,8 +23,16 @@ export interface StructureAnalysis {
   dg: DependencyGraph;
   values: ConstantValues;
   inputs: ResolvedInputs;
-  /** Groups that can give something up (not refused, at least two units), scored. */
+  /** Groups that can give something up (not refused, at least two units, edits that apply), scored. */
   planned: Array<PlannedGroup & { group: Group }>;
+  /** Groups the rules accept whose edits do not apply (the shape arithmetic cannot follow), with why. */
+  late: Map<number, string>;
+  /**
+   * Bytes of graph structure the edits drop (shape arithmetic that a constant Reshape target
+   * replaces, dead constants that are not weights) less the small tensors they add, measured on
+   * the trial cut: what the file shrinks by besides the weights once the groups are cut.
+   */
+  graphBytesSaved: number;
   /** Milliseconds the analysis took (shape inference, groups, scores). */
   ms: number;
 }
@@ -37,10 +45,39 @@ export function analyseStructure(ck: Checkpoint, inputShapes: ReadonlyArray<{ na
   const shapes2 = inferShapes(g, { inputs: resolveInputDims(g, inputShapes, 2).dims });
   const dg = new DependencyGraph(g, shapes);
   const values = new ConstantValues(g, shapes);
-  const planned = dg.groups
-    .filter((gr) => !gr.refused && gr.classes.length > 1)
+  const candidates = dg.groups.filter((gr) => !gr.refused && gr.classes.length > 1);
+  // A trial cut (one unit of every group at once) finds the groups whose edits cannot apply, so
+  // the planner, the preview and the export all work on the same set.
+  const trial = planGroupEdits(dg, candidates.map((group) => ({ group, remove: [0] })), values, shapes2);
+  const late = new Map(trial.refused.map((r) => [r.group.id, r.reason]));
+  const cutConstants = new Set(ck.weights.map((w) => w.name));
+  for (const gr of candidates) for (const m of gr.members.values()) if (m.constant) cutConstants.add(m.slot.tensor);
+  const graphBytesSaved = structureBytesSaved(g, trial.edits, cutConstants);
+  const planned = candidates
+    .filter((gr) => !late.has(gr.id))
     .map((group) => ({ id: group.id, group, classes: group.classes.length, scores: groupImportance(group, values, shapes), paramsPerClass: paramsPerClass(group, shapes), layers: [...new Set(group.layers.map((l) => l.stored))] }));
-  return { g, shapes, shapes2, dg, values, inputs, planned, ms: performance.now() - t0 };
+  return { g, shapes, shapes2, dg, values, inputs, planned, late, graphBytesSaved, ms: performance.now() - t0 };
+}
+
+/** Protobuf overhead of a stored tensor besides its data (tags, dims, type, name). */
+const tensorOverhead = (name: string, rank: number) => name.length + 8 + 2 * rank;
+
+/** `sized`: weights and cut constants, whose bytes the preview counts tensor by tensor. */
+function structureBytesSaved(g: Graph, e: GraphEdits, sized: ReadonlySet<string>): number {
+  let saved = 0;
+  for (const i of e.dropNodes) {
+    const n = g.nodes[i]!;
+    if (n.op === 'Constant' && n.outputs.some((o) => sized.has(o))) continue;
+    saved += (n.bytes ?? 0) + 2;
+  }
+  for (const name of e.dropStored) {
+    const t = g.tensor(name);
+    if (sized.has(name) || t.producer || !t.stored) continue;
+    const size = t.stored.dims.reduce((a, b) => a * b, 1);
+    saved += size * (t.stored.dataType === 7 || t.stored.dataType === 11 ? 8 : 4) + tensorOverhead(name, t.stored.dims.length);
+  }
+  for (const [name, nt] of e.add) if (/__pruned_(shape|split|starts|ends)$/.test(name)) saved -= nt.values.length * 8 + tensorOverhead(name, 1);
+  return saved;
 }
 
 /** Parameters each class takes with it: its indices in every constant member times the member's other dims. */
@@ -71,5 +108,7 @@ export function layerRefusal(a: StructureAnalysis, stored: string): string | und
   if (!gr) return 'the dependency analysis found no node reading it as a weight whose output units could go';
   if (gr.refused) return `group ${gr.id}: ${gr.refused.reason}${gr.refused.node ? ` (${gr.refused.op} node '${gr.refused.node}')` : ''}`;
   if (gr.classes.length < 2) return `group ${gr.id}: its units are all tied together`;
+  const late = a.late.get(gr.id);
+  if (late) return `group ${gr.id}: ${late}`;
   return undefined;
 }

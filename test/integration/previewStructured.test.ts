@@ -1,0 +1,65 @@
+/**
+ * The prune panel's preview of node pruning on real graphs against the export: on four zoo
+ * models (a ResNet, a MobileNetV2, a ViT with heads, tied weights), for a ratio, a global threshold, ε and a
+ * budget, the preview's parameter count and dense size are the written model's to within 1%, every
+ * layer's count is the export's, and a layer the export keeps is shown kept, with its reason.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, test } from 'node:test';
+import { analyzeModel } from '../../src/core/analysis/analyzeModel.ts';
+import { previewPlan, type PreviewRequest } from '../../src/core/pruning/previewPlan.ts';
+import { pruneModel, type PruneOptions } from '../../src/core/pruning/pruneModel.ts';
+import { fixture, tempDir } from '../helpers.ts';
+
+const tmp = tempDir();
+after(tmp.cleanup);
+
+const requests: Array<{ req: PreviewRequest['target'] & object; global: boolean; options: Partial<PruneOptions> }> = [
+  { req: { kind: 'ratio', ratio: 0.3 }, global: false, options: { ratio: 0.3 } },
+  { req: { kind: 'ratio', ratio: 0.5 }, global: true, options: { ratio: 0.5, global: true } },
+  { req: { kind: 'eps', eps: 0.3 }, global: false, options: { eps: 0.3 } },
+];
+
+for (const name of ['resnet_op13.onnx', 'mobilenet_v2_op17.onnx', 'vit_op13.onnx', 'tied_op13.onnx']) {
+  test(`node preview equals the export on ${name} (ratio, global, ε, budget)`, async () => {
+    const file = fixture('onnx', 'zoo', name);
+    const report = await analyzeModel(file, { workers: 0 });
+    assert.ok(report.structure, 'an ONNX report carries its dependency groups');
+    assert.equal(report.model.size, fs.statSync(file).size);
+    const budget = Math.round(report.model.params * 0.7);
+    const cases = [...requests, { req: { kind: 'budget' as const, params: budget }, global: false, options: { budget } }];
+    for (const c of cases) {
+      const preview = previewPlan(report, { method: 'node', target: c.req, global: c.global, alphaBelow: null });
+      assert.equal(preview.problem, null, `${c.req.kind}: ${preview.problem}`);
+      const out = path.join(tmp.dir, `${name}-${c.req.kind}-${c.global}.onnx`);
+      const real = await pruneModel(file, out, { method: 'node', ...c.options });
+      const what = `${name} ${c.req.kind}${c.global ? ' global' : ''}`;
+      assert.ok(Math.abs(preview.paramsAfter - real.paramsAfter) <= 0.01 * real.paramsAfter, `${what}: params ${preview.paramsAfter} vs ${real.paramsAfter}`);
+      assert.ok(Math.abs(preview.bytesAfter - real.bytes.after) <= 0.01 * real.bytes.after, `${what}: bytes ${preview.bytesAfter} vs ${real.bytes.after}`);
+      assert.ok(real.paramsAfter < real.paramsBefore, `${what}: the export removed something`);
+      if (c.req.kind === 'budget') assert.ok(real.paramsAfter <= budget, `${what}: ${real.paramsAfter} > ${budget}`);
+      for (const l of preview.layers) {
+        const r = real.layers.find((x) => x.name === l.name)!;
+        assert.equal(l.paramsAfter, r.paramsAfter, `${what}: ${l.name}`);
+        assert.ok(Math.abs(l.ratio - r.ratio) < 1e-12, `${what}: ${l.name} ratio ${l.ratio} vs ${r.ratio}`);
+        if (r.ratio === 0) assert.ok(l.skip !== undefined || l.ratio === 0, `${what}: ${l.name} is kept by the export`);
+        if (r.group) assert.deepEqual(l.group, r.group, `${what}: ${l.name}`);
+      }
+    }
+  });
+}
+
+test('a layer the dependency rules refuse is shown refused in the preview, with the export’s reason', async () => {
+  const file = fixture('onnx', 'zoo', 'vit_op13.onnx');
+  const report = await analyzeModel(file, { workers: 0 });
+  const preview = previewPlan(report, { method: 'node', target: { kind: 'ratio', ratio: 0.3 }, global: false, alphaBelow: null });
+  const real = await pruneModel(file, path.join(tmp.dir, 'vit-reasons.onnx'), { method: 'node', ratio: 0.3 });
+  const refused = real.layers.filter((l) => l.reason?.startsWith('own outputs kept'));
+  assert.ok(refused.length >= 1, 'the classifier head feeds the graph output');
+  for (const r of refused) {
+    const l = preview.layers.find((x) => x.name === r.name)!;
+    assert.equal(l.skip?.split(';')[0], r.reason!.split(';')[0], r.name);
+  }
+});
