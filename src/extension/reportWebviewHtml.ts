@@ -91,16 +91,16 @@ ${REPORT_STYLE}</style></head>
       </vscode-single-select>
       <vscode-label for="target-value" id="target-label">Ratio</vscode-label>
       <vscode-textfield id="target-value" value="0.5" aria-labelledby="target-label"></vscode-textfield>
-      <span></span><vscode-checkbox id="global" label="One global threshold over all layers (magnitude, ratio)"></vscode-checkbox>
+      <span></span><vscode-checkbox id="global" label="One global threshold over all layers (ratio; magnitude, and node on ONNX)"></vscode-checkbox>
       <span></span><vscode-checkbox id="auto-alpha" label="Auto from α: prune only heavy-tailed layers"></vscode-checkbox>
       <vscode-label for="alpha-below">α-stable below</vscode-label>
       <vscode-textfield id="alpha-below" value="1.9" aria-label="Prune only layers whose alpha-stable is below"></vscode-textfield>
       <span></span><vscode-checkbox id="verify" label="Verify the pruned model against the original" checked></vscode-checkbox>
     </div>
-    <h2>Preview <span class="muted">(from the curves; nothing has been written)</span></h2>
+    <h2>Preview <span class="muted">(from the report; nothing has been written)</span></h2>
     <p class="warn" id="preview-problem" hidden></p>
     <div class="summary" id="preview-summary"></div>
-    <div class="table-wrap"><table id="preview"><thead><tr><th>layer</th><th>pruned</th><th id="preview-error">weight error</th><th>params</th><th>after</th><th>note</th></tr></thead><tbody></tbody></table></div>
+    <div class="table-wrap"><table id="preview"><thead><tr><th>layer</th><th>pruned</th><th id="preview-error">weight error</th><th>params</th><th>after</th><th>status</th><th>note</th></tr></thead><tbody></tbody></table></div>
     <p class="toolbar"><vscode-button id="prune">Prune &amp; export…</vscode-button><vscode-button id="cancel-prune" secondary hidden>Cancel</vscode-button>
     <span id="prune-status" role="status" aria-live="polite"></span></p>
     <div id="prune-result" role="status" aria-live="polite"></div>

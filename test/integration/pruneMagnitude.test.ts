@@ -102,7 +102,7 @@ test('bad prune options fail before any work, with exit 2 and one line', async (
     [['--method', 'magnitude', '--eps', '0'], /--eps must be > 0, not 0/],
     [['--method', 'magnitude', '--ratio', '0.5', '--eps', '0.1'], /exactly one of --ratio, --eps, --budget or --plan/],
     [['--method', 'magnitude', '--ratio', '0.5', '--layers', 'nope'], /--layers nope matches no weight layer/],
-    [['--method', 'node', '--ratio', '0.5', '--global'], /--global is for magnitude pruning/],
+    [['--method', 'singular', '--ratio', '0.5', '--global'], /--global is for magnitude and node pruning/],
     
     [['--method', 'magnitude', '--ratio', '0.5', '-o', out('x.tflite')], /must be a \.onnx file/],
   ];

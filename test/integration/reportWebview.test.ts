@@ -10,6 +10,7 @@ import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { analyzeModel } from '../../src/core/analysis/analyzeModel.ts';
 import { previewPlan } from '../../src/core/pruning/previewPlan.ts';
+import { layerStatus } from '../../webview-ui/src/report/prunePanel.ts';
 import type { AnalysisReport } from '../../src/core/report/report.ts';
 import { reportWebviewHtml } from '../../src/extension/reportWebviewHtml.ts';
 import { ROOT, fixture, paintedPixels, tempDir } from '../helpers.ts';
@@ -185,6 +186,40 @@ test('prune panel: with calibration data the spectral method is offered, preview
   await p.click('#prune');
   const request = (await sent(p)).find((m) => m['type'] === 'prune');
   assert.deepEqual(request, { type: 'prune', request: { method: 'spectral', target: { kind: 'ratio', ratio: 0.5 }, global: false, alphaBelow: null }, layers: expected.layersPattern, verify: true });
+  assert.deepEqual(pageErrors, []);
+  await p.close();
+});
+
+test('prune panel: node pruning on a ViT previews its dependency groups (status per layer) and allows one global threshold', async () => {
+  const vit = JSON.parse(JSON.stringify(await analyzeModel(fixture('onnx', 'zoo', 'vit_op13.onnx'), { workers: 0 })));
+  const p = await openWithReport(vit);
+  await p.click('vscode-tab-header[data-view="prune"]');
+  await p.waitForFunction(() => {
+    const m = document.getElementById('method') as HTMLElement & { value: string };
+    m.value = 'node';
+    return m.value === 'node';
+  });
+  await p.evaluate(() => document.getElementById('method')!.dispatchEvent(new Event('change')));
+  await p.waitForFunction(() => !(document.getElementById('global') as HTMLElement & { disabled: boolean }).disabled);
+  await p.locator('#target-value input').fill('0.3');
+  const expected = previewPlan(vit, { method: 'node', target: { kind: 'ratio', ratio: 0.3 }, global: false, alphaBelow: null });
+  await p.waitForFunction((n) => document.querySelector('#preview-summary b')?.textContent?.startsWith(n), expected.paramsAfter.toLocaleString('en-US'));
+  const rows = await p.locator('#preview tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.children[0]!.textContent, tr.children[4]!.textContent, tr.children[5]!.textContent, tr.children[6]!.textContent]));
+  assert.deepEqual(rows.map((r) => [r[0], r[1], r[2]]), expected.layers.map((l) => [l.name, l.paramsAfter.toLocaleString('en-US'), layerStatus(l)]));
+  const statuses = new Set(rows.map((r) => r[2]));
+  for (const s of ['approximate', 'refused']) assert.ok(statuses.has(s), `${s} in ${[...statuses]}`); // the residual stream's LayerNorms; the head
+  const head = rows.find((r) => r[2] === 'refused')!;
+  assert.match(head[3]!, /graph output/); // the reason is shown
+  await p.evaluate(() => {
+    const g = document.getElementById('global') as HTMLElement & { checked: boolean };
+    g.checked = true;
+    g.dispatchEvent(new Event('change'));
+  });
+  const global = previewPlan(vit, { method: 'node', target: { kind: 'ratio', ratio: 0.3 }, global: true, alphaBelow: null });
+  await p.waitForFunction((n) => document.querySelector('#preview-summary b')?.textContent?.startsWith(n), global.paramsAfter.toLocaleString('en-US'));
+  await p.click('#prune');
+  const request = (await sent(p)).find((m) => m['type'] === 'prune');
+  assert.deepEqual(request, { type: 'prune', request: { method: 'node', target: { kind: 'ratio', ratio: 0.3 }, global: true, alphaBelow: null }, layers: null, verify: true });
   assert.deepEqual(pageErrors, []);
   await p.close();
 });

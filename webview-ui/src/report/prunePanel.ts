@@ -9,6 +9,27 @@ import { describeVerification } from '../../../src/core/report/describeVerificat
 import type { AnalysisReport } from '../../../src/core/report/report.ts';
 import type { ViewConfig, WebviewMessage } from '../protocol.ts';
 import { el, formatBytes, pct } from './dom.ts';
+import type { LayerPreview } from '../../../src/core/pruning/previewPlan.ts';
+
+/** pruned, coupled (pruned with other layers as one group), approximate, refused or kept. */
+export function layerStatus(l: LayerPreview): string {
+  if (l.skip !== undefined) return l.skip.startsWith('own outputs kept') ? 'refused' : 'kept';
+  if (l.ratio === 0) return 'kept';
+  if (l.group?.approximate) return 'approximate';
+  return l.group && l.group.coupled.length > 0 ? 'coupled' : 'pruned';
+}
+
+function layerNote(l: LayerPreview): string {
+  if (l.skip !== undefined) return l.skip.replace(/^own outputs kept: /, '');
+  const parts: string[] = [];
+  if (l.group) {
+    const c = l.group.coupled;
+    parts.push(`group ${l.group.id}${c.length ? ` with ${c.slice(0, 3).join(', ')}${c.length > 3 ? ` and ${c.length - 3} more` : ''}` : ''}`);
+    if (l.group.approximate) parts.push('normalisation statistics change');
+  }
+  if (l.note) parts.push(l.note);
+  return parts.join('; ');
+}
 
 export interface PruneFormState {
   method: PreviewMethod;
@@ -116,13 +137,18 @@ export class PrunePanel {
     const alpha = Number(s.alphaBelow);
     if (s.autoAlpha && !(alpha > 0 && alpha <= 2)) return 'the α cutoff must be in (0, 2]';
     const target = s.targetKind === 'ratio' ? { kind: 'ratio' as const, ratio: v } : s.targetKind === 'eps' ? { kind: 'eps' as const, eps: v } : { kind: 'budget' as const, params: v };
-    return { method: s.method, target, global: s.global && s.method === 'magnitude' && s.targetKind === 'ratio', alphaBelow: s.autoAlpha ? alpha : null };
+    return { method: s.method, target, global: s.global && this.globalApplies() && s.targetKind === 'ratio', alphaBelow: s.autoAlpha ? alpha : null };
+  }
+
+  /** One global threshold: magnitude (on |w|), and node pruning on ONNX (on the groups' normalised scores). */
+  private globalApplies(): boolean {
+    return this.state.method === 'magnitude' || (this.state.method === 'node' && this.report.structure !== undefined);
   }
 
   private update(): void {
     document.getElementById('target-label')!.textContent = LABELS[this.state.targetKind];
     document.getElementById('preview-error')!.textContent = this.state.method === 'spectral' ? 'activation error (lower bound)' : 'weight error';
-    this.f.global.disabled = !(this.state.method === 'magnitude' && this.state.targetKind === 'ratio');
+    this.f.global.disabled = !(this.globalApplies() && this.state.targetKind === 'ratio');
     this.f.alphaBelow.disabled = !this.state.autoAlpha;
     const req = this.request();
     const problem = document.getElementById('preview-problem')!;
@@ -149,11 +175,13 @@ export class PrunePanel {
         fact('size (dense)', `${formatBytes(p.bytesBefore)} → ${formatBytes(p.bytesAfter)}`),
         ...(p.bytesSparse !== null ? [fact('size (sparse-encoded, est.)', formatBytes(p.bytesSparse))] : []),
         fact('layers pruned', `${p.layers.filter((l) => !l.skip && l.ratio > 0).length} of ${p.layers.length}`),
+        ...(p.layers.some((l) => l.group?.approximate) ? [fact('approximate', 'normalisation statistics change in some groups')] : []),
       );
       body.replaceChildren(
         ...p.layers.map((l) => {
           const tr = el('tr');
-          tr.append(el('td', l.name), el('td', pct(l.ratio)), el('td', l.skip ? '—' : pct(l.relErr)), el('td', l.paramsBefore.toLocaleString()), el('td', l.paramsAfter.toLocaleString()), el('td', l.skip ?? '', 'text muted'));
+          tr.dataset['status'] = layerStatus(l);
+          tr.append(el('td', l.name), el('td', pct(l.ratio)), el('td', l.skip ? '—' : pct(l.relErr)), el('td', l.paramsBefore.toLocaleString()), el('td', l.paramsAfter.toLocaleString()), el('td', layerStatus(l)), el('td', layerNote(l), 'text muted'));
           return tr;
         }),
       );
