@@ -3,12 +3,17 @@ import { analyzeModel } from '../core/analysis/analyzeModel.ts';
 import type { ImageInputOptions } from '../core/runtime/calibrationInputs.ts';
 import type { LayerResult } from '../core/analysis/analyzeLayer.ts';
 import { CheckpointError, UsageError } from '../core/errors.ts';
+import { parseInputShape } from '../core/graph/inputDims.ts';
 import { openCheckpoint } from '../core/formats/openCheckpoint.ts';
 import { InputFiles } from '../core/io/inputFiles.ts';
 import { writeFileAtomic } from '../core/io/writeFileAtomic.ts';
 import { renderHtmlReport } from '../core/report/renderHtmlReport.ts';
 import type { AnalysisReport } from '../core/report/report.ts';
+import type { StructureReport } from '../core/report/structure.ts';
 import { formatCount, formatTable } from './formatTable.ts';
+
+/** Parsed command-line values (node:util parseArgs; --input-shape repeats). */
+export type CliValues = Record<string, string | boolean | string[] | undefined>;
 
 export interface AnalyzeCliOptions {
   json?: string;
@@ -24,10 +29,18 @@ export interface AnalyzeCliOptions {
   data?: string;
   samples?: number;
   image?: ImageInputOptions;
+  inputShapes?: Array<{ name: string | null; dims: number[] }>;
+}
+
+/** --input-shape name=1x16000 (repeatable). */
+export function parseInputShapes(v: Record<string, unknown>): Array<{ name: string | null; dims: number[] }> | undefined {
+  const raw = v['input-shape'];
+  if (raw === undefined) return undefined;
+  return (Array.isArray(raw) ? raw : [raw]).map((s) => parseInputShape(String(s)));
 }
 
 /** --layers <regex>, checked. */
-export function parseLayersOption(v: Record<string, string | boolean | undefined>): RegExp | undefined {
+export function parseLayersOption(v: CliValues): RegExp | undefined {
   if (typeof v['layers'] !== 'string') return undefined;
   try {
     return new RegExp(v['layers']);
@@ -37,7 +50,7 @@ export function parseLayersOption(v: Record<string, string | boolean | undefined
 }
 
 /** --image-size HxW [--mean a,b,c] [--std a,b,c] [--layout nchw|nhwc], for a folder of calibration images. */
-export function parseImageOptions(v: Record<string, string | boolean | undefined>): ImageInputOptions | undefined {
+export function parseImageOptions(v: CliValues): ImageInputOptions | undefined {
   if (v['image-size'] === undefined) {
     for (const k of ['mean', 'std', 'layout']) if (v[k] !== undefined) throw new UsageError(`--${k} describes calibration images: give --image-size HxW too`);
     return undefined;
@@ -57,13 +70,13 @@ export function parseImageOptions(v: Record<string, string | boolean | undefined
   return { height: Number(m[1]), width: Number(m[2]), layout, ...(mean ? { mean } : {}), ...(std ? { std } : {}) };
 }
 
-function positiveInteger(v: string | boolean, name: string): number {
+function positiveInteger(v: string | boolean | string[], name: string): number {
   const x = Number(v);
   if (!(Number.isSafeInteger(x) && x > 0)) throw new UsageError(`${name} must be a positive integer, not '${v}'`);
   return x;
 }
 
-export function parseAnalyzeOptions(v: Record<string, string | boolean | undefined>, progress: boolean): AnalyzeCliOptions {
+export function parseAnalyzeOptions(v: CliValues, progress: boolean): AnalyzeCliOptions {
   const mode = (v['mode'] as string | undefined) ?? 'robust';
   if (mode !== 'robust' && mode !== 'paper') throw new UsageError(`--mode must be robust or paper, not '${mode}'`);
   const seed = v['seed'] === undefined ? 0 : Number(v['seed']);
@@ -89,6 +102,7 @@ export function parseAnalyzeOptions(v: Record<string, string | boolean | undefin
     ...(typeof v['data'] === 'string' ? { data: v['data'] } : {}),
     ...(v['samples'] !== undefined ? { samples: positiveInteger(v['samples'], '--samples') } : {}),
     ...(parseImageOptions(v) ? { image: parseImageOptions(v)! } : {}),
+    ...(parseInputShapes(v) ? { inputShapes: parseInputShapes(v)! } : {}),
   };
 }
 
@@ -114,6 +128,7 @@ export async function runAnalyze(file: string, o: AnalyzeCliOptions, signal?: Ab
     ...(o.data ? { data: o.data } : {}),
     ...(o.samples ? { samples: o.samples } : {}),
     ...(o.image ? { image: o.image } : {}),
+    ...(o.inputShapes ? { inputShapes: o.inputShapes } : {}),
     onLayer: (l, done, total) => {
       if (o.progress) progress(`\r[${done}/${total}] ${l.name.slice(0, 60).padEnd(60)}`);
     },
@@ -126,6 +141,25 @@ export async function runAnalyze(file: string, o: AnalyzeCliOptions, signal?: Ab
 
 const f = (v: number | null, d = 3) => (v === null ? '—' : v.toFixed(d));
 const p = (v: number | null) => (v === null ? '—' : `${(100 * v).toFixed(1)}%`);
+
+/** One line on the dependency groups: how many, how many layers' own outputs node pruning can cut, what was refused most. */
+function structureLine(st: StructureReport, layers: number): string {
+  const prunable = st.groups.filter((g) => !g.refused);
+  const own = prunable.reduce((n, g) => n + g.layers.length, 0);
+  const approximate = prunable.filter((g) => g.approximate.length > 0).length;
+  const reasons = new Map<string, number>();
+  for (const why of Object.values(st.refusals)) {
+    const key = why.replace(/^group \d+: /, '');
+    reasons.set(key, (reasons.get(key) ?? 0) + 1);
+  }
+  const top = [...reasons].sort((a, b) => b[1] - a[1])[0];
+  return [
+    `dependency groups (structured pruning): ${st.groups.length}, ${prunable.length} prunable${approximate ? ` (${approximate} approximate: normalisation statistics change)` : ''}; ${own} of ${layers} layers can lose their own output units`,
+    ...(top ? [`; most common refusal (${top[1]} layer${top[1] === 1 ? '' : 's'}): ${top[0]}`] : []),
+    ...(st.inputsChosen.length ? [`; dynamic input dims chosen: ${st.inputsChosen.join('; ')} (set them with --input-shape)`] : []),
+    ` (${st.ms} ms)`,
+  ].join('');
+}
 
 export function analyzeText(r: AnalysisReport): string {
   const withSpectra = r.calibration !== undefined;
@@ -157,6 +191,7 @@ export function analyzeText(r: AnalysisReport): string {
     `prunable at ε = ${r.settings.eps} (parameter-weighted): magnitude ${p(s.prunableAtEps.magnitude)}, node ${p(s.prunableAtEps.node)}, singular value ${p(s.prunableAtEps.singular)}`,
   ];
   for (const l of r.layers.filter((x) => x.status !== 'ok')) lines.push(`${l.status}: ${l.name}: ${l.reasons.filter((x) => !x.startsWith('stored as')).join('; ')}`);
+  if (r.structure) lines.push(structureLine(r.structure, r.layers.length));
   if (r.calibration) lines.push(`activation spectra from ${r.calibration.inputs} samples of ${path.basename(r.calibration.data)}; N̂(λ) at λ = 1e-3·Tr(Σ̂)/m (small = fast eigenvalue decay = compressible by spectral pruning)`);
   for (const w of r.warnings) lines.push(`warning: ${w}`);
   return lines.join('\n');

@@ -35,6 +35,18 @@ analyze options:
                          <calib> is a .npy, a folder of .npy files, or a folder of PNG/JPEG images
                          (then --image-size HxW [--mean r,g,b] [--std r,g,b] [--layout nchw|nhwc]).
   --samples <n>          Calibration samples taken from --data (default 512).
+  --input-shape <name=1x16000>   Dims of a dynamic input for the dependency analysis (repeatable;
+                         without it symbols and defaults decide, and the report says which).
+
+prune options (see the README):
+  --global               With --ratio: one threshold over all layers (magnitude: |w|; node on ONNX:
+                         the dependency groups' mean-normalised scores).
+  --layers <regex>       Only layers whose name matches.
+  --verify               Run the pruned model against the original (32 random inputs; --data for yours).
+  --data <x.npy> [--labels <y.npy>]   Verify on these samples (and report accuracy).
+  --input-shape <name=1x16000>   Dims of a dynamic input (repeatable): the dependency analysis and
+                         random verification inputs; without it symbols and defaults decide.
+  --force                Replace an existing output.
 
 spectral prune options (ONNX; see the README):
   --data <calib>         Calibration inputs (the first --samples of them; .npy, folder of .npy, or
@@ -103,6 +115,7 @@ const OPTIONS = {
   mean: { type: 'string' },
   std: { type: 'string' },
   layout: { type: 'string' },
+  'input-shape': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;

@@ -4,10 +4,10 @@ import * as path from 'node:path';
 import { type PruneOptions, type PruneReport, pruneModel } from '../core/pruning/pruneModel.ts';
 import { UsageError } from '../core/errors.ts';
 import { formatBytes, formatCount, formatTable } from './formatTable.ts';
-import { parseImageOptions, parseLayersOption } from './analyzeCommand.ts';
+import { type CliValues, parseImageOptions, parseInputShapes, parseLayersOption } from './analyzeCommand.ts';
 import { describeVerification } from '../core/report/describeVerification.ts';
 
-export function parsePruneOptions(v: Record<string, string | boolean | undefined>): { options: PruneOptions; output: string; json: boolean } {
+export function parsePruneOptions(v: CliValues): { options: PruneOptions; output: string; json: boolean } {
   const method = (v['method'] as string | undefined) ?? '';
   if (!['magnitude', 'singular', 'node', 'spectral'].includes(method)) throw new UsageError(`--method must be magnitude, singular, node or spectral`);
   const output = v['output'];
@@ -52,6 +52,7 @@ export function parsePruneOptions(v: Record<string, string | boolean | undefined
       ...(v['random-calibration'] === true ? { randomCalibration: true } : {}),
       ...(parseImageOptions(v) ? { image: parseImageOptions(v)! } : {}),
       ...(typeof v['plan'] === 'string' ? { inputFiles: [v['plan']] } : {}),
+      ...(parseInputShapes(v) ? { inputShapes: parseInputShapes(v)! } : {}),
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { CliValues } from './analyzeCommand.ts';
 import * as path from 'node:path';
 import { InputFiles } from '../core/io/inputFiles.ts';
 import { writeFileAtomic } from '../core/io/writeFileAtomic.ts';
@@ -13,7 +14,7 @@ export interface TrainGatesCli {
   options: TrainGatesOptions;
 }
 
-export function parseTrainGatesOptions(v: Record<string, string | boolean | undefined>): TrainGatesCli {
+export function parseTrainGatesOptions(v: CliValues): TrainGatesCli {
   const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
   const output = str('output');
   if (!output) throw new UsageError('-o <out> is required: the trained model is never written over the input');

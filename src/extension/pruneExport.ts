@@ -18,6 +18,8 @@ export interface ExportRequest {
   calibration: string | undefined;
   layers: string | null;
   verify: boolean;
+  /** prunescope.inputShapes, as the analysis used them. */
+  inputShapes: Array<{ name: string | null; dims: number[] }>;
   token: vscode.CancellationToken;
   log: vscode.LogOutputChannel;
   onProgress: (message: string) => void;
@@ -42,7 +44,8 @@ export async function exportPrunedModel(x: ExportRequest): Promise<ExportResult>
     options: {
       method: r.method,
       ...(t.kind === 'ratio' ? { ratio: t.ratio } : t.kind === 'eps' ? { eps: t.eps } : { budget: Math.round(t.params) }),
-      ...(r.global && r.method === 'magnitude' && t.kind === 'ratio' ? { global: true } : {}),
+      ...(r.global && (r.method === 'magnitude' || r.method === 'node') && t.kind === 'ratio' ? { global: true } : {}),
+      ...(x.inputShapes.length ? { inputShapes: x.inputShapes } : {}),
       ...(x.layers ? { layers: x.layers } : {}),
       ...(r.method === 'spectral' ? (x.calibration ? { data: x.calibration } : { randomCalibration: true }) : {}),
       verify: x.verify,

@@ -23,6 +23,8 @@ export class ReportSession implements vscode.Disposable {
   private pendingView: ReportView | undefined;
   private ready = false;
   private calibration: string | undefined;
+  /** prunescope.inputShapes as the analysis used them (the export uses the same). */
+  private inputShapes: Array<{ name: string | null; dims: number[] }> = [];
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -62,8 +64,15 @@ export class ReportSession implements vscode.Disposable {
 
   async start(): Promise<void> {
     const file = this.uri.fsPath;
-    const settings = analysisSettings();
+    let settings: ReturnType<typeof analysisSettings>;
+    try {
+      settings = analysisSettings();
+    } catch (e) {
+      this.fail('could not read the settings', e);
+      return this.post({ type: 'error', message: `Settings: ${(e as Error).message}` });
+    }
     const { workers, ...analysis } = settings;
+    this.inputShapes = settings.inputShapes;
     // Calibration data adds activation spectra (ONNX only; other formats ignore the setting).
     const calibration = this.uri.fsPath.toLowerCase().endsWith('.onnx') ? calibrationSettings(this.uri) : undefined;
     this.calibration = calibration?.data;
@@ -154,6 +163,7 @@ export class ReportSession implements vscode.Disposable {
         calibration: this.calibration,
         layers: m.layers,
         verify: m.verify,
+        inputShapes: this.inputShapes,
         token: this.pruning.token,
         log: this.log,
         onProgress: (message) => this.post({ type: 'pruneProgress', message }),

@@ -3,12 +3,24 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { AnalyzeOptions } from '../core/analysis/analyzeModel.ts';
 import type { PreviewMethod } from '../core/pruning/previewPlan.ts';
+import { parseInputShape } from '../core/graph/inputDims.ts';
+
+/**
+ * prunescope.inputShapes: dims for dynamic inputs (`name=1x16000`), for the dependency analysis,
+ * the preview and random verification. A malformed entry throws a UsageError naming it.
+ */
+export function inputShapeSettings(): Array<{ name: string | null; dims: number[] }> {
+  const raw = vscode.workspace.getConfiguration('prunescope').get<unknown>('inputShapes', []);
+  const list = Array.isArray(raw) ? raw : [];
+  return list.filter((x): x is string => typeof x === 'string' && x.trim() !== '').map((x) => parseInputShape(x.replace(/^--input-shape[= ]/, '')));
+}
 
 /** The `prunescope.*` settings that change an analysis (and so are part of its cache key). */
-export function analysisSettings(): Required<Pick<AnalyzeOptions, 'mode' | 'seed' | 'eps' | 'maxSpectrumDim'>> & { workers: number | undefined } {
+export function analysisSettings(): Required<Pick<AnalyzeOptions, 'mode' | 'seed' | 'eps' | 'maxSpectrumDim' | 'inputShapes'>> & { workers: number | undefined } {
   const c = vscode.workspace.getConfiguration('prunescope');
   const workers = c.get<number>('workers', 0);
   return {
+    inputShapes: inputShapeSettings(),
     mode: c.get<'robust' | 'paper'>('mode', 'robust'),
     seed: c.get<number>('seed', 0),
     eps: c.get<number>('eps', 0.1),

@@ -176,8 +176,8 @@ function indicesWith(atoms: readonly number[], sizes: readonly number[], want: R
  * Where the units of axis `a` (images: per unit, its indices on a) land when the data is viewed
  * as `outShape`. The atoms the images fix (do not fill completely) must all lie in one output
  * axis b; then an index maps to the indices of b with the same digits on those atoms, and back.
- * When the fixed atoms spread over several output axes, only the most significant one is kept
- * (units sharing it are tied: whole heads). Undefined when no axis fits.
+ * When the fixed atoms spread over several output axes, only one is kept (units sharing it are
+ * tied): the largest but the least significant (whole heads, each with its q, k, v units). Undefined when no axis fits.
  */
 export function reshapeLink(inShape: readonly number[], a: number, outShape: readonly number[], images: ReadonlyArray<readonly number[]>): { b: number; forward: IndexMap; backward: IndexMap } | undefined {
   const at = atomsOf(inShape, outShape);
@@ -201,7 +201,12 @@ export function reshapeLink(inShape: readonly number[], a: number, outShape: rea
   if (fixed.length === 0) return undefined;
   let b = at.outAxes.findIndex((ax) => fixed.every((x) => ax.includes(x)));
   if (b < 0) {
-    fixed = [Math.max(...fixed)];
+    // Heads: of the fixed atoms but the least significant (the head dim), the largest, the most
+    // significant on a tie. [3·8·15] → (qkv 3, heads 8, dim 15) keeps the 8 heads, each with its
+    // q, k and v units; [heads·dim] keeps the heads.
+    const outer = fixed.slice(1);
+    const pick = outer.reduce((best, x) => (sizes[x]! > sizes[best]! || (sizes[x]! === sizes[best]! && x > best) ? x : best), outer[0]!);
+    fixed = [pick];
     b = at.outAxes.findIndex((ax) => ax.includes(fixed[0]!));
   }
   const theirs = at.outAxes[b]!;

@@ -6,7 +6,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import * as ort from 'onnxruntime-node';
 import { type Checkpoint, type GraphOp, MATRIX_KINDS, type WeightTensor } from '../checkpoint.ts';
 import { CheckpointError, UsageError, UserInputError } from '../errors.ts';
 import { InputFiles } from '../io/inputFiles.ts';
@@ -30,6 +29,9 @@ import { verifyTfjs } from '../runtime/verifyTfjs.ts';
 import { writeSafetensors } from '../formats/safetensors/writeSafetensors.ts';
 import { pruneSingular, reconstruct } from './singular.ts';
 import { verifyOnnx, type Verification, type VerifyOptions } from '../runtime/verifyOnnx.ts';
+import { openSession } from '../runtime/onnxSession.ts';
+import { resolveInputDims } from '../graph/inputDims.ts';
+import { onnxGraph } from '../graph/onnxGraph.ts';
 import { readNpy } from '../formats/npy.ts';
 import { checkLabels, firstNonFinite } from '../formats/samples.ts';
 import { bytesPerElement, encodeFloats } from '../tensor/dtype.ts';
@@ -71,7 +73,7 @@ async function pruneTfjsModel(ck: Checkpoint, input: string, tx: OutputTransacti
   const { kept, ratio } = applyPlan(prunePlan, selected, o, layers);
   let spectral: Map<string, UnitChoice> | undefined;
   if (o.method === 'spectral') {
-    const calibration = spectralCalibration(o, notes);
+    const calibration = spectralCalibration(o, notes, new Map());
     const target: SpectralTarget = o.eps !== undefined ? { eps: o.eps } : { ratio };
     spectral = await chooseTfjsSpectral(ck, json.modelTopology, kept, target, { theta: o.theta ?? SPECTRAL_DEFAULTS.theta, lambdaRel: o.lambdaRel ?? SPECTRAL_DEFAULTS.lambdaRel, calibration });
     for (const [name, c] of spectral) {
@@ -81,7 +83,7 @@ async function pruneTfjsModel(ck: Checkpoint, input: string, tx: OutputTransacti
     }
   }
   const plan = planTfjsPruning(ck, json.modelTopology, o, kept, ratio, layers, spectral);
-  refuseNothingRemoved(o, layers, { edits: { replace: new Map() }, sparseSaving: 0 });
+  refuseNothingRemoved(o, layers);
   await yieldToSignals(o.signal);
   writeTfjsLayersModel({ file: input, json }, tx, plan.topology, plan.weights);
   const verify = await verifyStaged(verifyOn, (on) => verifyTfjs(input, tx.stagedModel, on), o.signal);
@@ -220,7 +222,7 @@ async function pruneSafetensorsModel(ck: Checkpoint, input: string, tx: OutputTr
     }),
     ...(ck.carried ?? []).map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.readBytes() })),
   ];
-  refuseNothingRemoved(o, layers, { edits: { replace: new Map() }, sparseSaving: 0 });
+  refuseNothingRemoved(o, layers);
   await yieldToSignals(o.signal);
   writeSafetensors(tx, tensors, { ...ck.metadata, pruned_by: `prunescope ${o.method}` });
   await staged(o.signal);
@@ -274,6 +276,9 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
     if (ck.format === 'safetensors') return await pruneSafetensorsModel(ck, input, tx, o);
     const selected = ck.weights.filter((w) => MATRIX_KINDS.has(w.layer.kind) && (!o.layers || o.layers.test(w.name)));
     if (o.layers && selected.length === 0) throw new UsageError(`--layers ${o.layers.source} matches no weight layer`);
+    // Random inputs (verification, data-free calibration) take the graph's dims: symbols, defaults, --input-shape.
+    const inputDims = resolveInputDims(onnxGraph(ck), o.inputShapes ?? []).dims;
+    if (verifyOn && !verifyOn.data) verifyOn.inputDims = inputDims;
     // Node pruning cuts weights wherever they live (Constant nodes, behind DequantizeLinear): the
     // dependency analysis decides per layer. The other methods rewrite main-graph float tensors.
     const refusal = (w: WeightTensor) => (o.method === 'node' ? undefined : ineligible(w));
@@ -282,7 +287,7 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
       .filter((w) => refusal(w) !== undefined)
       .map((w) => ({ name: w.name, method: o.method, ratio: 0, paramsBefore: w.size, paramsAfter: w.size, relErr: null, skipped: true, reason: refusal(w)! }));
     if (o.method === 'spectral') {
-      const { plan, planned, notes } = await spectralEdits(ck, eligible, o, layers);
+      const { plan, planned, notes } = await spectralEdits(ck, eligible, o, layers, inputDims);
       return await finish(ck, tx, o, verifyOn, layers, plan, planned, notes);
     }
     if (o.method === 'node') {
@@ -356,17 +361,17 @@ function filesOfExistingModel(out: string): string[] {
 const rankDeficient = (name: string, c: UnitChoice) => `${name}: ${c.samples} calibration samples for ${c.units} units: Σ̂ is rank-deficient; use more samples`;
 
 /** The calibration inputs of spectral pruning (--data, or random with a note saying so). */
-function spectralCalibration(o: PruneOptions, notes: string[]): Calibration {
+function spectralCalibration(o: PruneOptions, notes: string[], inputDims: ReadonlyMap<string, number[]>): Calibration {
   const samples = o.samples ?? SPECTRAL_DEFAULTS.samples;
   if (o.data) return { kind: 'data', x: readCalibration(o.data, samples, o.image) };
   notes.push(`calibrated on ${samples} random inputs (data-free): the units kept reconstruct the activations of noise, not of real data, so the result is weaker than with --data`);
-  return { kind: 'random', samples, seed: 0 };
+  return { kind: 'random', samples, seed: 0, inputDims };
 }
 
 /** Spectral pruning (ONNX): calibrate, select, compensate over the dependency groups; report rows and the plan used. */
-async function spectralEdits(ck: Checkpoint, eligible: WeightTensor[], o: PruneOptions, layers: PruneLayerReport[]): Promise<{ plan: PrunePlan; planned: Planned; notes: string[] }> {
+async function spectralEdits(ck: Checkpoint, eligible: WeightTensor[], o: PruneOptions, layers: PruneLayerReport[], inputDims: ReadonlyMap<string, number[]>): Promise<{ plan: PrunePlan; planned: Planned; notes: string[] }> {
   const notes: string[] = [];
-  const calibration = spectralCalibration(o, notes);
+  const calibration = spectralCalibration(o, notes, inputDims);
   let target: SpectralTarget;
   let parsed: PrunePlan | undefined;
   if (o.eps !== undefined) target = { eps: o.eps };
@@ -423,16 +428,17 @@ interface Planned {
  * A prune that removes nothing is not a success: refused before anything is written, with the
  * reasons the layers gave (the most common first).
  */
-function refuseNothingRemoved(o: PruneOptions, layers: readonly PruneLayerReport[], plan: Planned): void {
+function refuseNothingRemoved(o: PruneOptions, layers: readonly PruneLayerReport[], notes: readonly string[] = []): void {
   if (layers.some((l) => !l.skipped && (l.paramsAfter < l.paramsBefore || l.ratio > 0))) return;
-  void plan;
   const why = new Map<string, number>();
   for (const l of layers) {
     const reason = (l.reason ?? (l.ratio === 0 ? 'its ratio rounds to zero units' : 'nothing to remove')).replace(/^own outputs kept: /, '').replace(/group \d+: /, '');
     why.set(reason, (why.get(reason) ?? 0) + 1);
   }
   const top = [...why].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([r, n]) => `${n} layer${n === 1 ? '' : 's'}: ${r}`);
-  throw new UserInputError(`${o.method} pruning would remove nothing, so nothing was written (${top.join('; ') || 'no weight layers'})`);
+  // Dims the analysis had to choose are a likely cause: say which, and how to set them.
+  const dims = notes.find((n) => n.startsWith('dynamic input dims chosen'));
+  throw new UserInputError(`${o.method} pruning would remove nothing, so nothing was written (${top.join('; ') || 'no weight layers'})${dims ? `; ${dims}` : ''}`);
 }
 
 /** Writes the edited model, verifies it when asked, and measures it. */
@@ -443,14 +449,14 @@ async function finish(ck: Checkpoint, tx: OutputTransaction, o: PruneOptions, ve
   const notes: string[] = [...earlierNotes];
   let sparseWritten = false;
   const edits: OnnxEdits = { ...plan.edits, externalData: o.externalData ?? 'auto' };
-  refuseNothingRemoved(o, layers, plan);
+  refuseNothingRemoved(o, layers, earlierNotes);
   await yieldToSignals(o.signal);
   writeOnnxWithEdits(input, tx, edits);
   if (edits.sparse?.size) {
     // Sparse initializers only count if onnxruntime loads them; otherwise the dense file is written
     // (every sparse tensor also has its dense replacement in `edits.replace`).
     try {
-      await (await ort.InferenceSession.create(tx.stagedModel)).release();
+      await (await openSession(tx.stagedModel)).release();
       sparseWritten = true;
     } catch (e) {
       notes.push(`onnxruntime could not load the sparse initializers (${(e as Error).message.split('\n')[0]}); the model was written dense and the sparse size is an estimate`);

@@ -15,6 +15,7 @@ import { firstNonFinite } from '../formats/samples.ts';
 import { writeOnnxWithEdits } from '../formats/onnx/writeOnnx.ts';
 import { SecondMoment } from '../linalg/secondMoment.ts';
 import { dataFeeds, randomFeed } from './verifyOnnx.ts';
+import { openSession, runOptions } from './onnxSession.ts';
 
 export interface CaptureTarget {
   /** The tensor whose units are pruned (the consumer's input, after activation / BN / pools). */
@@ -24,7 +25,7 @@ export interface CaptureTarget {
   axis?: number;
 }
 
-export type Calibration = { kind: 'data'; x: NpyArray } | { kind: 'random'; samples: number; seed: number };
+export type Calibration = { kind: 'data'; x: NpyArray } | { kind: 'random'; samples: number; seed: number; inputDims?: ReadonlyMap<string, number[]> };
 
 export interface Captured {
   moments: Map<string, SecondMoment>;
@@ -39,13 +40,13 @@ export async function captureSecondMoments(model: string, targets: readonly Capt
   try {
     const patched = path.join(dir, 'capture.onnx');
     writeOnnxWithEdits(model, patched, { replace: new Map(), addOutputs: targets.map((t) => t.tensor) });
-    const session = await ort.InferenceSession.create(patched);
+    const session = await openSession(patched);
     const moments = new Map(targets.map((t) => [t.tensor, new SecondMoment(t.units)]));
     const fetches = targets.map((t) => t.tensor);
     let inputs = 0;
     let peakBatchBytes = 0;
     const run = async (feed: Record<string, ort.Tensor>) => {
-      const out = await session.run(feed, fetches);
+      const out = await session.run(feed, fetches, runOptions());
       peakBatchBytes = Math.max(peakBatchBytes, targets.reduce((a, t) => a + (out[t.tensor]!.data as Float32Array).byteLength, 0));
       for (const t of targets) {
         const y = out[t.tensor]!;
@@ -69,7 +70,7 @@ export async function captureSecondMoments(model: string, targets: readonly Capt
         for (const { feed } of dataFeeds(session, calibration.x)) await run(feed);
       } else {
         const rng = new Mulberry32(calibration.seed);
-        for (let i = 0; i < calibration.samples; i++) await run(randomFeed(session, rng));
+        for (let i = 0; i < calibration.samples; i++) await run(randomFeed(session, rng, calibration.inputDims));
       }
     } finally {
       await session.release();

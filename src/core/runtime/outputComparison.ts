@@ -9,8 +9,12 @@ export interface Verification {
   /** ‖y − y'‖ / ‖y‖ over all outputs. */
   relErr: number;
   cosine: number;
-  /** Fraction of rows whose argmax (last axis) agrees. */
-  top1Agreement: number;
+  /** Fraction of rows whose argmax (last axis of the first output) agrees; null when that axis has one value (it cannot disagree). */
+  top1Agreement: number | null;
+  /** Outputs compared (every float output of the model). */
+  outputs?: number;
+  /** Random inputs: the shape fed to each input, e.g. `x [1, 3, 224, 224]`. */
+  inputs?: string;
   accuracyBefore: number | null;
   accuracyAfter: number | null;
 }
@@ -21,14 +25,18 @@ export class OutputComparison {
   private ref2 = 0;
   private out2 = 0;
   private dot = 0;
-  private rows = 0;
   private agree = 0;
   private correctA = 0;
   private correctB = 0;
   private labelled = 0;
 
-  /** Adds a batch: outputs of both models, rows of `width` values, and optional labels per row. */
-  add(a: ArrayLike<number>, b: ArrayLike<number>, width: number, labels?: ArrayLike<number>): void {
+  private classRows = 0;
+
+  /**
+   * Adds a batch: outputs of both models, rows of `width` values, and optional labels per row.
+   * `rows` false: an extra output, counted in the deviations only.
+   */
+  add(a: ArrayLike<number>, b: ArrayLike<number>, width: number, labels?: ArrayLike<number>, rows = true): void {
     if (a.length !== b.length) throw new Error(`output sizes differ: ${a.length} vs ${b.length}`);
     for (let i = 0; i < a.length; i++) {
       const d = Math.abs(a[i]! - b[i]!);
@@ -38,6 +46,7 @@ export class OutputComparison {
       this.out2 += b[i]! * b[i]!;
       this.dot += a[i]! * b[i]!;
     }
+    if (!rows || width < 2) return;
     for (let r = 0; r * width < a.length; r++) {
       const ia = argmax(a, r * width, width);
       const ib = argmax(b, r * width, width);
@@ -47,19 +56,20 @@ export class OutputComparison {
         if (ia === labels[r]) this.correctA++;
         if (ib === labels[r]) this.correctB++;
       }
-      this.rows++;
+      this.classRows++;
     }
   }
 
-  result(runtime: string, samples: number, data: string): Verification {
+  result(runtime: string, samples: number, data: string, extra: { outputs?: number; inputs?: string } = {}): Verification {
     return {
+      ...extra,
       runtime,
       samples,
       data,
       maxAbs: this.maxAbs,
       relErr: this.ref2 ? Math.sqrt(this.diff2 / this.ref2) : Math.sqrt(this.diff2),
       cosine: this.ref2 && this.out2 ? this.dot / Math.sqrt(this.ref2 * this.out2) : 1,
-      top1Agreement: this.rows ? this.agree / this.rows : 1,
+      top1Agreement: this.classRows ? this.agree / this.classRows : null,
       accuracyBefore: this.labelled ? this.correctA / this.labelled : null,
       accuracyAfter: this.labelled ? this.correctB / this.labelled : null,
     };

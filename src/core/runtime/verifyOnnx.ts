@@ -8,11 +8,17 @@ import { CheckpointError, quote, UserInputError } from '../errors.ts';
 import type { NpyArray } from '../formats/npy.ts';
 import { checkLabelRange, checkSampleShape, type Labels } from '../formats/samples.ts';
 import { OutputComparison, type Verification } from './outputComparison.ts';
+import { openSession, ortMessage, runOptions } from './onnxSession.ts';
 
 export type { Verification } from './outputComparison.ts';
 
+/** Random inputs compared by default (`--verify` without --data). */
+export const VERIFY_SAMPLES = 32;
+
 export interface VerifyOptions {
   samples?: number;
+  /** Dims for the inputs of random verification (dynamic dims resolved from the graph or --input-shape); else dynamic → 1. */
+  inputDims?: ReadonlyMap<string, number[]>;
   seed?: number;
   /** Inputs: the first axis indexes samples (single-input models). */
   data?: NpyArray;
@@ -20,13 +26,13 @@ export interface VerifyOptions {
   labels?: Labels;
 }
 
-/** A random feed from the declared input shapes (dynamic dims → 1): normal floats, zero indices. */
-export function randomFeed(session: ort.InferenceSession, rng: Mulberry32): Record<string, ort.Tensor> {
+/** A random feed: normal floats, zero indices; dims from `inputDims`, else the declared ones (dynamic → 1). */
+export function randomFeed(session: ort.InferenceSession, rng: Mulberry32, inputDims?: ReadonlyMap<string, number[]>): Record<string, ort.Tensor> {
   const feed: Record<string, ort.Tensor> = {};
   session.inputNames.forEach((name, i) => {
     const meta = session.inputMetadata[i] as { isTensor: boolean; type?: string; shape?: Array<number | string> };
     if (!meta.isTensor) throw new UserInputError(`the model's input '${quote(name)}' is not a tensor: random verification cannot feed it (give --data)`);
-    const dims = (meta.shape ?? []).map((d) => (typeof d === 'number' && d > 0 ? d : 1));
+    const dims = inputDims?.get(name) ?? (meta.shape ?? []).map((d) => (typeof d === 'number' && d > 0 ? d : 1));
     const n = dims.reduce((a, b) => a * b, 1);
     switch (meta.type) {
       case 'float32':
@@ -76,29 +82,53 @@ export function dataFeeds(session: ort.InferenceSession, x: NpyArray): Array<{ f
   return feeds;
 }
 
+/** The shapes random inputs get, e.g. `x [1, 3, 224, 224]`. */
+function describeDims(session: ort.InferenceSession, dims?: ReadonlyMap<string, number[]>): string {
+  return session.inputNames
+    .map((name, i) => {
+      const d = dims?.get(name) ?? ((session.inputMetadata[i] as { shape?: Array<number | string> }).shape ?? []).map((x) => (typeof x === 'number' && x > 0 ? x : 1));
+      return `${name} [${d.join(', ')}]`;
+    })
+    .join(', ');
+}
+
 /**
  * The user's model in onnxruntime: a failure to load or run it is a property of their file (or
  * data), said as such. The pruned model's failures are not caught: they would be our bug.
  */
-async function original<T>(file: string, what: string, step: () => Promise<T>): Promise<T> {
+async function original<T>(file: string, what: string, step: () => Promise<T>, hint = ''): Promise<T> {
   try {
     return await step();
   } catch (e) {
     if (e instanceof UserInputError) throw e;
-    throw new CheckpointError(file, `onnxruntime-node cannot ${what} the original model: ${(e as Error).message}`);
+    throw new CheckpointError(file, `onnxruntime-node cannot ${what}: ${ortMessage(e)}${hint ? `; ${hint}` : ''}`);
   }
 }
 
+const FLOAT_OUTPUTS = new Set(['float32', 'float64', 'float16']);
+
 export async function verifyOnnx(originalFile: string, pruned: string, opts: VerifyOptions = {}): Promise<Verification> {
-  const a = await original(originalFile, 'load', () => ort.InferenceSession.create(originalFile));
-  const b = await ort.InferenceSession.create(pruned);
+  const a = await original(originalFile, 'load the original model', () => openSession(originalFile));
+  const b = await openSession(pruned);
   try {
     const cmp = new OutputComparison();
+    let outputs = 0;
+    const what = opts.data ? 'run the original model on the given samples' : `run the original model on generated inputs (${describeDims(a, opts.inputDims)})`;
+    const hint = opts.data ? '' : 'set the dims of dynamic inputs with --input-shape, or give --data';
     const run = async (feed: Record<string, ort.Tensor>, labels?: ArrayLike<number>) => {
-      const ya = (await original(originalFile, `run (on ${opts.data ? 'the given samples' : 'generated inputs'})`, () => a.run(feed)))[a.outputNames[0]!]!;
-      const yb = (await b.run(feed))[b.outputNames[0]!]!;
-      if (opts.labels) checkLabelRange(opts.labels, Number(ya.dims[ya.dims.length - 1] ?? 1));
-      cmp.add(ya.data as Float32Array, yb.data as Float32Array, ya.dims[ya.dims.length - 1] ?? 1, labels);
+      const ra = await original(originalFile, what, () => a.run(feed, runOptions()), hint);
+      const rb = await b.run(feed, runOptions());
+      // Every float output is compared; top-1 and accuracy are read from the first one.
+      outputs = 0;
+      a.outputNames.forEach((name, i) => {
+        const ya = ra[name]!;
+        const yb = rb[name];
+        if (!yb || !FLOAT_OUTPUTS.has(ya.type)) return;
+        outputs++;
+        const width = Number(ya.dims[ya.dims.length - 1] ?? 1);
+        if (i === 0 && opts.labels) checkLabelRange(opts.labels, width);
+        cmp.add(ya.data as Float32Array, yb.data as Float32Array, width, i === 0 ? labels : undefined, i === 0);
+      });
     };
     if (opts.data) {
       let samples = 0;
@@ -106,12 +136,12 @@ export async function verifyOnnx(originalFile: string, pruned: string, opts: Ver
         await run(feed, opts.labels?.values.subarray(first, first + rows));
         samples += rows;
       }
-      return cmp.result('onnxruntime-node', samples, opts.data.file);
+      return cmp.result('onnxruntime-node', samples, opts.data.file, { outputs });
     }
     const rng = new Mulberry32(opts.seed ?? 1);
-    const samples = opts.samples ?? 8;
-    for (let s = 0; s < samples; s++) await run(randomFeed(a, rng));
-    return cmp.result('onnxruntime-node', samples, 'random');
+    const samples = opts.samples ?? VERIFY_SAMPLES;
+    for (let s = 0; s < samples; s++) await run(randomFeed(a, rng, opts.inputDims));
+    return cmp.result('onnxruntime-node', samples, 'random', { outputs, inputs: describeDims(a, opts.inputDims) });
   } finally {
     await a.release();
     await b.release();

@@ -2,7 +2,7 @@
 import { Mulberry32 } from '../analysis/prng.ts';
 import { loadLayersModelFile, loadTfjs } from './loadTfjs.ts';
 import { OutputComparison, type Verification } from './outputComparison.ts';
-import { normals, type VerifyOptions } from './verifyOnnx.ts';
+import { normals, VERIFY_SAMPLES, type VerifyOptions } from './verifyOnnx.ts';
 import { checkLabelRange, checkSampleShape } from '../formats/samples.ts';
 import { CheckpointError, UserInputError } from '../errors.ts';
 
@@ -25,7 +25,7 @@ export async function verifyTfjs(original: string, pruned: string, opts: VerifyO
     input = tf.tensor(opts.data.values instanceof Float32Array ? opts.data.values : Float32Array.from(opts.data.values), opts.data.shape);
   } else {
     const shape = (a.inputs[0]!.shape as Array<number | null>).map((d) => d ?? 1);
-    samples = opts.samples ?? 8;
+    samples = opts.samples ?? VERIFY_SAMPLES;
     input = tf.tensor(normals(shape.slice(1).reduce((x, y) => x * y, 1) * samples, new Mulberry32(opts.seed ?? 1)), [samples, ...shape.slice(1)]);
   }
   const ya = (a.predict(input) as import('@tensorflow/tfjs').Tensor).dataSync() as Float32Array;
@@ -33,5 +33,6 @@ export async function verifyTfjs(original: string, pruned: string, opts: VerifyO
   input.dispose();
   if (opts.labels) checkLabelRange(opts.labels, ya.length / samples);
   cmp.add(ya, yb, ya.length / samples, opts.labels?.values);
-  return cmp.result(`tfjs (${backend})`, samples, opts.data ? opts.data.file : 'random');
+  const perSample = [1, ...(a.inputs[0]!.shape as Array<number | null>).slice(1).map((d) => d ?? 1)];
+  return cmp.result(`tfjs (${backend})`, samples, opts.data ? opts.data.file : 'random', { outputs: 1, ...(opts.data ? {} : { inputs: `${a.inputs[0]!.name} [${perSample.join(', ')}]` }) });
 }

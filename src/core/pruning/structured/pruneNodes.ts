@@ -103,9 +103,23 @@ export function nodeEdits(a: StructureAnalysis, cuts: readonly Cut[]): { edits: 
 }
 
 /** Why a weight layer's own outputs are not cut, or undefined when they can be. */
+/** Why no group holds a weight: where it is read instead. */
+function noGroupReason(a: StructureAnalysis, stored: string): string {
+  const inner = a.g.nodes.find((n) => n.graph !== '' && n.inputs.includes(stored));
+  if (inner) {
+    const owner = inner.graph.split('/').slice(-2, -1)[0] ?? inner.graph;
+    const host = a.g.nodes.find((n) => n.graph === '' && n.name === owner) ?? a.g.nodes.find((n) => n.name === owner);
+    return `it is read inside the ${inner.graph.split('/').pop()} body of ${host ? `${host.op} node '${host.name}'` : `'${owner}'`} (by ${inner.op} node '${inner.name}'); weights in If/Loop bodies are not pruned`;
+  }
+  const t = a.g.tensors.get(stored);
+  const use = t?.consumers[0];
+  if (use) return `it is read by ${use.node.op} node '${use.node.name}' (input ${use.index}), not as a Conv/Gemm/MatMul weight whose output units could go`;
+  return 'the dependency analysis found no node reading it as a weight whose output units could go';
+}
+
 export function layerRefusal(a: StructureAnalysis, stored: string): string | undefined {
   const gr = a.dg.groupOf.get(stored);
-  if (!gr) return 'the dependency analysis found no node reading it as a weight whose output units could go';
+  if (!gr) return noGroupReason(a, stored);
   if (gr.refused) return `group ${gr.id}: ${gr.refused.reason}${gr.refused.node ? ` (${gr.refused.op} node '${gr.refused.node}')` : ''}`;
   if (gr.classes.length < 2) return `group ${gr.id}: its units are all tied together`;
   const late = a.late.get(gr.id);
