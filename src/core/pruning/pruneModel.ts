@@ -30,6 +30,7 @@ import { writeSafetensors } from '../formats/safetensors/writeSafetensors.ts';
 import { pruneSingular, reconstruct } from './singular.ts';
 import { verifyOnnx, type Verification, type VerifyOptions } from '../runtime/verifyOnnx.ts';
 import { openSession } from '../runtime/onnxSession.ts';
+import { constantsAsInitializers } from './structured/onnxGraphEdits.ts';
 import { resolveInputDims } from '../graph/inputDims.ts';
 import { onnxGraph } from '../graph/onnxGraph.ts';
 import { readNpy } from '../formats/npy.ts';
@@ -249,7 +250,7 @@ function ineligible(w: WeightTensor): string | undefined {
   if (!MATRIX_KINDS.has(w.layer.kind)) return `${w.layer.kind} tensors are not pruned`;
   if (w.quantized) return 'quantized weights are not pruned yet';
   if (!['float32', 'float64', 'float16', 'bfloat16'].includes(w.dtype)) return `dtype ${w.dtype} is not pruned`;
-  if (!w.onnx || w.onnx.origin !== 'initializer' || w.onnx.graph !== '') return 'only main-graph initializers are rewritten (this weight is a Constant or lives in a subgraph)';
+  if (!w.onnx || w.onnx.graph !== '') return `it lives in the subgraph ${w.onnx?.graph ?? '?'} (weights in If/Loop bodies are not rewritten)`;
   return undefined;
 }
 
@@ -314,7 +315,7 @@ export async function pruneModel(file: string, output: string, o: PruneOptions):
       const coo = (p.n - p.k) * (bytesPerElement(w.dtype) + 8);
       if (o.centre !== 'median' && coo < dense) {
         sparseSaving += dense - coo;
-        if (o.sparse) {
+        if (o.sparse && w.onnx!.origin === 'initializer') {
           const idx: number[] = [];
           for (let j = 0; j < p.n; j++) if (p.values[j] !== 0) idx.push(j);
           sparse.set(w.name, { dims: w.shape, dataType: w.onnx!.dataType, values: encodeFloats(idx.map((j) => p.values[j]!), w.dtype as 'float32'), indices: BigInt64Array.from(idx, BigInt) });
@@ -448,7 +449,7 @@ async function finish(ck: Checkpoint, tx: OutputTransaction, o: PruneOptions, ve
   const weights = ck.weights;
   const notes: string[] = [...earlierNotes];
   let sparseWritten = false;
-  const edits: OnnxEdits = { ...plan.edits, externalData: o.externalData ?? 'auto' };
+  const edits: OnnxEdits = { ...constantsAsInitializers(ck, plan.edits), externalData: o.externalData ?? 'auto' };
   refuseNothingRemoved(o, layers, earlierNotes);
   await yieldToSignals(o.signal);
   writeOnnxWithEdits(input, tx, edits);

@@ -46,6 +46,38 @@ export function encodeByDataType(values: ArrayLike<number>, dataType: number): U
 
 const asInitializer = (t: NewTensor): InitializerReplacement => ({ dims: t.dims, dataType: t.dataType, raw: encodeByDataType(t.values, t.dataType) });
 
+/**
+ * Edits that name weights stored in main-graph Constant nodes, made writable: a replaced value
+ * becomes an initializer of the same name (its Constant node dropped), a removed one drops its node.
+ */
+export function constantsAsInitializers(ck: Checkpoint, e: OnnxEdits): OnnxEdits {
+  const ordinal = new Map<string, number>();
+  let k = 0;
+  for (const op of ck.ops) {
+    if (op.graph !== '') continue;
+    if (op.opType === 'Constant' && op.outputs[0]) ordinal.set(op.outputs[0], k);
+    k++;
+  }
+  const replace = new Map(e.replace);
+  const add = [...(e.add ?? [])];
+  const remove = new Set(e.remove ?? []);
+  const dropNodes = new Set(e.dropNodes ?? []);
+  for (const [name, t] of e.replace) {
+    const at = ordinal.get(name);
+    if (at === undefined) continue;
+    replace.delete(name);
+    dropNodes.add(at);
+    add.push({ name, ...t });
+  }
+  for (const name of e.remove ?? []) {
+    const at = ordinal.get(name);
+    if (at === undefined) continue;
+    remove.delete(name);
+    dropNodes.add(at);
+  }
+  return { ...e, replace, add, remove, dropNodes };
+}
+
 export function toOnnxEdits(ck: Checkpoint | undefined, g: Graph, e: GraphEdits): OnnxEdits {
   // Position of each main-graph node among the main graph's nodes (the writer's addressing).
   const ordinal = new Map<number, number>();
