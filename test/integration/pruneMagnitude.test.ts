@@ -82,7 +82,7 @@ test('global magnitude pruning removes ⌊r·total⌋ weights with one threshold
 test('ε-targeted pruning keeps every layer\'s error below ε, and --verify reports the deviation', async () => {
   const r = await pruneModel(fixture('onnx', 'mlp.onnx'), out('mlp-eps.onnx'), { method: 'magnitude', eps: 0.1, verify: true });
   for (const l of r.layers) assert.ok(l.relErr! < 0.1, `${l.name}: ${l.relErr}`);
-  assert.ok(r.verify && r.verify.cosine > 0.99 && r.verify.samples === 8, JSON.stringify(r.verify));
+  assert.ok(r.verify && r.verify.cosine > 0.99 && r.verify.samples === 32, JSON.stringify(r.verify));
   assert.ok(r.bytes.afterGzip < r.bytes.after);
 });
 

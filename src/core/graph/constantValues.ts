@@ -8,6 +8,8 @@ import { attrInt, type Graph } from './graph.ts';
 import type { Shapes } from './shapeInference.ts';
 
 const INT_TYPES = new Set([2, 3, 4, 5, 6, 7, 12, 13]);
+/** Tensors up to this many elements are cached. */
+const CACHED = 1 << 16;
 
 export class ConstantValues {
   private readonly cache = new Map<string, Float64Array | null>();
@@ -21,8 +23,15 @@ export class ConstantValues {
   read(name: string): Float64Array | undefined {
     if (this.cache.has(name)) return this.cache.get(name) ?? undefined;
     const v = this.compute(name, 0);
-    this.cache.set(name, v ?? null);
+    // Weights are read again when needed (a BERT's would hold 900 MB here); small tensors are kept.
+    if (!v || v.length <= CACHED) this.cache.set(name, v ?? null);
     return v;
+  }
+
+  /** As read(), but a stored tensor's decoded values as they come (no float64 copy): for one pass over a weight. */
+  readOnce(name: string): ArrayLike<number> | undefined {
+    const t = this.g.tensors.get(name);
+    return t?.stored && !this.cache.has(name) ? t.stored.read() : this.read(name);
   }
 
   private compute(name: string, depth: number): Float64Array | undefined {

@@ -12,7 +12,7 @@
 import type { GNode, Graph } from './graph.ts';
 import { ruleFor } from './rules/index.ts';
 import type { Shapes } from './shapeInference.ts';
-import { type IndexMap, type Position, Refusal, type RuleContext, type Slot, slotKey } from './slots.ts';
+import { clearReshapeMaps, identity, type IndexMap, type Position, Refusal, type RuleContext, type Slot, slotKey } from './slots.ts';
 
 export interface Member {
   slot: Slot;
@@ -87,6 +87,7 @@ export class DependencyGraph {
     readonly g: Graph,
     readonly shapes: Shapes,
   ) {
+    interned = new Map();
     for (const i of g.inputs) this.dynamic.add(i.name);
     for (const n of g.nodes) if (n.graph === '' && n.inputs.some((i) => this.dynamic.has(i))) for (const o of n.outputs) this.dynamic.add(o);
     this.ctx = {
@@ -119,6 +120,8 @@ export class DependencyGraph {
       }
       this.groupOf.set(l.stored, group);
     }
+    interned = new Map();
+    clearReshapeMaps();
   }
 
   /** The uses of a tensor as a weight matrix or kernel. */
@@ -212,14 +215,35 @@ export class DependencyGraph {
         queue.push(m);
         return;
       }
+      if (existing.images === images) return;
+      // Most merges bring nothing new: check by reference before building anything.
+      const old = existing.images;
+      let k0 = 0;
+      while (k0 < old.length && (images[k0] === old[k0] || images[k0]!.length === 0)) k0++;
+      if (k0 === old.length) return;
       let grew = false;
-      existing.images = existing.images.map((img, k) => {
-        const more = images[k]!.filter((i) => !img.includes(i));
-        if (more.length === 0) return img;
-        grew = true;
-        return [...img, ...more].sort((a, b) => a - b);
+      // Units of one head share their arrays: merge each distinct pair once.
+      const memo = new Map<readonly number[], Map<readonly number[], number[]>>();
+      const merged = existing.images.map((img, k) => {
+        const add = images[k]!;
+        if (add === img || add.length === 0) return img;
+        if (add.length === 1 && img.length === 1 && add[0] === img[0]) return img;
+        const byAdd = memo.get(img) ?? new Map<readonly number[], number[]>();
+        memo.set(img, byAdd);
+        let out = byAdd.get(add);
+        if (!out) {
+          const have = img.length > 8 ? new Set(img) : undefined;
+          const more = add.filter((i) => !(have ? have.has(i) : img.includes(i)));
+          out = more.length === 0 ? img : intern([...img, ...more].sort((a, b) => a - b));
+          byAdd.set(add, out);
+        }
+        if (out !== img) grew = true;
+        return out;
       });
-      if (grew) queue.push(existing);
+      if (grew) {
+        existing.images = merged;
+        queue.push(existing);
+      }
     };
     add(layer.root, Array.from({ length: units }, (_, k) => [k]), undefined);
     let steps = 0;
@@ -253,7 +277,7 @@ export class DependencyGraph {
               if (!r) continue;
               ({ to, map } = r);
             } else ({ to, map } = link);
-            const images = m.images.map((img) => [...new Set(img.flatMap(map))].sort((a, b) => a - b));
+            const images = mapImages(m.images, map);
             const idx = node.inputs.indexOf(to.tensor);
             if (to.tensor.startsWith('#') && !creators.has(to.tensor)) creators.set(to.tensor, node);
             add(to, images, idx >= 0 ? { node, index: idx } : undefined);
@@ -269,6 +293,66 @@ export class DependencyGraph {
   }
 }
 
+/**
+ * One array per distinct image (by content), for the analysis of one model: units of a head or a
+ * conv group then share theirs, and the per-array memos above work. Singletons are shared already.
+ */
+let interned = new Map<number, number[][]>();
+function intern(img: number[]): number[] {
+  if (img.length <= 1) return img;
+  let h = img.length | 0;
+  for (const x of img) h = (Math.imul(h ^ x, 0x01000193) + 0x9e3779b9) | 0;
+  const bucket = interned.get(h);
+  if (!bucket) {
+    interned.set(h, [img]);
+    return img;
+  }
+  for (const b of bucket) if (b.length === img.length && b.every((x, i) => x === img[i])) return b;
+  bucket.push(img);
+  return img;
+}
+
+/** Every unit's image through a map; the same array when nothing moves (shape-preserving ops). */
+function mapImages(images: number[][], map: IndexMap): number[][] {
+  if (map === identity) return images;
+  let out: number[][] | undefined;
+  // Units of one head or conv group share their image: map each distinct array once, and share the result.
+  const memo = new Map<readonly number[], number[]>();
+  for (let k = 0; k < images.length; k++) {
+    const img = images[k]!;
+    let r = memo.get(img);
+    if (!r) {
+      r = intern(mapImage(img, map));
+      memo.set(img, r);
+    }
+    if (!out) {
+      if (r === images[k]) continue;
+      out = images.slice(0, k);
+    }
+    out.push(r);
+  }
+  return out ?? images;
+}
+
+/** The indices an image maps to (sorted, without repeats). */
+function mapImage(img: readonly number[], map: IndexMap): number[] {
+  if (img.length === 1) {
+    const out = map(img[0]!);
+    if (out.length <= 1) return out;
+    for (let k = 1; k < out.length; k++) if (out[k]! <= out[k - 1]!) return [...new Set(out)].sort((a, b) => a - b);
+    return out;
+  }
+  // Maps that move each index to at most one, in order (offsets, permutations that keep order): no sort.
+  const out: number[] = [];
+  for (const i of img) {
+    const r = map(i);
+    if (r.length === 0) continue;
+    if (r.length > 1 || (out.length > 0 && r[0]! <= out[out.length - 1]!)) return [...new Set(img.flatMap(map))].sort((a, b) => a - b);
+    out.push(r[0]!);
+  }
+  return out;
+}
+
 /** Union-find over root units: units sharing any member index go together. */
 function unitClasses(members: ReadonlyMap<string, Member>, units: number): number[][] {
   const parent = Array.from({ length: units }, (_, i) => i);
@@ -281,7 +365,15 @@ function unitClasses(members: ReadonlyMap<string, Member>, units: number): numbe
   };
   for (const m of members.values()) {
     const owner = new Map<number, number>();
+    const firstWith = new Map<readonly number[], number>(); // units sharing an image array are tied at once
     m.images.forEach((img, k) => {
+      if (img.length === 0) return;
+      const first = firstWith.get(img);
+      if (first !== undefined) {
+        parent[find(k)] = find(first);
+        return;
+      }
+      firstWith.set(img, k);
       for (const j of img) {
         const o = owner.get(j);
         if (o === undefined) owner.set(j, k);
@@ -292,7 +384,9 @@ function unitClasses(members: ReadonlyMap<string, Member>, units: number): numbe
   const classes = new Map<number, number[]>();
   for (let k = 0; k < units; k++) {
     const r = find(k);
-    classes.set(r, [...(classes.get(r) ?? []), k]);
+    const c = classes.get(r);
+    if (c) c.push(k);
+    else classes.set(r, [k]);
   }
   return [...classes.values()];
 }

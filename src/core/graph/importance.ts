@@ -30,16 +30,36 @@ function scored(m: Member): boolean {
   return m.use !== undefined && m.use.index === 1 && SCALES.has(m.use.node.op);
 }
 
-/** Squared norm of each index's slice along `axis`. */
-function sliceEnergy(values: ArrayLike<number>, dims: readonly number[], axis: number): Float64Array {
-  const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-  const n = dims[axis]!;
-  const out = new Float64Array(n);
-  for (let i = 0; i < values.length; i++) out[Math.floor(i / inner) % n] += values[i]! * values[i]!;
+/** Squared norms of every index's slice, for every axis at once (one pass over the values). */
+export function axisEnergies(values: ArrayLike<number>, dims: readonly number[]): Float64Array[] {
+  const out = dims.map((d) => new Float64Array(d));
+  const r = dims.length;
+  if (r === 0) return out;
+  const idx = new Array<number>(r).fill(0);
+  const last = dims[r - 1]!;
+  const lastE = out[r - 1]!;
+  for (let i = 0; i < values.length; ) {
+    // One row of the innermost axis: its sum goes to the outer axes' current indices.
+    let row = 0;
+    for (let k = 0; k < last; k++, i++) {
+      const x = values[i]!;
+      const e = x * x;
+      lastE[k] += e;
+      row += e;
+    }
+    for (let a = 0; a < r - 1; a++) out[a]![idx[a]!] += row;
+    for (let a = r - 2; a >= 0; a--) {
+      if (++idx[a]! < dims[a]!) break;
+      idx[a] = 0;
+    }
+  }
   return out;
 }
 
-export function groupImportance(group: Group, values: ConstantValues, shapes: Shapes): GroupScores {
+/** Per-axis energies of the tensors scored so far (a weight is scored by the groups of both its sides). */
+export type EnergyCache = Map<string, Float64Array[]>;
+
+export function groupImportance(group: Group, values: ConstantValues, shapes: Shapes, cache: EnergyCache = new Map()): GroupScores {
   const k = group.classes.length;
   const raw = new Float64Array(k);
   const energy = new Float64Array(k);
@@ -47,10 +67,16 @@ export function groupImportance(group: Group, values: ConstantValues, shapes: Sh
   let count = 0;
   for (const m of group.members.values()) {
     if (!scored(m)) continue;
-    const v = values.read(m.slot.tensor);
     const dims = shapes.shape.get(m.slot.tensor);
-    if (!v || !dims) continue;
-    const e = sliceEnergy(v, dims, m.slot.axis);
+    if (!dims) continue;
+    let all = cache.get(m.slot.tensor);
+    if (!all) {
+      const v = values.readOnce(m.slot.tensor);
+      if (!v) continue;
+      all = axisEnergies(v, dims);
+      cache.set(m.slot.tensor, all);
+    }
+    const e = all[m.slot.axis]!;
     count++;
     group.classes.forEach((units, c) => {
       const idx = new Set<number>();

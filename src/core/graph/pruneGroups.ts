@@ -131,11 +131,22 @@ function tryEdits(dg: DependencyGraph, cuts: readonly Cut[], values: ValueSource
   };
   const sliced = (name: string, axes: ReadonlyMap<number, Set<number>>): NewTensor => {
     const dims = shapes.shape.get(name)!;
-    const v = values.read(name);
-    if (!v) throw new RangeError(`constant '${name}' has no readable values`);
     const keep = new Map([...axes].map(([a, r]) => [a, keepOf(dims[a]!, r)]));
-    const out = gatherAxes(v, dims, keep);
-    return { dims: out.shape, dataType: shapes.dtype.get(name) ?? g.tensor(name).stored?.dataType ?? 1, values: out.values };
+    const newDims = dims.map((d, a) => keep.get(a)?.length ?? d);
+    // The values are gathered when first read: a trial cut, and shape inference, only need the dims.
+    let cached: ArrayLike<number> | undefined;
+    return {
+      dims: newDims,
+      dataType: shapes.dtype.get(name) ?? g.tensor(name).stored?.dataType ?? 1,
+      get values() {
+        if (!cached) {
+          const v = values.read(name);
+          if (!v) throw new RangeError(`constant '${name}' has no readable values`);
+          cached = gatherAxes(v, dims, keep).values;
+        }
+        return cached;
+      },
+    };
   };
   const sameSpec = (a: ReadonlyMap<number, Set<number>>, b: ReadonlyMap<number, Set<number>>) =>
     a.size === b.size && [...a].every(([axis, s]) => b.has(axis) && b.get(axis)!.size === s.size && [...s].every((i) => b.get(axis)!.has(i)));
@@ -298,10 +309,7 @@ export function inferEdited(g: Graph, edits: GraphEdits, shapes: Shapes): Shapes
   });
   const stored = (name: string) => {
     const nt = edits.replace.get(name) ?? edits.add.get(name);
-    if (nt) {
-      const vals = Float64Array.from(nt.values);
-      return { dtype: 'float64' as const, dims: nt.dims, dataType: nt.dataType, origin: 'initializer' as const, read: () => vals };
-    }
+    if (nt) return { dtype: 'float64' as const, dims: nt.dims, dataType: nt.dataType, origin: 'initializer' as const, read: () => Float64Array.from(nt.values) };
     return g.tensors.get(name)?.stored;
   };
   const edited = new Graph(nodes, g.inputs, g.outputs, stored, [], g.opset);

@@ -81,10 +81,25 @@ export type ChannelRule = (n: GNode, ctx: RuleContext, at: Position) => RuleResu
 
 // ── index maps ──────────────────────────────────────────────────────────────────────────────
 
-export const identity: IndexMap = (i) => [i];
+/**
+ * One shared, frozen `[i]` per index: maps return these, so an image that maps onto itself is the
+ * same array, and propagating a group through shape-preserving ops allocates nothing.
+ */
+const singles: Array<readonly number[]> = [];
+export function single(i: number): number[] {
+  let s = singles[i];
+  if (!s) {
+    for (let k = singles.length; k <= i; k++) singles.push(Object.freeze([k]));
+    s = singles[i]!;
+  }
+  return s as number[];
+}
+const NONE: number[] = Object.freeze([]) as unknown as number[];
+
+export const identity: IndexMap = (i) => single(i);
 
 export function offset(by: number, size: number): IndexMap {
-  return (i) => (i + by >= 0 && i + by < size ? [i + by] : []);
+  return (i) => (i + by >= 0 && i + by < size ? single(i + by) : NONE);
 }
 
 /** i ↦ [i·q, (i+1)·q): a unit expands into a block (a depthwise multiplier, a flattened channel). */
@@ -94,11 +109,11 @@ export function expand(q: number): IndexMap {
 
 /** j ↦ j div q: a block collapses into its unit (the inverse of `expand`). */
 export function collapse(q: number): IndexMap {
-  return (j) => [Math.floor(j / q)];
+  return (j) => single(Math.floor(j / q));
 }
 
 export function permutation(p: readonly number[]): IndexMap {
-  return (i) => [p[i]!];
+  return (i) => single(p[i]!);
 }
 
 export const links = (...ls: Array<Link | undefined | false>): RuleResult => ({ links: ls.filter((l): l is Link => !!l) });
@@ -159,6 +174,16 @@ function digits(i: number, atoms: readonly number[], sizes: readonly number[]): 
 
 /** Indices of an axis made of `atoms` whose digits on `fixed` atoms equal `want` (all others free). */
 function indicesWith(atoms: readonly number[], sizes: readonly number[], want: ReadonlyMap<number, number>): number[] {
+  if (atoms.every((a) => want.has(a) || sizes[a] === 1)) {
+    // Every digit fixed: one index.
+    let i = 0;
+    let scale = 1;
+    for (const a of atoms) {
+      i += (want.get(a) ?? 0) * scale;
+      scale *= sizes[a]!;
+    }
+    return single(i);
+  }
   let out = [0];
   let scale = 1;
   for (const a of atoms) {
@@ -185,18 +210,29 @@ export function reshapeLink(inShape: readonly number[], a: number, outShape: rea
   const mine = at.inAxes[a]!;
   const sizes = at.sizes;
   // An atom is free when every image holds, with each of its indices, all values of that digit.
-  const free = (atom: number) =>
-    images.every((img) => {
-      const set = new Set(img);
+  // Digit `atom` of index i has stride Π sizes of the atoms of `mine` below it.
+  const stride = new Map<number, number>();
+  let acc = 1;
+  for (const x of mine) {
+    stride.set(x, acc);
+    acc *= sizes[x]!;
+  }
+  const distinct = [...new Set(images)]; // units of a head share one array
+  const free = (atom: number) => {
+    const st = stride.get(atom)!;
+    const n = sizes[atom]!;
+    return distinct.every((img) => {
+      if (img.length === 0) return true; // a unit with no index here constrains nothing
+      if (img.length < n) return false;
+      const set = img.length > 8 ? new Set(img) : undefined;
+      const has = (j: number) => (set ? set.has(j) : img.includes(j));
       return img.every((i) => {
-        const d = digits(i, mine, sizes);
-        for (let v = 0; v < sizes[atom]!; v++) {
-          d.set(atom, v);
-          if (!set.has(indicesWith(mine, sizes, d)[0]!)) return false;
-        }
+        const base = i - (Math.floor(i / st) % n) * st;
+        for (let v = 0; v < n; v++) if (!has(base + v * st)) return false;
         return true;
       });
     });
+  };
   let fixed = mine.filter((x) => sizes[x]! > 1 && !free(x));
   if (fixed.length === 0) return undefined;
   let b = at.outAxes.findIndex((ax) => fixed.every((x) => ax.includes(x)));
@@ -209,14 +245,32 @@ export function reshapeLink(inShape: readonly number[], a: number, outShape: rea
     fixed = [pick];
     b = at.outAxes.findIndex((ax) => ax.includes(fixed[0]!));
   }
+  const key = `${inShape}|${a}|${outShape}|${fixed}|${b}`;
+  const known = reshapeMaps.get(key);
+  if (known) return known;
   const theirs = at.outAxes[b]!;
   const project = (i: number, atoms: readonly number[]) => {
     const d = digits(i, atoms, sizes);
     return new Map(fixed.map((x) => [x, d.get(x)!]));
   };
-  return {
-    b,
-    forward: (i) => indicesWith(theirs, sizes, project(i, mine)),
-    backward: (j) => indicesWith(mine, sizes, project(j, theirs)),
+  // Memoised per index: a group passes the same Reshape many times.
+  const memo = (fn: IndexMap): IndexMap => {
+    const seen: number[][] = [];
+    return (i) => (seen[i] ??= fn(i));
   };
+  const link = {
+    b,
+    forward: memo((i) => indicesWith(theirs, sizes, project(i, mine))),
+    backward: memo((j) => indicesWith(mine, sizes, project(j, theirs))),
+  };
+  reshapeMaps.set(key, link);
+  return link;
+}
+
+/** Reshape maps already built (a group passes the same Reshape many times; heads repeat per layer). */
+const reshapeMaps = new Map<string, { b: number; forward: IndexMap; backward: IndexMap }>();
+
+/** Frees the Reshape maps (after a model's analysis). */
+export function clearReshapeMaps(): void {
+  reshapeMaps.clear();
 }

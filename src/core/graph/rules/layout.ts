@@ -6,7 +6,7 @@
  */
 import { attrInt, attrInts, type GNode } from '../graph.ts';
 import { sliceRanges } from '../shapeInference.ts';
-import { type ChannelRule, collapse, expand, fromRelations, type Link, offset, permutation, type Position, Refusal, type Relation, type RuleContext, type RuleResult, reshapeLink, tie } from '../slots.ts';
+import { type ChannelRule, collapse, expand, fromRelations, type Link, offset, permutation, type Position, Refusal, type Relation, type RuleContext, type RuleResult, reshapeLink, single, tie } from '../slots.ts';
 import { broadcastRelations } from './elementwise.ts';
 
 const slot = (tensor: string, axis: number) => ({ tensor, axis });
@@ -62,7 +62,7 @@ function shuffleRelations(s: { x: string; y: string; g: number; m: number }, nam
   fwd.forEach((to, k) => (back[to] = k));
   // Pruning must keep the groups equal: column j goes from every group at once.
   const columns = slot(`#shuffle:${name}`, 0);
-  return [tie(slot(s.x, 1), slot(s.y, 1), permutation(fwd), permutation(back)), tie(slot(s.x, 1), columns, (k) => [k % s.m], (j) => Array.from({ length: s.g }, (_, g) => g * s.m + j))];
+  return [tie(slot(s.x, 1), slot(s.y, 1), permutation(fwd), permutation(back)), tie(slot(s.x, 1), columns, (k) => single(k % s.m), (j) => Array.from({ length: s.g }, (_, g) => g * s.m + j))];
 }
 
 /** A Reshape or Flatten: the slab of the pruned axis must be a slab of one axis of the other side. */

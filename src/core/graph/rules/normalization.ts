@@ -5,7 +5,7 @@
  * is kept but marked approximate.
  */
 import { attrInt, attrInts } from '../graph.ts';
-import { type ChannelRule, collapse, expand, fromRelations, Refusal, type Relation, tie } from '../slots.ts';
+import { type ChannelRule, collapse, expand, fromRelations, identity, Refusal, type Relation, tie } from '../slots.ts';
 
 const slot = (tensor: string, axis: number) => ({ tensor, axis });
 
@@ -88,9 +88,9 @@ export const reduce: ChannelRule = (n, ctx, at) => {
       if (n.op === 'ReduceMean' && keep) return { links: [], approximate: `ReduceMean '${n.name}' averages over the pruned axis (a normalisation written out as ops): its statistics change` };
       throw new Refusal(n, `${n.op} reduces over the pruned axis`);
     }
-    return { links: [{ to: slot(y, outAxis(at.slot.axis)), map: (i) => [i] }] };
+    return { links: [{ to: slot(y, outAxis(at.slot.axis)), map: identity }] };
   }
   const a = Array.from({ length: r }, (_, i) => i).find((i) => !reduced.has(i) && outAxis(i) === at.slot.axis);
   if (a === undefined) throw new Refusal(n, `${n.op} output axis ${at.slot.axis} is a reduced one`);
-  return { links: [{ to: slot(x, a), map: (i) => [i] }] };
+  return { links: [{ to: slot(x, a), map: identity }] };
 };

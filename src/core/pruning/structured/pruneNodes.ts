@@ -8,7 +8,7 @@ import type { Checkpoint } from '../../checkpoint.ts';
 import { ConstantValues } from '../../graph/constantValues.ts';
 import { DependencyGraph, type Group } from '../../graph/dependency.ts';
 import type { Graph } from '../../graph/graph.ts';
-import { groupImportance } from '../../graph/importance.ts';
+import { type EnergyCache, groupImportance } from '../../graph/importance.ts';
 import { type ResolvedInputs, resolveInputDims } from '../../graph/inputDims.ts';
 import { onnxGraph } from '../../graph/onnxGraph.ts';
 import { type Cut, type GraphEdits, planGroupEdits } from '../../graph/pruneGroups.ts';
@@ -53,9 +53,10 @@ export function analyseStructure(ck: Checkpoint, inputShapes: ReadonlyArray<{ na
   const cutConstants = new Set(ck.weights.map((w) => w.name));
   for (const gr of candidates) for (const m of gr.members.values()) if (m.constant) cutConstants.add(m.slot.tensor);
   const graphBytesSaved = structureBytesSaved(g, trial.edits, cutConstants);
+  const energies: EnergyCache = new Map();
   const planned = candidates
     .filter((gr) => !late.has(gr.id))
-    .map((group) => ({ id: group.id, group, classes: group.classes.length, scores: groupImportance(group, values, shapes), paramsPerClass: paramsPerClass(group, shapes), layers: [...new Set(group.layers.map((l) => l.stored))] }));
+    .map((group) => ({ id: group.id, group, classes: group.classes.length, scores: groupImportance(group, values, shapes, energies), paramsPerClass: paramsPerClass(group, shapes), layers: [...new Set(group.layers.map((l) => l.stored))] }));
   return { g, shapes, shapes2, dg, values, inputs, planned, late, graphBytesSaved, ms: performance.now() - t0 };
 }
 
