@@ -11,6 +11,7 @@ import { analysisBench } from './analysisBench.ts';
 import { bertBaseSpec } from './bertBase.ts';
 import { spectralBench } from './spectralBench.ts';
 import { gatesBench } from './gatesBench.ts';
+import { structureBench } from './structureBench.ts';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIR = path.join(ROOT, '.prunescope-bench');
@@ -45,8 +46,10 @@ async function main(): Promise<void> {
     for (const line of await gatesBench(Number(arg('--epochs') ?? (lenet5 ? 10 : 20)), lenet5 ? 'lenet5' : 'lenet300', seeds)) console.log(line);
     return;
   }
+  if (process.argv.includes('--structure')) return console.log(structureBench(DIR).join('\n')); // this section only
   console.log(spectralBench(DIR).join('\n'));
   if (process.argv.includes('--spectral')) return; // `npm run bench -- --spectral`: this section only
+  console.log(structureBench(DIR).join('\n'));
   fs.mkdirSync(DIR, { recursive: true });
   const { spec, params, weightParams } = bertBaseSpec();
   if (!fs.existsSync(MODEL) || process.argv.includes('--regenerate')) {

@@ -228,6 +228,11 @@ export class DependencyGraph {
         const add = images[k]!;
         if (add === img || add.length === 0) return img;
         if (add.length === 1 && img.length === 1 && add[0] === img[0]) return img;
+        // Images are sorted: a unit's own index joining its head's indices gives the head's array.
+        if (img.length < add.length && img.every((i) => sortedHas(add, i))) {
+          grew = true;
+          return add;
+        }
         const byAdd = memo.get(img) ?? new Map<readonly number[], number[]>();
         memo.set(img, byAdd);
         let out = byAdd.get(add);
@@ -310,6 +315,20 @@ function intern(img: number[]): number[] {
   for (const b of bucket) if (b.length === img.length && b.every((x, i) => x === img[i])) return b;
   bucket.push(img);
   return img;
+}
+
+/** Binary search in a sorted image. */
+function sortedHas(a: readonly number[], x: number): boolean {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = a[mid]!;
+    if (v === x) return true;
+    if (v < x) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
 }
 
 /** Every unit's image through a map; the same array when nothing moves (shape-preserving ops). */

@@ -204,13 +204,24 @@ function tryEdits(dg: DependencyGraph, cuts: readonly Cut[], values: ValueSource
   const problems: Attempt['problems'] = [];
   let pruned = inferEdited(g, edits, shapes);
   for (let pass = 0; ; pass++) {
-    const bad = mismatches(g, expected, shapes, pruned);
+    const { first: bad, all } = mismatches(g, expected, shapes, pruned);
     if (bad.length === 0) break;
     if (pass > 256) {
       problems.push({ tensors: bad, reason: `the shape arithmetic did not settle at '${bad[0]}'` });
       break;
     }
     let fixed = false;
+    // Further down, Reshapes of pruned activations (one per layer in a transformer) are fixed in the
+    // same pass when their constant target can be worked out, instead of one layer per pass.
+    for (const t of all) {
+      const p = g.tensor(t).producer;
+      if (bad.includes(t) || !expected.has(t) || !p || p.op !== 'Reshape' || edits.rewire.get(p.index)?.has(1)) continue;
+      const target = reshapeTarget(p, shapes, shapes2, newShape);
+      if (typeof target === 'string') continue; // decided when it is a first failure
+      const name = `${p.name}__pruned_shape`;
+      edits.add.set(name, { dims: [target.length], dataType: INT64, values: target });
+      rewire(p, 1, name);
+    }
     for (const t of bad) {
       const p = g.tensor(t).producer;
       if (p && p.op === 'Reshape' && !edits.rewire.get(p.index)?.has(1)) {
@@ -318,20 +329,22 @@ export function inferEdited(g: Graph, edits: GraphEdits, shapes: Shapes): Shapes
 }
 
 /** Tensors whose pruned shape is not the expected one (or could not be inferred). */
-function mismatches(g: Graph, expected: ReadonlyMap<string, number[]>, before: Shapes, after: Shapes): string[] {
-  const bad: string[] = [];
+function mismatches(g: Graph, expected: ReadonlyMap<string, number[]>, before: Shapes, after: Shapes): { first: string[]; all: string[] } {
+  const all: string[] = [];
   for (const t of g.tensors.keys()) {
     if (!before.shape.has(t)) continue;
     const want = expected.get(t);
     const got = after.shape.get(t);
-    if (!got) bad.push(t);
-    else if (want && want.join() !== got.join()) bad.push(t);
+    if (!got) all.push(t);
+    else if (want && want.join() !== got.join()) all.push(t);
   }
-  // Only the first failures matter: later ones follow from them.
-  return bad.filter((t) => {
+  // Only the first failures are decided on: later ones may follow from them.
+  const bad = new Set(all);
+  const first = all.filter((t) => {
     const p = g.tensor(t).producer;
-    return !p || !p.inputs.some((i) => bad.includes(i));
+    return !p || !p.inputs.some((i) => bad.has(i));
   });
+  return { first, all };
 }
 
 /**
