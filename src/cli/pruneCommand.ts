@@ -5,7 +5,7 @@ import { type PruneOptions, type PruneReport, pruneModel } from '../core/pruning
 import { UsageError } from '../core/errors.ts';
 import { formatBytes, formatCount, formatTable } from './formatTable.ts';
 import { type CliValues, parseImageOptions, parseInputShapes, parseLayersOption } from './analyzeCommand.ts';
-import { describeVerification } from '../core/report/describeVerification.ts';
+import { describeVerification, verificationConcern } from '../core/report/describeVerification.ts';
 
 export function parsePruneOptions(v: CliValues): { options: PruneOptions; output: string; json: boolean } {
   const method = (v['method'] as string | undefined) ?? '';
@@ -94,6 +94,8 @@ export async function runPrune(file: string, args: ReturnType<typeof parsePruneO
   if (v) {
     if (v.accuracyBefore !== null) lines.push(`accuracy: ${(100 * v.accuracyBefore).toFixed(1)}% → ${(100 * v.accuracyAfter!).toFixed(1)}%`);
     lines.push(describeVerification(v));
+    const concern = verificationConcern(v);
+    if (concern) lines.push(`warning: ${concern}: check the pruned model before you use it (a smaller ratio, spectral pruning, or fine-tuning)`);
   }
   return lines.join('\n');
 }

@@ -9,7 +9,11 @@ export interface Verification {
   /** ‖y − y'‖ / ‖y‖ over all outputs. */
   relErr: number;
   cosine: number;
-  /** Fraction of rows whose argmax (last axis of the first output) agrees; null when that axis has one value (it cannot disagree). */
+  /**
+   * Fraction of rows whose argmax (last axis of the first output) agrees: for class scores
+   * ([N, C], or [N, T, C] per step). Null for one value per row (it cannot disagree) and for maps
+   * (rank 4 and up), where an argmax over the last axis means nothing.
+   */
   top1Agreement: number | null;
   /** Outputs compared (every float output of the model). */
   outputs?: number;
@@ -68,7 +72,8 @@ export class OutputComparison {
       data,
       maxAbs: this.maxAbs,
       relErr: this.ref2 ? Math.sqrt(this.diff2 / this.ref2) : Math.sqrt(this.diff2),
-      cosine: this.ref2 && this.out2 ? this.dot / Math.sqrt(this.ref2 * this.out2) : 1,
+      // Two all-zero outputs agree; one all-zero output against another does not point the same way.
+      cosine: this.ref2 && this.out2 ? this.dot / Math.sqrt(this.ref2 * this.out2) : this.ref2 === this.out2 ? 1 : 0,
       top1Agreement: this.classRows ? this.agree / this.classRows : null,
       accuracyBefore: this.labelled ? this.correctA / this.labelled : null,
       accuracyAfter: this.labelled ? this.correctB / this.labelled : null,

@@ -127,7 +127,7 @@ export async function verifyOnnx(originalFile: string, pruned: string, opts: Ver
         outputs++;
         const width = Number(ya.dims[ya.dims.length - 1] ?? 1);
         if (i === 0 && opts.labels) checkLabelRange(opts.labels, width);
-        cmp.add(ya.data as Float32Array, yb.data as Float32Array, width, i === 0 ? labels : undefined, i === 0);
+        cmp.add(ya.data as Float32Array, yb.data as Float32Array, width, i === 0 ? labels : undefined, i === 0 && ya.dims.length <= 3);
       });
     };
     if (opts.data) {

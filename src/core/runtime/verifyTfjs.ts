@@ -28,11 +28,13 @@ export async function verifyTfjs(original: string, pruned: string, opts: VerifyO
     samples = opts.samples ?? VERIFY_SAMPLES;
     input = tf.tensor(normals(shape.slice(1).reduce((x, y) => x * y, 1) * samples, new Mulberry32(opts.seed ?? 1)), [samples, ...shape.slice(1)]);
   }
-  const ya = (a.predict(input) as import('@tensorflow/tfjs').Tensor).dataSync() as Float32Array;
+  const yaTensor = a.predict(input) as import('@tensorflow/tfjs').Tensor;
+  const classes = yaTensor.shape.length === 2; // [N, C]: top-1 means something
+  const ya = yaTensor.dataSync() as Float32Array;
   const yb = (b.predict(input) as import('@tensorflow/tfjs').Tensor).dataSync() as Float32Array;
   input.dispose();
   if (opts.labels) checkLabelRange(opts.labels, ya.length / samples);
-  cmp.add(ya, yb, ya.length / samples, opts.labels?.values);
+  cmp.add(ya, yb, ya.length / samples, opts.labels?.values, classes);
   const perSample = [1, ...(a.inputs[0]!.shape as Array<number | null>).slice(1).map((d) => d ?? 1)];
   return cmp.result(`tfjs (${backend})`, samples, opts.data ? opts.data.file : 'random', { outputs: 1, ...(opts.data ? {} : { inputs: `${a.inputs[0]!.name} [${perSample.join(', ')}]` }) });
 }

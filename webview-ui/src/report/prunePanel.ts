@@ -5,7 +5,7 @@
  */
 import type { PruneReport } from '../../../src/core/pruning/pruneModel.ts';
 import { type PlanPreview, type PreviewMethod, type PreviewRequest, previewPlan } from '../../../src/core/pruning/previewPlan.ts';
-import { describeVerification } from '../../../src/core/report/describeVerification.ts';
+import { describeVerification, verificationConcern } from '../../../src/core/report/describeVerification.ts';
 import type { AnalysisReport } from '../../../src/core/report/report.ts';
 import type { ViewConfig, WebviewMessage } from '../protocol.ts';
 import { el, formatBytes, pct } from './dom.ts';
@@ -217,9 +217,12 @@ export class PrunePanel {
     const out = el('div');
     out.append(el('p', lines.join('\n')));
     if (r.verify) {
-      const v = el('p', describeVerification(r.verify), 'ok');
+      // Green only when the pruned model still does what the original did; otherwise say what moved.
+      const concern = verificationConcern(r.verify);
+      const v = el('p', describeVerification(r.verify), concern ? 'warn' : 'ok');
       v.id = 'verification';
       out.append(v);
+      if (concern) out.append(el('p', `Check before you use it: ${concern}. Try a smaller ratio, spectral pruning, or fine-tune the pruned model.`, 'warn'));
     } else {
       out.append(el('p', 'Not verified (verification was off).', 'muted'));
     }
