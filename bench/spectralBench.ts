@@ -70,13 +70,9 @@ function captureMemory(model: string, samples: number): string[] {
     (async () => {
       const model = ${JSON.stringify(model)};
       const ck = core.openCheckpoint(model);
-      const byName = new Map(ck.weights.map((w) => [w.name, w]));
-      const targets = [];
-      for (const w of ck.weights) {
-        if (!['conv', 'dense'].includes(w.layer.kind)) continue;
-        const p = core.planNodePruning(w, ck.ops, byName);
-        if (p.ok) targets.push({ tensor: p.activation, units: p.units });
-      }
+      const layers = ck.weights.filter((w) => ['conv', 'dense'].includes(w.layer.kind)).map((w) => w.name);
+      const found = core.spectralTargets(core.analyseStructure(ck), layers).targets;
+      const targets = [...new Map([...found.values()].map((t) => [t.tensor, t])).values()];
       ck.close();
       // Baseline: onnxruntime loaded and a session of the tiny fixture run, so the runtime's own
       // fixed cost is counted out (but not this model's).

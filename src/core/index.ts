@@ -17,5 +17,6 @@ export { renderHtmlReport } from './report/renderHtmlReport.ts';
 export { SCHEMA_VERSION, type AnalysisReport } from './report/report.ts';
 export { REPORT_SCHEMA } from './report/reportSchema.ts';
 export { pruneModel, type PruneOptions, type PruneReport } from './pruning/pruneModel.ts';
-export { planNodePruning } from './pruning/nodeDependencies.ts';
+export { analyseStructure } from './pruning/structured/pruneNodes.ts';
+export { spectralTargets } from './pruning/structured/spectralGroups.ts';
 export { captureSecondMoments } from './runtime/captureActivations.ts';

@@ -1,6 +1,6 @@
 /**
  * A fuzz campaign: mutants of the committed fixtures, each run through `inspect`, `analyze` and
- * `prune --method magnitude` in a pool of child processes with a time limit per command (a
+ * `prune --method magnitude` (and, for ONNX, `prune --method node`) in a pool of child processes with a time limit per command (a
  * synchronous hang, e.g. a FIFO open or a tight loop, cannot be timed out in-process). Anything
  * but success or a one-line user-input error (exit 1 or 2) is a finding.
  */
@@ -214,6 +214,8 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
       ['inspect', ['inspect', model, '--json']],
       ['analyze', ['analyze', model, '--workers', '0', '--json', path.join(outDir, 'report.json')]],
       ['prune', ['prune', model, '--method', 'magnitude', '--ratio', '0.5', '-o', path.join(outDir, seed.output)]],
+      // ONNX: the dependency analysis and the group edits of node pruning too.
+      ...(seed.model.endsWith('.onnx') ? ([['prune', ['prune', model, '--method', 'node', '--ratio', '0.5', '--force', '-o', path.join(outDir, seed.output)]]] as Array<[string, string[]]>) : []),
     ];
     let failed = false;
     for (const [command, argv] of runs) {

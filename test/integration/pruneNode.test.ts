@@ -8,7 +8,7 @@ import { readOnnx } from '../../src/core/formats/onnx/readOnnx.ts';
 import { writeOnnxWithEdits } from '../../src/core/formats/onnx/writeOnnx.ts';
 import { pruneModel } from '../../src/core/pruning/pruneModel.ts';
 import { verifyOnnx } from '../../src/core/runtime/verifyOnnx.ts';
-import { fixture, floatBytes, tempDir } from '../helpers.ts';
+import { fixture, floatBytes, runCliAsync, tempDir } from '../helpers.ts';
 
 const tmp = tempDir();
 after(tmp.cleanup);
@@ -112,6 +112,9 @@ test('node pruning follows depthwise convs and residual adds, and refuses graph 
       { name: 'w2', dataType: 1, dims: [8, 4], raw: raw(32) },
     ],
   }).writeToFile(out('residual.onnx'));
+  const cli = await runCliAsync(['prune', out('residual.onnx'), '--method', 'node', '--ratio', '0.5', '-o', out('residual-pruned.onnx')]);
+  assert.equal(cli.status, 1, cli.stderr);
+  assert.match(cli.stderr, /^prunescope: error: node pruning would remove nothing, so nothing was written/);
   await assert.rejects(pruneModel(out('residual.onnx'), out('residual-pruned.onnx'), { method: 'node', ratio: 0.5 }), {
     message: "residual.onnx: node pruning would remove nothing, so nothing was written (1 layer: it reaches the graph input 'x'; 1 layer: it reaches the graph output 'y')".replace(/^residual\.onnx: /, ''),
   });

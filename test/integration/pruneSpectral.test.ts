@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { readNpy } from '../../src/core/formats/npy.ts';
 import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
-import { planNodePruning } from '../../src/core/pruning/nodeDependencies.ts';
+import { analyseStructure } from '../../src/core/pruning/structured/pruneNodes.ts';
+import { spectralTargets } from '../../src/core/pruning/structured/spectralGroups.ts';
 import { captureSecondMoments } from '../../src/core/runtime/captureActivations.ts';
 import { pruneModel } from '../../src/core/pruning/pruneModel.ts';
 import { verifyOnnx } from '../../src/core/runtime/verifyOnnx.ts';
@@ -125,11 +126,9 @@ test('CLI: a folder of images calibrates a CNN, and too few samples for a layer 
 test('capturing 512 calibration samples of the CNN fixture holds one batch of activations: under 2× the model size, plus Σ̂', async () => {
   const model = fixture('onnx', 'cnn_plain_bn.onnx');
   const ck = openCheckpoint(model);
-  const byName = new Map(ck.weights.map((w) => [w.name, w]));
-  const targets = ck.weights.flatMap((w) => {
-    const p = ['conv', 'dense'].includes(w.layer.kind) ? planNodePruning(w, ck.ops, byName) : undefined;
-    return p?.ok ? [{ tensor: p.activation, units: p.units }] : [];
-  });
+  const layers = ck.weights.filter((w) => ['conv', 'dense'].includes(w.layer.kind)).map((w) => w.name);
+  const found = spectralTargets(analyseStructure(ck), layers).targets;
+  const targets = [...new Map([...found.values()].map((t) => [t.tensor, t])).values()];
   ck.close();
   const c = await captureSecondMoments(model, targets, { kind: 'random', samples: 512, seed: 0 });
   assert.equal(c.inputs, 512);

@@ -12,7 +12,7 @@
 import type { GNode, Graph } from './graph.ts';
 import { ruleFor } from './rules/index.ts';
 import type { Shapes } from './shapeInference.ts';
-import { clearReshapeMaps, identity, type IndexMap, type Position, Refusal, type RuleContext, type Slot, slotKey } from './slots.ts';
+import { clearReshapeMaps, identity, type IndexMap, single, type Position, Refusal, type RuleContext, type Slot, slotKey } from './slots.ts';
 
 export interface Member {
   slot: Slot;
@@ -204,11 +204,13 @@ export class DependencyGraph {
     /** The node whose rule made each pseudo-slot (it is expanded through that rule again). */
     const creators = new Map<string, GNode>();
     const add = (slot: Slot, images: number[][], use: { node: GNode; index: number } | undefined) => {
+      if (typeof slot.tensor !== 'string' || slot.tensor === '') throw new Refusal(undefined, 'a node lacks an input or output its rule needs');
       const pseudo = slot.tensor.startsWith('#');
       const constant = !pseudo && ctx.isConstant(slot.tensor);
       const matrix = constant && (use === undefined || matrixUse(use.node, use.index));
       const key = memberKey(slot, constant && !matrix ? use : undefined);
       const existing = members.get(key);
+      if (!pseudo) checkSlot(this.g, this.shapes, slot, images, constant);
       if (!existing) {
         const m: Member = { slot, images, constant, pseudo, matrix, ...(constant && !matrix && use ? { use } : {}) };
         members.set(key, m);
@@ -250,9 +252,9 @@ export class DependencyGraph {
         queue.push(existing);
       }
     };
-    add(layer.root, Array.from({ length: units }, (_, k) => [k]), undefined);
     let steps = 0;
     try {
+      add(layer.root, Array.from({ length: units }, (_, k) => single(k)), undefined);
       while (queue.length) {
         const m = queue.shift()!;
         if (++steps > 200_000) throw new Refusal(undefined, 'the dependency analysis did not settle');
@@ -282,6 +284,7 @@ export class DependencyGraph {
               if (!r) continue;
               ({ to, map } = r);
             } else ({ to, map } = link);
+            if (typeof to.tensor !== 'string' || to.tensor === '') throw new Refusal(node, 'a node lacks an input or output its rule needs');
             const images = mapImages(m.images, map);
             const idx = node.inputs.indexOf(to.tensor);
             if (to.tensor.startsWith('#') && !creators.has(to.tensor)) creators.set(to.tensor, node);
@@ -315,6 +318,23 @@ function intern(img: number[]): number[] {
   for (const b of bucket) if (b.length === img.length && b.every((x, i) => x === img[i])) return b;
   bucket.push(img);
   return img;
+}
+
+/** ONNX data types the writer can encode (a corrupted file may name others). */
+const WRITABLE = new Set([1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 16]);
+
+/**
+ * A member's slot must be a known axis of a known shape, its indices on that axis, and a constant
+ * must be of a type the writer can slice: a corrupted model can break each (explicit checks).
+ */
+function checkSlot(g: Graph, shapes: Shapes, slot: Slot, images: ReadonlyArray<readonly number[]>, constant: boolean): void {
+  const dims = shapes.shape.get(slot.tensor);
+  if (!dims) throw new Refusal(undefined, `the shape of '${slot.tensor}' is not known (${shapes.unknown.get(slot.tensor) ?? 'not computed in the main graph'})`);
+  const size = dims[slot.axis];
+  if (!Number.isInteger(slot.axis) || size === undefined) throw new Refusal(undefined, `axis ${slot.axis} is not an axis of '${slot.tensor}' [${dims}]`);
+  if (images.some((img) => img.length > 0 && (img[img.length - 1]! >= size || img[0]! < 0))) throw new Refusal(undefined, `an index map runs past axis ${slot.axis} of '${slot.tensor}' (size ${size})`);
+  const type = shapes.dtype.get(slot.tensor) ?? g.tensors.get(slot.tensor)?.stored?.dataType;
+  if (constant && type !== undefined && !WRITABLE.has(type)) throw new Refusal(undefined, `'${slot.tensor}' is stored as ONNX type ${type}, which the writer does not slice`);
 }
 
 /** Binary search in a sorted image. */

@@ -60,6 +60,13 @@ export function broadcastShapes(shapes: number[][]): number[] {
 const norm = (axis: number, rank: number) => (axis < 0 ? axis + rank : axis);
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
+/** A conv's `group` must divide its input and output channels, with the kernel reading C_in/group of them. */
+function checkGroups(group: number, inChannels: number, kernelIn: number, outChannels: number): void {
+  if (!Number.isSafeInteger(group) || group < 1 || inChannels % group !== 0 || outChannels % group !== 0 || kernelIn * group !== inChannels) {
+    throw new Unknown(`group ${group} does not fit ${inChannels} input and ${outChannels} output channels (kernel reads ${kernelIn})`);
+  }
+}
+
 /** Output spatial dims of a conv or pool (explicit pads, SAME_* and VALID auto_pad, ceil_mode). */
 function spatial(n: GNode, x: number[], kernel: number[], transposed = false, outputShape?: number[]): number[] {
   const k = kernel.length;
@@ -242,9 +249,60 @@ function broadcastValues(op: string, shapes: number[][], values: number[][], out
   return res;
 }
 
+/** Inputs an op needs (a corrupted file may drop some); ops not listed need one. */
+function minInputs(op: string, opset: number): number {
+  switch (op) {
+    case 'Where':
+    case 'Range':
+    case 'LSTM':
+    case 'GRU':
+    case 'RNN':
+    case 'InstanceNormalization':
+    case 'GroupNormalization':
+      return 3;
+    case 'BatchNormalization':
+      return 5;
+    case 'QLinearConv':
+      return 8;
+    case 'Slice':
+      return opset >= 10 ? 3 : 1;
+    case 'Reshape':
+      return opset >= 5 ? 2 : 1;
+    case 'Pad':
+      return opset >= 11 ? 2 : 1;
+    case 'TopK':
+      return opset >= 10 ? 2 : 1;
+    case 'Conv':
+    case 'ConvInteger':
+    case 'ConvTranspose':
+    case 'Gemm':
+    case 'MatMul':
+    case 'MatMulInteger':
+    case 'Gather':
+    case 'GatherElements':
+    case 'Expand':
+    case 'Tile':
+    case 'DequantizeLinear':
+    case 'QuantizeLinear':
+    case 'CastLike':
+    case 'LayerNormalization':
+    case 'PRelu':
+      return 2;
+    default:
+      return BROADCAST.has(op) && !['Sum', 'Max', 'Min', 'Mean'].includes(op) ? 2 : 1;
+  }
+}
+
+/** The rank an op's first input needs (channels and spatial axes, matrices). */
+const MIN_RANK: Record<string, number> = { Conv: 3, ConvInteger: 3, QLinearConv: 3, ConvTranspose: 3, MaxPool: 3, AveragePool: 3, LpPool: 3, GlobalAveragePool: 2, GlobalMaxPool: 2, GlobalLpPool: 2, Gemm: 2, MatMul: 1, MatMulInteger: 1, Gather: 1, BatchNormalization: 2, InstanceNormalization: 3, GroupNormalization: 2, LSTM: 3, GRU: 3, RNN: 3, DepthToSpace: 4, SpaceToDepth: 4 };
+
 function inferNode(n: GNode, x: number[][], v: Array<number[] | undefined>, opset: number): Inferred {
   const one = (s: number[], val?: number[]): Inferred => ({ shapes: [s], ...(val ? { values: [val] } : {}) });
   const op = n.op;
+  const need = minInputs(op, opset);
+  for (let i = 0; i < need; i++) if (!x[i]) throw new Unknown(`${op} needs ${need} inputs; input ${i} is missing`);
+  if ((MIN_RANK[op] ?? 0) > x[0]!.length) throw new Unknown(`${op} needs an input of rank ${MIN_RANK[op]} or more, not [${x[0]}]`);
+  if ((op === 'Gemm' && (x[0]!.length !== 2 || x[1]!.length !== 2)) || ((op === 'Conv' || op === 'ConvTranspose') && x[1]!.length !== x[0]!.length)) throw new Unknown(`${op} of [${x[0]}] and [${x[1]}]`);
   if (n.attrs['__domain'] && n.attrs['__domain'] !== 'ai.onnx') throw new Unknown(`custom domain ${String(n.attrs['__domain'])}`);
   if (op === 'Constant') {
     throw new Unknown('a Constant without a stored value'); // stored Constants were set before the walk
@@ -284,6 +342,7 @@ function inferNode(n: GNode, x: number[][], v: Array<number[] | undefined>, opse
       const s = x[xi]!;
       const w = x[wi]!;
       const kernel = attrInts(n, 'kernel_shape') ?? w.slice(2);
+      checkGroups(attrInt(n, 'group', 1), s[1]!, w[1]!, w[0]!);
       return one([s[0]!, w[0]!, ...spatial(n, s, kernel)]);
     }
     case 'ConvTranspose': {
@@ -291,6 +350,7 @@ function inferNode(n: GNode, x: number[][], v: Array<number[] | undefined>, opse
       const w = x[1]!;
       const kernel = attrInts(n, 'kernel_shape') ?? w.slice(2);
       const group = attrInt(n, 'group', 1);
+      checkGroups(group, s[1]!, w[0]! / group, w[1]! * group);
       return one([s[0]!, w[1]! * group, ...spatial(n, s, kernel, true, attrInts(n, 'output_shape'))]);
     }
     case 'MaxPool':

@@ -104,12 +104,19 @@ export function offset(by: number, size: number): IndexMap {
 
 /** i ↦ [i·q, (i+1)·q): a unit expands into a block (a depthwise multiplier, a flattened channel). */
 export function expand(q: number): IndexMap {
+  checkBlock(q);
   return (i) => Array.from({ length: q }, (_, k) => i * q + k);
 }
 
 /** j ↦ j div q: a block collapses into its unit (the inverse of `expand`). */
 export function collapse(q: number): IndexMap {
+  checkBlock(q);
   return (j) => single(Math.floor(j / q));
+}
+
+/** A block size from a model's attributes and shapes: a positive integer (a corrupted file may say otherwise). */
+function checkBlock(q: number): void {
+  if (!Number.isSafeInteger(q) || q < 1 || q > 1 << 24) throw new Refusal(undefined, `a block of ${q} channels per unit does not fit`);
 }
 
 export function permutation(p: readonly number[]): IndexMap {

@@ -7,8 +7,10 @@
 import type { LayerResult } from '../analysis/analyzeLayer.ts';
 import type { AnalysisReport } from '../report/report.ts';
 import { previewStructured } from './previewStructured.ts';
+import type { PruneMethod } from './types.ts';
 
-export type PreviewMethod = 'magnitude' | 'node' | 'singular' | 'spectral';
+/** The methods the panel previews: every prune method. */
+export type PreviewMethod = PruneMethod;
 export type PreviewTarget = { kind: 'ratio'; ratio: number } | { kind: 'eps'; eps: number } | { kind: 'budget'; params: number };
 
 export interface PreviewRequest {

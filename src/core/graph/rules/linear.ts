@@ -15,6 +15,8 @@ export const conv: ChannelRule = (n, ctx, at) => {
   const ws = ctx.shapeOf(w!);
   const cin = ctx.shapeOf(x!)[1]!;
   const m = ws[0]!;
+  ctx.shapeOf(y); // its output must be known too (shape inference checks the groups)
+  if (!Number.isSafeInteger(g) || g < 1 || cin % g !== 0 || m % g !== 0 || ws[1]! * g !== cin) throw new Refusal(n, `group ${g} does not fit ${cin} input and ${m} output channels`);
   if ((at.slot.tensor === x || at.slot.tensor === y) && at.slot.axis !== 1) throw new Refusal(n, `the pruned axis is axis ${at.slot.axis} of a Conv's ${at.slot.tensor === x ? 'input' : 'output'}, not its channels`);
   if (at.slot.tensor === w && at.slot.axis >= 2) throw new Refusal(n, 'the pruned axis is a kernel axis');
   const rels: Relation[] = [tie(slot(w, 0), slot(y, 1))];
@@ -37,6 +39,8 @@ export const convTranspose: ChannelRule = (n, ctx, at) => {
   const g = attrInt(n, 'group', 1);
   const ws = ctx.shapeOf(w!); // [C_in, M/g, k…]
   const cin = ctx.shapeOf(x!)[1]!;
+  ctx.shapeOf(y);
+  if (!Number.isSafeInteger(g) || g < 1 || cin % g !== 0 || ws[0] !== cin) throw new Refusal(n, `group ${g} does not fit ${cin} input channels`);
   if ((at.slot.tensor === x || at.slot.tensor === y) && at.slot.axis !== 1) throw new Refusal(n, `the pruned axis is axis ${at.slot.axis} of a ConvTranspose, not its channels`);
   const rels: Relation[] = [tie(slot(x, 1), slot(w, 0))];
   if (b) rels.push(tie(slot(b, 0), slot(y, 1)));

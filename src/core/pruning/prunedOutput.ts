@@ -1,0 +1,82 @@
+/**
+ * What every prune shares around its output: the files it reads and must never write, the side
+ * files it writes, staging and verification before commit, and honest sizes.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { type Checkpoint } from '../checkpoint.ts';
+import { UserInputError } from '../errors.ts';
+import { InputFiles } from '../io/inputFiles.ts';
+import { testPause, yieldToSignals } from '../io/outputTransaction.ts';
+import { TFJS_SHARD } from '../formats/tfjs/writeTfjs.ts';
+import { openCheckpoint } from '../formats/openCheckpoint.ts';
+import { type Verification, type VerifyOptions } from '../runtime/verifyOnnx.ts';
+
+import type { PruneOptions } from './types.ts';
+
+/**
+ * Runs the verification on the staged model when asked, before anything is committed: the original
+ * failing is reported as such (bad input), the pruned model failing is a bug (and nothing is written).
+ */
+export async function verifyStaged(on: VerifyOptions | null, run: (on: VerifyOptions) => Promise<Verification>, signal?: AbortSignal): Promise<Verification | null> {
+  await staged(signal);
+  return on ? await run(on) : null;
+}
+
+/** Every file is written to the staging folder: a cancel stops here, before verification and commit. */
+export async function staged(signal?: AbortSignal): Promise<void> {
+  await testPause('staged', signal);
+  await yieldToSignals(signal);
+}
+
+/** Bytes of all the files of a model. */
+export function totalSize(files: readonly string[]): number {
+  return files.reduce((a, f) => a + fs.statSync(f).size, 0);
+}
+
+/** Gzipped bytes of the files, each compressed on its own (as a web server would send them). */
+export async function gzipSize(files: readonly string[]): Promise<number> {
+  let total = 0;
+  for (const file of files) {
+    total += await new Promise<number>((resolve, reject) => {
+      let n = 0;
+      fs.createReadStream(file)
+        .pipe(zlib.createGzip({ level: 6 }))
+        .on('data', (c: Buffer) => (n += c.length))
+        .on('end', () => resolve(n))
+        .on('error', reject);
+    });
+  }
+  return total;
+}
+
+/** Every file this run reads: the model's, --data, --labels, and what the caller adds (--plan). */
+export function runInputs(ck: Checkpoint, o: PruneOptions): InputFiles {
+  const inputs = new InputFiles().add(ck.file, 'the original model').addAll(ck.files.slice(1), `a file of the original model (${path.basename(ck.file)})`);
+  if (o.data) inputs.add(o.data, 'the --data input');
+  if (o.labels) inputs.add(o.labels, 'the --labels input');
+  for (const f of o.inputFiles ?? []) inputs.add(f, `the input ${path.basename(f)}`);
+  return inputs;
+}
+
+/** The side files a prune writes next to the model, by their preferred names. */
+export function sideFilesOf(format: Checkpoint['format'], out: string, o: PruneOptions): string[] {
+  if (format === 'tfjs-layers') return [TFJS_SHARD];
+  if (format === 'onnx' && o.externalData === 'always') return [`${path.basename(out)}.data`];
+  return [];
+}
+
+/** The side files of the model a forced prune replaces (removed once the new one is in place). */
+export function filesOfExistingModel(out: string): string[] {
+  if (!fs.existsSync(out)) return [];
+  try {
+    const old = openCheckpoint(out);
+    old.close();
+    return old.files.slice(1);
+  } catch (e) {
+    if (e instanceof UserInputError) return []; // not a readable model: only the file itself is replaced
+    throw e;
+  }
+}
+
