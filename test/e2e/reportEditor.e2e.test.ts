@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { buildOnnxModel } from '../../src/core/formats/onnx/onnxBuilder.ts';
+import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
 import { sasSamples } from '../../src/core/analysis/prng.ts';
 import { floatBytes, paintedPixels, ROOT, runCli, tempDir } from '../helpers.ts';
 
@@ -22,7 +23,7 @@ const tmp = tempDir();
 const workspace = path.join(tmp.dir, 'workspace');
 const userDir = path.join(tmp.dir, 'user');
 const exportDir = path.join(workspace, 'exports');
-const exportPath = path.join(exportDir, 'mlp.pruned-magnitude.onnx');
+const exportPath = path.join(exportDir, 'mlp.pruned-node.onnx');
 const trainedPath = path.join(exportDir, 'digits.gated.onnx');
 let server: ChildProcess | undefined;
 let url = '';
@@ -172,14 +173,32 @@ test('PruneScope in VS Code: report, comparison, prune & export, themes, cancel,
     for (const n of painted) assert.ok(n > 2000, `a comparison chart is blank (${painted})`);
   });
 
-  await t.test('4. Prune & export writes a verified model and says so', async () => {
+  await t.test('4. Node pruning: the preview shows each layer\'s group status, and Prune & export writes a verified model of those sizes', async () => {
     await frame.click('vscode-tab-header[data-view="prune"]');
     await frame.waitForFunction(() => document.querySelectorAll('#preview tbody tr').length > 0);
+    await frame.waitForFunction(() => {
+      const m = document.getElementById('method') as HTMLElement & { value: string };
+      m.value = 'node';
+      return m.value === 'node';
+    });
+    await frame.evaluate(() => document.getElementById('method')!.dispatchEvent(new Event('change')));
+    // 64 → 256 → 128 → 10 at ratio 0.5: the two hidden layers lose half their units; the last feeds the graph output.
+    await frame.waitForFunction(() => Array.from(document.querySelectorAll('#preview tbody tr')).some((tr) => tr.children[5]?.textContent === 'refused'));
+    const rows = await frame.locator('#preview tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.children[0]!.textContent, tr.children[4]!.textContent, tr.children[5]!.textContent]));
+    assert.deepEqual(rows, [
+      ['0.weight', '8,192', 'pruned'],
+      ['2.weight', '8,192', 'pruned'],
+      ['4.weight', '640', 'refused'],
+    ]);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'prune-node.png') });
     await frame.click('#prune');
     await frame.waitForSelector('#verification', { timeout: 120_000 });
     const line = (await frame.textContent('#verification'))!;
     assert.match(line, /^verified in onnxruntime-node on 32 random inputs \([^)]+\): max \|Δ\| [\d.e+-]+, relative error [\d.e+-]+, cosine [\d.]+, top-1 agreement [\d.]+%$/);
     assert.ok(fs.statSync(exportPath).size > 1000);
+    const pruned = openCheckpoint(exportPath);
+    assert.deepEqual(Object.fromEntries(pruned.weights.map((w) => [w.name, w.shape.join('x')])), { '0.weight': '128x64', '0.bias': '128', '2.weight': '64x128', '2.bias': '64', '4.weight': '10x64', '4.bias': '10' });
+    pruned.close();
     assert.ok(fs.existsSync(path.join(workspace, 'mlp.onnx')), 'the original is untouched');
     await page.locator('.notification-toast', { hasText: 'Open report of pruned model' }).waitFor({ timeout: 10_000 });
     await page.keyboard.press('Escape');
