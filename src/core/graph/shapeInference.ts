@@ -115,6 +115,7 @@ export function inferShapes(g: Graph, o: InferOptions): Shapes {
       const missing = n.inputs.findIndex((name, i) => name !== '' && ins[i] === undefined);
       if (missing >= 0 && n.op !== 'Constant') throw new Unknown(`its input '${n.inputs[missing]}' has no known shape (${unknown.get(n.inputs[missing]!) ?? 'not produced in the main graph'})`);
       const r = inferNode(n, ins as number[][], vals, opset);
+      for (const s of r.shapes) if (s) checkPlausible(s);
       const t = outputType(n, n.inputs.map((name) => dtype.get(name)));
       if (t) for (const o of n.outputs) if (o) dtype.set(o, t);
       r.shapes.forEach((s, i) => {
@@ -249,6 +250,18 @@ function broadcastValues(op: string, shapes: number[][], values: number[][], out
   return res;
 }
 
+/** Elements an inferred tensor may have: past this, a corrupted attribute (pads of 2³¹) made it up. */
+const MAX_ELEMENTS = 2 ** 36;
+
+function checkPlausible(s: readonly number[]): void {
+  let n = 1;
+  for (const d of s) {
+    if (!Number.isSafeInteger(d) || d < 0) throw new Unknown(`a dim of ${d}`);
+    n *= d;
+  }
+  if (n > MAX_ELEMENTS) throw new Unknown(`[${s}] is ${n.toExponential(1)} elements, more than any real activation`);
+}
+
 /** Inputs an op needs (a corrupted file may drop some); ops not listed need one. */
 function minInputs(op: string, opset: number): number {
   switch (op) {
@@ -369,6 +382,9 @@ function inferNode(n: GNode, x: number[][], v: Array<number[] | undefined>, opse
       const b = x[1]!;
       const m = attrInt(n, 'transA', 0) ? a[1]! : a[0]!;
       const nn = attrInt(n, 'transB', 0) ? b[0]! : b[1]!;
+      const ka = attrInt(n, 'transA', 0) ? a[0]! : a[1]!;
+      const kb = attrInt(n, 'transB', 0) ? b[1]! : b[0]!;
+      if (ka !== kb) throw new Unknown(`Gemm of [${a}] and [${b}]`);
       return one([m, nn]);
     }
     case 'MatMul':

@@ -116,7 +116,8 @@ export function collapse(q: number): IndexMap {
 
 /** A block size from a model's attributes and shapes: a positive integer (a corrupted file may say otherwise). */
 function checkBlock(q: number): void {
-  if (!Number.isSafeInteger(q) || q < 1 || q > 1 << 24) throw new Refusal(undefined, `a block of ${q} channels per unit does not fit`);
+  // A flattened channel of a million positions is already far past any Dense layer's input.
+  if (!Number.isSafeInteger(q) || q < 1 || q > 1 << 20) throw new Refusal(undefined, `a block of ${q} indices per unit is more than PruneScope follows`);
 }
 
 export function permutation(p: readonly number[]): IndexMap {
@@ -191,6 +192,9 @@ function indicesWith(atoms: readonly number[], sizes: readonly number[], want: R
     }
     return single(i);
   }
+  let count = 1;
+  for (const a of atoms) if (!want.has(a)) count *= sizes[a]!;
+  if (count > 1 << 20) throw new Refusal(undefined, `a reshape would tie ${count} indices to one unit`);
   let out = [0];
   let scale = 1;
   for (const a of atoms) {
@@ -230,14 +234,26 @@ export function reshapeLink(inShape: readonly number[], a: number, outShape: rea
     const n = sizes[atom]!;
     return distinct.every((img) => {
       if (img.length === 0) return true; // a unit with no index here constrains nothing
-      if (img.length < n) return false;
-      const set = img.length > 8 ? new Set(img) : undefined;
-      const has = (j: number) => (set ? set.has(j) : img.includes(j));
-      return img.every((i) => {
+      if (img.length % n !== 0) return false;
+      // Free on this atom: the image is a union of whole fibres (every value of the digit, the
+      // other digits fixed). Small images are checked fibre by fibre; large ones by counting each
+      // fibre's members (images hold no repeats), which stays linear.
+      if (img.length * n <= 4096) {
+        const set = img.length > 8 ? new Set(img) : undefined;
+        const has = (j: number) => (set ? set.has(j) : img.includes(j));
+        return img.every((i) => {
+          const base = i - (Math.floor(i / st) % n) * st;
+          for (let v = 0; v < n; v++) if (!has(base + v * st)) return false;
+          return true;
+        });
+      }
+      const count = new Map<number, number>();
+      for (const i of img) {
         const base = i - (Math.floor(i / st) % n) * st;
-        for (let v = 0; v < n; v++) if (!has(base + v * st)) return false;
-        return true;
-      });
+        count.set(base, (count.get(base) ?? 0) + 1);
+      }
+      for (const c of count.values()) if (c !== n) return false;
+      return true;
     });
   };
   let fixed = mine.filter((x) => sizes[x]! > 1 && !free(x));
