@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { after, test } from 'node:test';
 import { analyzeModel } from '../../src/core/analysis/analyzeModel.ts';
 import { previewPlan, type PreviewRequest } from '../../src/core/pruning/previewPlan.ts';
+import { layerGroupCurve } from '../../src/core/pruning/previewStructured.ts';
 import { pruneModel, type PruneOptions } from '../../src/core/pruning/pruneModel.ts';
 import { fixture, tempDir } from '../helpers.ts';
 
@@ -46,6 +47,12 @@ for (const name of ['resnet_op13.onnx', 'mobilenet_v2_op17.onnx', 'vit_op13.onnx
         assert.ok(Math.abs(l.ratio - r.ratio) < 1e-12, `${what}: ${l.name} ratio ${l.ratio} vs ${r.ratio}`);
         if (r.ratio === 0) assert.ok(l.skip !== undefined || l.ratio === 0, `${what}: ${l.name} is kept by the export`);
         if (r.group) assert.deepEqual(l.group, r.group, `${what}: ${l.name}`);
+        if (r.group && r.relErr !== null) {
+          // The chart's group curve at the units removed is the export's error for the layer.
+          assert.equal(l.relErr, r.relErr, `${what}: ${l.name} error`);
+          const gc = layerGroupCurve(report.structure, l.name)!;
+          assert.ok(gc.curve.includes(r.relErr), `${what}: ${l.name}: ${r.relErr} on the group curve`);
+        }
       }
     }
   });

@@ -58,7 +58,7 @@ function renderSelection(): void {
   const focus = layers[layers.length - 1];
   detail = focus
     ? [
-        curvesChart(byId('chart-curves') as HTMLCanvasElement, layers, state!.report.settings.eps),
+        curvesChart(byId('chart-curves') as HTMLCanvasElement, layers, state!.report.settings.eps, undefined, state!.report.structure),
         esdChart(byId('chart-esd') as HTMLCanvasElement, focus),
         histogramChart(byId('chart-hist') as HTMLCanvasElement, focus),
         ...(state!.report.calibration ? [activationSpectrumChart(byId('chart-act') as HTMLCanvasElement, focus)] : []),

@@ -3,6 +3,8 @@
  * Colours come from VS Code's chart theme variables when present (light, dark, high contrast),
  * else from a fixed palette.
  */
+import { layerGroupCurve } from '../../../src/core/pruning/previewStructured.ts';
+import type { StructureReport } from '../../../src/core/report/structure.ts';
 import { Chart, type ChartDataset, registerables } from 'chart.js';
 import type { LayerResult } from '../../../src/core/analysis/analyzeLayer.ts';
 
@@ -118,9 +120,10 @@ const METHOD_LABEL: Record<Method, string> = { magnitude: 'magnitude', node: 'no
 /**
  * Relative ℓ2 error vs. pruning ratio. One layer: its three methods in three colours. Several
  * layers: one colour per layer, methods by dash (magnitude solid, node dashed, SV dotted).
- * Always with the Gaussian reference and the ε line.
+ * Always with the Gaussian reference and the ε line; for one ONNX layer, also its dependency
+ * group's curve (the paper's per-layer node curve stays).
  */
-export function curvesChart(canvas: HTMLCanvasElement, layers: readonly LayerResult[], eps: number, methods: readonly Method[] = ['magnitude', 'node', 'singular']): Chart {
+export function curvesChart(canvas: HTMLCanvasElement, layers: readonly LayerResult[], eps: number, methods: readonly Method[] = ['magnitude', 'node', 'singular'], structure?: StructureReport): Chart {
   const p = palette();
   const methodColour: Record<Method, string> = { magnitude: p.blue, node: p.orange, singular: p.green };
   const datasets: ChartDataset<'line', Point[]>[] = [];
@@ -133,6 +136,11 @@ export function curvesChart(canvas: HTMLCanvasElement, layers: readonly LayerRes
       datasets.push({ label, data: points(l.curves.ratios, c), borderColor: colour, backgroundColor: colour, borderDash: layers.length === 1 ? [] : METHOD_DASH[m], pointRadius: 0 });
     }
   });
+  // ONNX: the curve of the layer's dependency group, over all its slices (what node pruning removes).
+  const group = structure && layers.length === 1 && methods.includes('node') ? layerGroupCurve(structure, layers[0]!.name) : null;
+  if (group) {
+    datasets.push({ label: `node, group ${group.group} (export)`, data: Array.from(group.curve, (y, j) => ({ x: j / group.classes, y })), borderColor: p.orange, backgroundColor: p.orange, borderDash: [3, 3], pointRadius: 0, stepped: 'before' });
+  }
   if (layers[0]) datasets.push({ label: 'Gaussian reference', data: points(layers[0].curves.ratios, layers[0].curves.gaussian), borderColor: p.grey, borderDash: [5, 4], pointRadius: 0 });
   datasets.push({ label: `ε = ${eps}`, data: [{ x: 0, y: eps }, { x: 1, y: eps }], borderColor: p.red, borderDash: [2, 3], pointRadius: 0 });
   return annotate(

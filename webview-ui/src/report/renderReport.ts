@@ -28,7 +28,7 @@ export function renderReport(r: AnalysisReport): void {
     if (!l) return;
     for (const c of detail) c.destroy();
     detail = [
-      curvesChart(byId('chart-curves') as HTMLCanvasElement, [l], r.settings.eps),
+      curvesChart(byId('chart-curves') as HTMLCanvasElement, [l], r.settings.eps, undefined, r.structure),
       esdChart(byId('chart-esd') as HTMLCanvasElement, l),
       histogramChart(byId('chart-hist') as HTMLCanvasElement, l),
       ...(r.calibration ? [activationSpectrumChart(byId('chart-act') as HTMLCanvasElement, l)] : []),
