@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { AnalysisReport } from '../core/report/report.ts';
+import { type AnalysisReport, SCHEMA_VERSION } from '../core/report/report.ts';
 
 /**
  * Analysis reports cached per file content (sha256) and settings, in memory and on disk (the
@@ -17,7 +17,8 @@ export class ReportCache {
   /** `sha256`: the file's own content hash (what the report's model.sha256 will be, so the analysis need not hash again). */
   async get(file: string, settings: unknown): Promise<{ key: string; sha256: string; report: AnalysisReport | undefined }> {
     const { sha256, key: content } = await this.hash(file);
-    const key = `${content}-${createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16)}`;
+    // A report of another schema version (an older PruneScope) is not served: it may lack fields the views need.
+    const key = `${content}-${createHash('sha256').update(JSON.stringify({ settings, schema: SCHEMA_VERSION })).digest('hex').slice(0, 16)}`;
     let report = this.reports.get(key);
     if (!report && this.dir) {
       try {
