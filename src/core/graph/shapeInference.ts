@@ -223,6 +223,7 @@ function arith(op: string, a: number, b: number): number {
 function broadcastValues(op: string, shapes: number[][], values: number[][], out: number[]): number[] {
   const rank = out.length;
   const total = size(out);
+  if (!Number.isSafeInteger(total) || total < 0) throw new Unknown(`[${out}] is not a shape`);
   const res = new Array<number>(total);
   const strides = shapes.map((s) => {
     const st = new Array<number>(rank).fill(0);
@@ -314,6 +315,7 @@ function inferNode(n: GNode, x: number[][], v: Array<number[] | undefined>, opse
   const op = n.op;
   const need = minInputs(op, opset);
   for (let i = 0; i < need; i++) if (!x[i]) throw new Unknown(`${op} needs ${need} inputs; input ${i} is missing`);
+  for (const s of x) if (s) checkPlausible(s); // declared shapes too (value_info is not checked on read)
   if ((MIN_RANK[op] ?? 0) > x[0]!.length) throw new Unknown(`${op} needs an input of rank ${MIN_RANK[op]} or more, not [${x[0]}]`);
   if ((op === 'Gemm' && (x[0]!.length !== 2 || x[1]!.length !== 2)) || ((op === 'Conv' || op === 'ConvTranspose') && x[1]!.length !== x[0]!.length)) throw new Unknown(`${op} of [${x[0]}] and [${x[1]}]`);
   if (n.attrs['__domain'] && n.attrs['__domain'] !== 'ai.onnx') throw new Unknown(`custom domain ${String(n.attrs['__domain'])}`);
@@ -407,6 +409,7 @@ function inferNode(n: GNode, x: number[][], v: Array<number[] | undefined>, opse
       const s = x[0]!;
       const target = v[1];
       if (!target) throw new Unknown('its target shape is computed from values this inference does not know');
+      if (target.some((d) => !Number.isSafeInteger(d) || d < -1)) throw new Unknown(`a Reshape target of [${target}]`);
       const allowZero = attrInt(n, 'allowzero', 0) === 1;
       const out = target.map((d, i) => (d === 0 && !allowZero ? s[i]! : d));
       const minus = out.indexOf(-1);
@@ -498,6 +501,7 @@ function inferNode(n: GNode, x: number[][], v: Array<number[] | undefined>, opse
     case 'Expand': {
       const target = v[1];
       if (!target) throw new Unknown('computed expand shape');
+      checkPlausible(target);
       const out = broadcastShapes([x[0]!, target]);
       const vals = v[0] && size(out) <= MAX_VALUE ? broadcastValues('Sum', [x[0]!], [v[0]], out) : undefined;
       return one(out, vals);
@@ -505,11 +509,13 @@ function inferNode(n: GNode, x: number[][], v: Array<number[] | undefined>, opse
     case 'Tile': {
       const reps = v[1];
       if (!reps) throw new Unknown('computed tile repeats');
+      checkPlausible(reps);
       return one(x[0]!.map((d, i) => d * reps[i]!));
     }
     case 'ConstantOfShape': {
       const target = v[0];
       if (!target) throw new Unknown('computed shape');
+      checkPlausible(target);
       const fill = (n.attrs['__tensorValue'] as number | undefined) ?? 0;
       return one(target, size(target) <= MAX_VALUE ? new Array(size(target)).fill(fill) : undefined);
     }
@@ -517,7 +523,8 @@ function inferNode(n: GNode, x: number[][], v: Array<number[] | undefined>, opse
       if (!v[0] || !v[1] || !v[2]) throw new Unknown('computed range');
       const [start, limit, delta] = [v[0][0]!, v[1][0]!, v[2][0]!];
       const count = Math.max(0, Math.ceil((limit - start) / delta));
-      return one([count], Array.from({ length: count }, (_, i) => start + i * delta));
+      checkPlausible([count]);
+      return one([count], count <= MAX_VALUE ? Array.from({ length: count }, (_, i) => start + i * delta) : undefined);
     }
     case 'Pad': {
       const s = x[0]!;
