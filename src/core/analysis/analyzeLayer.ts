@@ -184,14 +184,16 @@ export function analyzeLayer(w: WeightTensor, settings: AnalysisSettings, isClas
   } else if (Math.min(filters.rows, filters.cols) > settings.maxSpectrumDim) {
     result.reasons.push(`spectra skipped: min(${filters.rows}, ${filters.cols}) exceeds maxSpectrumDim ${settings.maxSpectrumDim}`);
   } else {
-    const med = columnMedians(filters.data, filters.rows, filters.cols);
+    // heavy-tails.md §2.4 (e): paper mode decomposes the transposed classifier (centred by W's row medians).
+    const a = transposedClassifier ? tail : filters;
+    const med = columnMedians(a.data, a.rows, a.cols);
     let esdEigen: Float64Array;
     if (isConv) {
       esdEigen = pooledSliceEigenvalues(values, shape);
       const { centred } = gramEigenvaluesRawAndCentred(filters.data, filters.rows, filters.cols, med);
       result.singularValues = Array.from(singularFromSquared(centred));
     } else {
-      const { raw: rawEig, centred } = gramEigenvaluesRawAndCentred(filters.data, filters.rows, filters.cols, med);
+      const { raw: rawEig, centred } = gramEigenvaluesRawAndCentred(a.data, a.rows, a.cols, med);
       esdEigen = rawEig;
       result.singularValues = Array.from(singularFromSquared(centred));
     }
