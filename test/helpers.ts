@@ -1,8 +1,10 @@
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { TestContext } from 'node:test';
 import type { Checkpoint, LayerKind } from '../src/core/checkpoint.ts';
 import { readNpy } from '../src/core/formats/npy.ts';
 import { chromium, type Frame, type Page } from 'playwright-core';
@@ -108,6 +110,18 @@ export function onnxChecker(files: readonly string[]): Array<{ file: string; err
   const r = spawnSync('/usr/bin/python3', ['-c', script, ...files], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`onnx.checker did not run: ${r.stderr}`);
   return JSON.parse(r.stdout) as Array<{ file: string; error: string }>;
+}
+
+/**
+ * A subtest that runs a Python snippet (sys.argv[1] = `file`) with Debian's python3-onnx and
+ * expects `stdout`; skipped, saying why, when python3-onnx is not installed (.ci/run installs it).
+ */
+export async function onnxPythonCheck(t: TestContext, name: string, script: string, file: string, stdout: string): Promise<void> {
+  await t.test(name, (st) => {
+    if (spawnSync('/usr/bin/python3', ['-c', 'import onnx']).status !== 0) return st.skip('python3-onnx is not installed (apt-get install python3-onnx)');
+    const c = spawnSync('/usr/bin/python3', ['-c', `import onnx, sys\n${script}`, file], { encoding: 'utf8' });
+    assert.equal(c.stdout.trim(), stdout, c.stderr);
+  });
 }
 
 /** Float32 little-endian bytes of `values`, as an initializer payload for buildOnnxModel. */

@@ -60,7 +60,8 @@ test('mlp.onnx, 50% of every hidden layer: the initializer bytes drop by the pre
   assert.equal(bytes(fixture('onnx', 'mlp.onnx')) - bytes(out('mlp-half.onnx')), 4 * (before - afterPrediction));
   assert.equal(r.paramsBefore - r.paramsAfter, before - afterPrediction);
   assert.match(r.layers.find((l) => l.name === 'fc3.weight')!.reason!, /graph output/);
-  assert.ok(r.verify!.samples === 32 && Number.isFinite(r.verify!.maxAbs));
+  const v = r.verify!;
+  assert.ok(v.samples === 32 && v.cosine > 0.93 && v.relErr < 0.4 && v.maxAbs > 0.05, JSON.stringify(v)); // measured: cosine 0.948, rel. error 0.324
 });
 
 test('cnn_plain_bn.onnx: filter pruning shrinks Conv + BatchNorm + the next Conv (and the classifier after the pool) consistently, and runs', async () => {
@@ -81,7 +82,7 @@ test('cnn_plain_bn.onnx: filter pruning shrinks Conv + BatchNorm + the next Conv
   });
   ck.close();
   const v = await verifyOnnx(fixture('onnx', 'cnn_plain_bn.onnx'), out('cnn-half.onnx'));
-  assert.ok(Number.isFinite(v.maxAbs) && v.cosine > 0.9, JSON.stringify(v));
+  assert.ok(v.cosine > 0.97 && v.relErr < 0.25 && v.maxAbs > 0.01, JSON.stringify(v)); // measured: cosine 0.984, rel. error 0.183
 });
 
 test('node pruning follows depthwise convs and residual adds, and refuses graph inputs, graph outputs and unknown ops by name', async () => {

@@ -8,7 +8,8 @@ import { readOnnx } from '../../src/core/formats/onnx/readOnnx.ts';
 import { pruneModel } from '../../src/core/pruning/pruneModel.ts';
 import { verifyOnnx } from '../../src/core/runtime/verifyOnnx.ts';
 import { writeOnnxWithEdits } from '../../src/core/formats/onnx/writeOnnx.ts';
-import { fixture, tempDir } from '../helpers.ts';
+import { fixture, onnxPythonCheck, tempDir } from '../helpers.ts';
+import { matmul, readWeights, relErrOf, transposeOf } from '../writtenWeights.ts';
 
 const tmp = tempDir();
 after(tmp.cleanup);
@@ -56,22 +57,42 @@ test('mlp.onnx at rank 25%: every Gemm is factorised, the initializer bytes drop
   assert.equal(after_.ops.filter((o) => o.opType === 'Gemm').length, 3);
   assert.deepEqual(after_.ops.filter((o) => o.opType === 'Relu'), before.ops.filter((o) => o.opType === 'Relu'));
   const v = await verifyOnnx(fixture('onnx', 'mlp.onnx'), out('mlp-r25.onnx'));
-  assert.ok(Number.isFinite(v.maxAbs) && v.cosine > 0.5, JSON.stringify(v));
+  assert.ok(v.samples === 32 && v.cosine > 0.9 && v.relErr < 0.5 && v.maxAbs > 0.05, JSON.stringify(v)); // measured: cosine 0.929, rel. error 0.421
   before.close();
   after_.close();
 });
 
-test('each layer\'s singular-value error equals its analysis curve at that ratio (median-centred, 1e-6)', async () => {
+test('each layer\'s singular-value error is the one recomputed from the written tensors (factors multiplied out), and equals its analysis curve', async () => {
   const r = await pruneModel(fixture('onnx', 'lstm.onnx'), out('lstm-sv.onnx'), { method: 'singular', ratio: 0.5, centre: 'median' });
+  const before = readWeights(fixture('onnx', 'lstm.onnx'));
+  const written = readWeights(out('lstm-sv.onnx'));
   const ck = readOnnx(fixture('onnx', 'lstm.onnx'));
+  assert.deepEqual(r.layers.map((l) => l.reason!.split(':')[0]), [
+    'dense rank-9 reconstruction written',
+    'factorised into 24×4 and 4×5',
+    'dense rank-9 reconstruction written',
+    'dense rank-13 reconstruction written',
+  ]);
   for (const l of r.layers) {
-    const a = analyzeLayer(ck.weights.find((w) => w.name === l.name)!, DEFAULT_SETTINGS);
-    const at = a.curves.ratios.indexOf(0.5);
-    assert.ok(Math.abs(l.relErr! - a.curves.singular![at]!) < 1e-6, `${l.name}: ${l.relErr} vs ${a.curves.singular![at]}`);
+    const w = before.get(l.name)!;
+    const rows = w.canonicalShape[0]!;
+    const cols = w.canonical.length / rows;
+    let approx: Float64Array;
+    const a = written.get(`${l.name}.svd_in`);
+    if (a) {
+      // MatMul(x, A) then MatMul(·, B): Wᵀ (cols × rows) = A·B.
+      const b = written.get(`${l.name}.svd_out`)!;
+      approx = transposeOf(matmul(a.stored, b.stored, cols, a.shape[1]!, rows), cols, rows);
+      assert.equal(written.has(l.name), false, `${l.name}: the factorised weight is gone`);
+    } else approx = written.get(l.name)!.canonical;
+    const fromFile = relErrOf(w.canonical, approx, { columns: cols });
+    assert.ok(Math.abs(l.relErr! - fromFile) < 1e-6, `${l.name}: reported ${l.relErr}, written ${fromFile}`);
+    const analysis = analyzeLayer(ck.weights.find((x) => x.name === l.name)!, DEFAULT_SETTINGS);
+    assert.ok(Math.abs(fromFile - analysis.curves.singular![analysis.curves.ratios.indexOf(0.5)]!) < 1e-6, l.name);
   }
   ck.close();
   const v = await verifyOnnx(fixture('onnx', 'lstm.onnx'), out('lstm-sv.onnx'));
-  assert.ok(Number.isFinite(v.maxAbs));
+  assert.ok(v.samples === 32 && v.cosine > 0.95 && v.maxAbs > 0.01 && v.maxAbs < 0.15, JSON.stringify(v)); // measured: cosine 0.968, max |Δ| 0.098
 });
 
 test('onnx.checker accepts the factorised models (when Debian\'s python3-onnx is installed)', (t) => {
@@ -83,7 +104,7 @@ test('onnx.checker accepts the factorised models (when Debian\'s python3-onnx is
   }
 });
 
-test('factorised Conv layers compute exactly the dense rank-r approximation (1e-5), with stride/padding kept', async () => {
+test('factorised Conv layers compute exactly the dense rank-r approximation (1e-5), with stride/padding kept', async (t) => {
   const { pruneSingular, reconstruct } = await import('../../src/core/pruning/singular.ts');
   const { writeOnnxWithEdits } = await import('../../src/core/formats/onnx/writeOnnx.ts');
   const r = await pruneModel(fixture('onnx', 'cnn_plain_bn.onnx'), out('cnn-fact.onnx'), { method: 'singular', ratio: 0.75 });
@@ -108,13 +129,10 @@ test('factorised Conv layers compute exactly the dense rank-r approximation (1e-
   assert.deepEqual(convs[0]!.attributes['pads'], [1, 1, 1, 1]);
   assert.deepEqual(convs[0]!.attributes['strides'], [1, 1]);
   after.close();
-  if (spawnSync('/usr/bin/python3', ['-c', 'import onnx']).status === 0) {
-    const c = spawnSync('/usr/bin/python3', ['-c', 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print("ok")', out('cnn-fact.onnx')], { encoding: 'utf8' });
-    assert.equal(c.stdout.trim(), 'ok', c.stderr);
-  }
+  await onnxPythonCheck(t, 'onnx.checker (full) accepts it', 'onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True); print("ok")', out('cnn-fact.onnx'), 'ok');
 });
 
-test('external data output (forced here; automatic past 2 GiB): <out>.data holds the tensors, and the model runs the same', async () => {
+test('external data output (forced here; automatic past 2 GiB): <out>.data holds the tensors, and the model runs the same', async (t) => {
   await pruneModel(fixture('onnx', 'mlp.onnx'), out('mlp-inline.onnx'), { method: 'singular', ratio: 0.5 });
   const r = await pruneModel(fixture('onnx', 'mlp.onnx'), out('mlp-ext.onnx'), { method: 'singular', ratio: 0.5, externalData: 'always' });
   assert.ok(fs.existsSync(out('mlp-ext.onnx.data')));
@@ -127,8 +145,5 @@ test('external data output (forced here; automatic past 2 GiB): <out>.data holds
   const ck = readOnnx(out('mlp-ext.onnx'));
   assert.ok(ck.weights.filter((w) => w.size > 256).length > 0);
   ck.close();
-  if (spawnSync('/usr/bin/python3', ['-c', 'import onnx']).status === 0) {
-    const c = spawnSync('/usr/bin/python3', ['-c', 'import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1])); print("ok")', out('mlp-ext.onnx')], { encoding: 'utf8' });
-    assert.equal(c.stdout.trim(), 'ok', c.stderr);
-  }
+  await onnxPythonCheck(t, 'onnx.checker accepts it (external data beside it)', 'onnx.checker.check_model(onnx.load(sys.argv[1])); print("ok")', out('mlp-ext.onnx'), 'ok');
 });

@@ -37,6 +37,7 @@ test('TF.js spectral pruning beats node pruning on held-out digits and matches t
     const vs = await verifyTfjs(TFJS, outT, heldOut);
     const vn = await verifyTfjs(TFJS, outN, heldOut);
     assert.ok(vs.relErr < vn.relErr && vs.accuracyAfter! >= vn.accuracyAfter!, `keep ${keep}: spectral ${vs.relErr}/${vs.accuracyAfter} vs node ${vn.relErr}/${vn.accuracyAfter}`);
+    assert.ok(vs.accuracyAfter! >= (keep === 0.25 ? 0.97 : 0.98) && vs.relErr <= (keep === 0.25 ? 0.1 : 0.05), `keep ${keep}: spectral accuracy ${vs.accuracyAfter}, rel. error ${vs.relErr}`);
     // The same units as the ONNX path, and outputs within float32 noise of its pruned model.
     const onnx = await pruneModel(ONNX, path.join(tmp.dir, `onnx-${keep}.onnx`), { method: 'spectral', ratio: 1 - keep, data: CALIB });
     const { tf } = await loadTfjs();

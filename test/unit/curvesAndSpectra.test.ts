@@ -10,6 +10,7 @@ import { median } from '../../src/core/analysis/order.ts';
 import { Mulberry32, sasSamples } from '../../src/core/analysis/prng.ts';
 import { gramEigenvalues, singularFromSquared } from '../../src/core/linalg/spectrum.ts';
 import { fixture } from '../helpers.ts';
+import { medianOf } from '../writtenWeights.ts';
 
 const VECTORS_DIR = fixture('spec-vectors');
 const VECTORS = JSON.parse(fs.readFileSync(path.join(VECTORS_DIR, 'test_vectors.json'), 'utf8'));
@@ -127,7 +128,12 @@ test('bad layers: NaN is invalid, all-zero and constant layers say why, tiny lay
   assert.equal(small.status, 'partial');
   assert.equal(small.alphaStable.multivariate, null);
   assert.ok(small.reasons.includes('alphaStable.multivariate: too few samples (N = 6 < 100)'), small.reasons.join('; '));
-  assert.ok(small.curves.magnitude!.every(Number.isFinite));
+  const v = sasSamples(1.5, 60, 3);
+  const med = medianOf(v);
+  const s = v.map((x) => Math.abs(x - med)).sort();
+  const total = s.reduce((a, x) => a + x * x, 0);
+  const expectedCurve = small.curves.ratios.map((r) => Math.sqrt(s.subarray(0, Math.floor(r * 60 + 1e-9)).reduce((a, x) => a + x * x, 0) / total));
+  small.curves.magnitude!.forEach((e, i) => assert.ok(Math.abs(e - expectedCurve[i]!) < 1e-12, `ratio ${small.curves.ratios[i]}: ${e} vs ${expectedCurve[i]}`));
   assert.equal(JSON.stringify([a, z, c, small]).includes('Infinity'), false);
 });
 
