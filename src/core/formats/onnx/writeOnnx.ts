@@ -127,7 +127,7 @@ function writeStaged(src: string, tx: OutputTransaction, edits: OnnxEdits): void
     for (const name of edits.replaceNodes?.keys() ?? []) {
       if (!nodeNames.has(name)) throw new CheckpointError(src, `no node named '${name}' in the main graph`);
     }
-    const ctx: SpliceSource = { src, source, pool, layout, byName };
+    const ctx: SpliceSource = { src, source, pool, layout, byName, irVersion: structure.irVersion };
     const modelName = path.basename(tx.model);
     let external: ExternalSink | undefined = edits.externalData === 'always' ? new ExternalSink(tx.sideName(`${modelName}.data`)) : undefined;
     let model = buildModel(ctx, edits, external);
@@ -152,11 +152,12 @@ interface SpliceSource {
   layout: OnnxLayout;
   /** Main-graph initializers by name. */
   byName: Map<string, TensorRecord>;
+  irVersion: number;
 }
 
 /** The edited ModelProto: untouched graph fields as verbatim spans, edited ones re-encoded. */
 function buildModel(ctx: SpliceSource, edits: OnnxEdits, external: ExternalSink | undefined): ProtobufWriter {
-  const { src, source, pool, layout, byName } = ctx;
+  const { src, source, pool, layout, byName, irVersion } = ctx;
   const tensor = (g: ProtobufWriter, name: string, dims: number[], dataType: number, raw: Uint8Array | StreamedBytes) =>
     external && raw.length > 1024 ? external.encode(g, name, dims, dataType, raw) : encodeTensor(g, name, dims, dataType, raw);
   const dropped = (c: GraphChild) =>
@@ -175,16 +176,21 @@ function buildModel(ctx: SpliceSource, edits: OnnxEdits, external: ExternalSink 
         continue;
       }
       const nodes = child.field === 1 && child.name !== undefined ? edits.replaceNodes?.get(child.name) : undefined;
-      const replacement = child.name !== undefined ? edits.replace.get(child.name) : undefined;
-      const record = child.name !== undefined ? byName.get(child.name) : undefined;
+      const replaced = child.name !== undefined ? edits.replace.get(child.name) : undefined;
+      const replacement = child.field === 5 ? replaced : undefined;
+      const record = child.field === 5 && child.name !== undefined ? byName.get(child.name) : undefined;
       if (nodes) for (const n of nodes) encodeNode(g, n);
       else if (replacement) tensor(g, child.name!, replacement.dims, replacement.dataType, replacement.raw);
+      // A graph input naming a replaced initializer (models exported with initializers as inputs): its declared type follows the new tensor.
+      else if (child.field === 11 && replaced) encodeTensorValueInfo(g, 11, child.name!, replaced.dims, replaced.dataType);
       else if (record?.payload.kind === 'external' || (external && record?.payload.kind === 'raw' && record.payload.span.length > 1024)) {
         const t = resolveTensor(src, source, pool, record);
         tensor(g, record.name, record.dims, record.dataType, { length: t.byteLength, produce: (emit) => emit(t.readBytes()) });
       } else g.raw(fileSpan(source, child.start, child.end));
     }
     for (const t of edits.add ?? []) tensor(g, t.name, t.dims, t.dataType, t.raw);
+    // IR < 4 requires every initializer to be a graph input too.
+    if (irVersion < 4) for (const t of edits.add ?? []) encodeTensorValueInfo(g, 11, t.name, t.dims, t.dataType);
     for (const [name, sp] of edits.sparse ?? []) encodeSparseTensor(g, name, sp);
     // GraphProto.output: ValueInfoProto { name, type { tensor_type { elem_type FLOAT } } }, shape left to inference.
     for (const name of edits.addOutputs ?? []) {
@@ -290,4 +296,18 @@ class ExternalSink {
       fs.closeSync(fd);
     }
   }
+}
+
+/** A ValueInfoProto { name, type { tensor_type { elem_type, shape { dim { dim_value }… } } } } in `field`. */
+function encodeTensorValueInfo(g: ProtobufWriter, field: number, name: string, dims: readonly number[], dataType: number): void {
+  g.message(field, (vi) =>
+    vi.string(1, name).message(2, (t) =>
+      t.message(1, (tt) => {
+        tt.varint(1, dataType);
+        tt.message(2, (sh) => {
+          for (const d of dims) sh.message(1, (dim) => dim.int64(1, d));
+        });
+      }),
+    ),
+  );
 }
