@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -21,6 +22,8 @@ const CODE_SERVER = path.join(ROOT, '.e2e', 'code-server', 'node_modules', '.bin
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const tmp = tempDir();
 const workspace = path.join(tmp.dir, 'workspace');
+let originalSha = '';
+const sha256Of = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 const userDir = path.join(tmp.dir, 'user');
 const exportDir = path.join(workspace, 'exports');
 const exportPath = path.join(exportDir, 'mlp.pruned-node.onnx');
@@ -61,6 +64,7 @@ before(async () => {
   fs.mkdirSync(workspace, { recursive: true });
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   fs.copyFileSync(path.join(ROOT, 'examples', 'mlp.onnx'), path.join(workspace, 'mlp.onnx'));
+  originalSha = sha256Of(path.join(workspace, 'mlp.onnx'));
   writeSlowModel(path.join(workspace, 'slow.onnx'));
   fs.copyFileSync(path.join(ROOT, 'test', 'fixtures', 'onnx', 'digits_mlp.onnx'), path.join(workspace, 'digits.onnx'));
   fs.copyFileSync(path.join(ROOT, 'test', 'fixtures', 'npy', 'digits_test_x.npy'), path.join(workspace, 'digits_x.npy'));
@@ -199,7 +203,7 @@ test('PruneScope in VS Code: report, comparison, prune & export, themes, cancel,
     const pruned = openCheckpoint(exportPath);
     assert.deepEqual(Object.fromEntries(pruned.weights.map((w) => [w.name, w.shape.join('x')])), { '0.weight': '128x64', '0.bias': '128', '2.weight': '64x128', '2.bias': '64', '4.weight': '10x64', '4.bias': '10' });
     pruned.close();
-    assert.ok(fs.existsSync(path.join(workspace, 'mlp.onnx')), 'the original is untouched');
+    assert.equal(sha256Of(path.join(workspace, 'mlp.onnx')), originalSha, 'the original is untouched, byte for byte');
     await page.locator('.notification-toast', { hasText: 'Open report of pruned model' }).waitFor({ timeout: 10_000 });
     await page.keyboard.press('Escape');
   });

@@ -28,7 +28,15 @@ test('reports are cached by content and settings, on disk across instances', asy
   assert.deepEqual(fs.readdirSync(store).filter((f) => f.endsWith('.tmp')), []);
   fs.writeFileSync(a, 'other bytes!');
   fs.utimesSync(a, new Date(), new Date(Date.now() + 5000));
-  assert.equal((await cache.get(a, { eps: 0.1 })).report, undefined); // changed content
+  const changed = await cache.get(a, { eps: 0.1 });
+  assert.equal(changed.report, undefined); // changed content
+  await cache.set(changed.key, fake('a2'));
+  // An edit of the same size: only the modification time (and the bytes) tell.
+  fs.writeFileSync(a, 'other bytes?');
+  fs.utimesSync(a, new Date(), new Date(Date.now() + 10000));
+  const sameSize = await cache.get(a, { eps: 0.1 });
+  assert.equal(sameSize.report, undefined);
+  assert.equal(sameSize.sha256, createHash('sha256').update('other bytes?').digest('hex'));
 });
 
 test("a model.json's key changes when a weight shard next to it changes", async () => {
@@ -43,4 +51,8 @@ test("a model.json's key changes when a weight shard next to it changes", async 
   const second = await cache.get(json, {});
   assert.notEqual(second.key, first.key);
   assert.equal(second.sha256, first.sha256); // model.json itself did not change
+  fs.writeFileSync(path.join(dir, 'group1-shard1of1.bin'), 'abcdeg'); // same size, later time
+  fs.utimesSync(path.join(dir, 'group1-shard1of1.bin'), new Date(), new Date(Date.now() + 10000));
+  const third = await cache.get(json, {});
+  assert.notEqual(third.key, second.key);
 });
