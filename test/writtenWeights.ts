@@ -74,3 +74,23 @@ export function transposeOf(a: Float64Array, rows: number, cols: number): Float6
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j]!;
   return out;
 }
+
+/**
+ * What a magnitude prune (centre c) did to one tensor, read from the files: how many entries it set
+ * to c, the largest |w − c| among them and the smallest among those kept (a correct prune has
+ * maxPruned ≤ minKept), and the relative error.
+ */
+export function magnitudeCut(original: Float64Array, written: Float64Array, centre = 0): { pruned: number; maxPruned: number; minKept: number; relErr: number } {
+  let pruned = 0;
+  let maxPruned = 0;
+  let minKept = Infinity;
+  const c = Math.fround(centre);
+  for (let i = 0; i < original.length; i++) {
+    const d = Math.abs(original[i]! - centre);
+    if (written[i] === c && original[i] !== c) {
+      pruned++;
+      maxPruned = Math.max(maxPruned, d);
+    } else if (written[i] !== c) minKept = Math.min(minKept, d);
+  }
+  return { pruned, maxPruned, minKept, relErr: relErrOf(original, written, centre === 0 ? 'none' : 'median') };
+}

@@ -6,6 +6,7 @@ import { writeTfjsLayersModel } from '../../src/core/formats/tfjs/writeTfjs.ts';
 import { pruneModel } from '../../src/core/pruning/pruneModel.ts';
 import { verifyTfjs } from '../../src/core/runtime/verifyTfjs.ts';
 import { fixture, tempDir } from '../helpers.ts';
+import { magnitudeCut, readWeights } from '../writtenWeights.ts';
 import * as fs from 'node:fs';
 
 const tmp = tempDir();
@@ -25,13 +26,18 @@ test('TF.js cnn: the writer re-writing every weight (float32) reloads in tfjs wi
 
 test('TF.js cnn: magnitude pruning at 50% keeps shapes, zeroes half of each kernel, and runs', async () => {
   const r = await pruneModel(fixture('tfjs', 'cnn', 'model.json'), out('cnn-half'), { method: 'magnitude', ratio: 0.5, verify: true });
-  const ck = readTfjs(out('cnn-half'));
-  for (const l of r.layers) {
-    const w = ck.weights.find((x) => x.name === l.name)!;
-    assert.equal(w.read().filter((x) => x === 0).length, Math.floor(0.5 * w.size), l.name);
+  const before = readWeights(fixture('tfjs', 'cnn', 'model.json'));
+  const written = readWeights(out('cnn-half'));
+  assert.equal(r.layers.filter((l) => !l.skipped).length, 6);
+  for (const l of r.layers.filter((x) => !x.skipped)) {
+    const w = written.get(l.name)!.stored;
+    assert.equal(w.filter((x) => x === 0).length, Math.floor(0.5 * w.length), l.name);
+    const cut = magnitudeCut(before.get(l.name)!.stored, w);
+    assert.ok(cut.maxPruned <= cut.minKept, `${l.name}: pruned |w| up to ${cut.maxPruned}, kept from ${cut.minKept}`);
+    assert.ok(Math.abs(cut.relErr - l.relErr!) < 1e-6, `${l.name}: reported ${l.relErr}, written ${cut.relErr}`);
   }
-  ck.close();
-  assert.ok(r.verify!.runtime.startsWith('tfjs'));
+  const v = r.verify!;
+  assert.ok(v.runtime.startsWith('tfjs') && v.samples === 32 && v.cosine > 0.7 && v.relErr < 0.7 && v.maxAbs > 0.05, JSON.stringify(v)); // measured: cosine 0.784, rel. error 0.627
 });
 
 test('TF.js quantized MLP: at rank 50% Dense layers split in two, and compute exactly the dense rank-r kernels', async () => {
