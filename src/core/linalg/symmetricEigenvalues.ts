@@ -80,7 +80,7 @@ export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Fl
 }
 
 /** Implicit QL; undefined when an eigenvalue takes more than 60 iterations. */
-function qlImplicit(dIn: Float64Array, eIn: Float64Array): Float64Array | undefined {
+export function qlImplicit(dIn: Float64Array, eIn: Float64Array): Float64Array | undefined {
   const n = dIn.length;
   const d = Float64Array.from(dIn);
   const e = new Float64Array(n);
