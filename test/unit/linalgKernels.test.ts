@@ -29,6 +29,14 @@ for (const c of REF.tridiagonal as Array<{ name: string; d: number[]; e: number[
     closeAll(ql, c.eig, 1e-13, 'QL');
     closeAll(bisectionEigenvalues(f64(c.d), f64(c.e)), c.eig, 1e-13, 'bisection');
     closeAll(tridiagonalEigenvalues(f64(c.d), f64(c.e)), c.eig, 1e-13, 'tridiagonalEigenvalues');
+    // The same matrix written out in full: Householder finds nothing to reflect (σ = 0) and passes it through.
+    const n = c.d.length;
+    const full = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) {
+      full[i * n + i] = c.d[i]!;
+      if (i > 0) full[i * n + i - 1] = full[(i - 1) * n + i] = c.e[i]!;
+    }
+    closeAll(symmetricEigenvalues(full, n), c.eig, 1e-13, 'full tridiagonal');
   });
 }
 
