@@ -14,7 +14,7 @@ import { pruneMagnitude, pruneMagnitudeGlobal } from './magnitude.ts';
 import type { PruneLayerReport, PruneOptions, PruneReport } from './types.ts';
 import { refuseNothingRemoved } from './pruneOptions.ts';
 import { buildPlan, applyPlan, selectLayers } from './layerPlan.ts';
-import { staged, totalSize, gzipSize } from './prunedOutput.ts';
+import { denseOutputBytes, staged } from './prunedOutput.ts';
 
 /**
  * safetensors: no graph, so node pruning (which must shrink consumers) is refused; magnitude and
@@ -66,14 +66,13 @@ export async function pruneSafetensorsModel(ck: Checkpoint, input: string, tx: O
   await staged(o.signal);
   await tx.commit(o.signal);
   const paramsBefore = ck.weights.reduce((a, w) => a + w.size, 0);
-  const after = totalSize(tx.files);
   return {
     input,
     output: out,
     method: o.method,
     paramsBefore,
     paramsAfter: paramsBefore - removed,
-    bytes: { before: totalSize(ck.files), after, afterGzip: await gzipSize(tx.files), afterSparse: after, afterSparseIsEstimate: true },
+    bytes: await denseOutputBytes(ck.files, tx.files),
     notes: [],
     layers,
     plan: prunePlan,

@@ -16,7 +16,7 @@ import { type VerifyOptions } from '../runtime/verifyOnnx.ts';
 import type { PruneLayerReport, PruneOptions, PruneReport } from './types.ts';
 import { refuseNothingRemoved } from './pruneOptions.ts';
 import { buildPlan, applyPlan, selectLayers } from './layerPlan.ts';
-import { verifyStaged, totalSize, gzipSize } from './prunedOutput.ts';
+import { denseOutputBytes, verifyStaged } from './prunedOutput.ts';
 import { rankDeficient, spectralCalibration } from './spectralEdits.ts';
 
 export async function pruneTfjsModel(ck: Checkpoint, input: string, tx: OutputTransaction, o: PruneOptions, verifyOn: VerifyOptions | null): Promise<PruneReport> {
@@ -47,15 +47,13 @@ export async function pruneTfjsModel(ck: Checkpoint, input: string, tx: OutputTr
   const verify = await verifyStaged(verifyOn, (on) => verifyTfjs(input, tx.stagedModel, on), o.signal);
   await tx.commit(o.signal);
   const paramsBefore = ck.weights.reduce((a, w) => a + w.size, 0);
-  const after = totalSize(tx.files);
-  const before = totalSize(ck.files);
   return {
     input,
     output: out,
     method: o.method,
     paramsBefore,
     paramsAfter: paramsBefore - plan.removed,
-    bytes: { before, after, afterGzip: await gzipSize(tx.files), afterSparse: after, afterSparseIsEstimate: true },
+    bytes: await denseOutputBytes(ck.files, tx.files),
     notes,
     layers,
     plan: prunePlan,

@@ -12,6 +12,7 @@ import { testPause, yieldToSignals } from '../io/outputTransaction.ts';
 import { TFJS_SHARD } from '../formats/tfjs/writeTfjs.ts';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
 import { type Verification, type VerifyOptions } from '../runtime/verifyOnnx.ts';
+import type { PruneReport } from './types.ts';
 
 import type { PruneOptions } from './types.ts';
 
@@ -80,3 +81,8 @@ export function filesOfExistingModel(out: string): string[] {
   }
 }
 
+/** The sizes of a prune whose output stores dense tensors (TF.js, safetensors): every file of both models counts. */
+export async function denseOutputBytes(inputFiles: readonly string[], outputFiles: readonly string[]): Promise<PruneReport['bytes']> {
+  const after = totalSize(outputFiles);
+  return { before: totalSize(inputFiles), after, afterGzip: await gzipSize(outputFiles), afterSparse: after, afterSparseIsEstimate: true };
+}
