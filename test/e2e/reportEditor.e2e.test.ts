@@ -56,6 +56,30 @@ function writeSlowModel(file: string): void {
   }).writeToFile(file);
 }
 
+/**
+ * Opens the Command Palette and runs the command with this label. Keys are unreliable here (focus
+ * may sit inside a webview's iframe), so the palette is opened with the mouse and retried until its
+ * input shows.
+ */
+async function runFromCommandPalette(label: string): Promise<void> {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  for (let attempt = 1; ; attempt++) {
+    // The Command Center in the title bar opens Quick Open; '>' turns it into the Command Palette.
+    await page.locator('.command-center .command-center-center').first().click();
+    try {
+      await input.waitFor({ state: 'visible', timeout: 5_000 });
+      break;
+    } catch (e) {
+      if (attempt === 3) {
+        await page.screenshot({ path: path.join(ARTIFACTS, 'failure.png') });
+        throw e;
+      }
+    }
+  }
+  await input.fill(`>${label}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: label }).first().click();
+}
+
 before(async () => {
   if (SKIP) return;
   assert.ok(fs.existsSync(CODE_SERVER), 'code-server is not installed: run `bash test/e2e/setup-vscode.sh` (or set PRUNESCOPE_SKIP_E2E=1 to skip the e2e suite)');
@@ -213,9 +237,7 @@ test('PruneScope in VS Code: report, comparison, prune & export, themes, cancel,
     await new Promise((r) => setTimeout(r, 500));
     await page.screenshot({ path: path.join(ARTIFACTS, 'report-dark.png') });
     // Switch the colour theme as a user would: Command Palette → Preferences: Color Theme.
-    await page.keyboard.press('F1');
-    await page.keyboard.type('Preferences: Color Theme');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preferences: Color Theme' }).first().click();
+    await runFromCommandPalette('Preferences: Color Theme');
     await page.keyboard.type('Light Modern');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Light Modern' }).first().click();
     await page.waitForSelector('.monaco-workbench.vs:not(.vs-dark)', { timeout: 20_000 });
