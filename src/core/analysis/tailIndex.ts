@@ -113,6 +113,8 @@ function runStable(
 ): Estimate<StableDiagnostics> {
   const base = { N: n, d, zeroFraction };
   if (n < opts.minSamples) return { value: null, reason: `too few samples (N = ${n} < ${opts.minSamples})`, diagnostics: base };
+  // Identical samples centre to exact zeros: L_Y − L_X is then rounding noise, and α̂ any number.
+  if (allZero(x, n * d)) return { value: null, reason: IDENTICAL, diagnostics: base };
   const perPermutation: number[] = [];
   let first: ReturnType<typeof estimateMmo> | undefined;
   const allowTruncation = opts.mode === 'robust';
@@ -121,9 +123,13 @@ function runStable(
   for (let p = 0; p < opts.permutations; p++) {
     let r;
     try {
-      if (d > 1) r = estimateMmo(x, n, d, { allowTruncation, order: permutation(n, rng), sumLogNorms: logSum });
+      // Rows are visited through a permutation; so is a one-column matrix (a 1×1 conv's kernel rows),
+      // which has no scratch buffer. Both consume the generator as Fisher–Yates does.
+      if (d > 1 || !scratch) r = estimateMmo(x, n, d, { allowTruncation, order: permutation(n, rng), sumLogNorms: logSum });
       else r = estimateMmo(shuffleInto(x, scratch!.subarray(0, n), rng), n, 1, { allowTruncation, sumLogNorms: logSum });
     } catch (e) {
+      // Only the paper rule refuses (prime N); anything else is a defect, not a reason to report.
+      if (allowTruncation) throw e;
       return { value: null, reason: `paper mode: ${(e as Error).message}; the authors' code fails here (robust mode truncates)`, diagnostics: base };
     }
     first ??= r;
@@ -131,7 +137,7 @@ function runStable(
   }
   const value = median(perPermutation);
   const diagnostics = { ...base, candidates: first!.candidates, perCandidate: first!.perCandidate, perPermutation, truncated: first!.truncated };
-  if (!Number.isFinite(value)) return { value: null, reason: 'constant or identical samples: the block sums do not grow', diagnostics };
+  if (!Number.isFinite(value)) return { value: null, reason: IDENTICAL, diagnostics };
   return { value, diagnostics };
 }
 
@@ -139,8 +145,9 @@ function orderEstimates(entries: Float64Array, opts: TailOptions, scratch: Float
   const n = entries.length;
   if (n < opts.minSamples) {
     const reason = `too few samples (N = ${n} < ${opts.minSamples})`;
-    return { hill: { value: null, reason }, alternatives: { moment: null, momentRatio: null, pickands: null, paulauskas: null } };
+    return { hill: { value: null, reason }, alternatives: NO_ALTERNATIVES };
   }
+  if (allZero(entries, n)) return { hill: { value: null, reason: 'constant samples: no tail to fit' }, alternatives: NO_ALTERNATIVES };
   let candidates = mmoCandidates(n);
   if (candidates.includes(1)) candidates = truncationCandidates(n);
   const sorted = scratch.subarray(0, n);
@@ -159,6 +166,14 @@ function orderEstimates(entries: Float64Array, opts: TailOptions, scratch: Float
       paulauskas: finite(estimateOrder('paulauskas', entries, sorted, candidates).alpha),
     },
   };
+}
+
+const IDENTICAL = 'constant or identical samples: the block sums do not grow';
+const NO_ALTERNATIVES = { moment: null, momentRatio: null, pickands: null, paulauskas: null };
+
+function allZero(x: Float64Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (x[i] !== 0) return false;
+  return true;
 }
 
 function countZeros(x: Float64Array): number {
