@@ -7,7 +7,10 @@
 function select(a: Float64Array, k: number): number {
   let lo = 0;
   let hi = a.length - 1;
+  // Stryker disable next-line EqualityOperator: one more pass over a single element changes nothing
   while (hi > lo) {
+    // Stryker disable all: the pivot only sets the speed. Any value of a[lo..hi] partitions correctly,
+    // and a mutated mid that falls outside the array reads undefined, so the pivot becomes a[hi].
     const mid = (lo + hi) >>> 1;
     // median of three as pivot
     let p = a[mid]!;
@@ -17,6 +20,7 @@ function select(a: Float64Array, k: number): number {
       /* p is the median */
     } else if ((p <= x && x <= y) || (y <= x && x <= p)) p = x;
     else p = y;
+    // Stryker restore all
     let i = lo;
     let j = hi;
     while (i <= j) {
@@ -31,6 +35,7 @@ function select(a: Float64Array, k: number): number {
       }
     }
     if (k <= j) hi = j;
+    // Stryker disable next-line ConditionalExpression: for j < k < i, a[k] already equals the pivot; moving lo past k never touches it
     else if (k >= i) lo = i;
     else return a[k]!;
   }
@@ -45,11 +50,13 @@ export function selectKth(a: Float64Array, k: number): number {
 /** Median of `a`, reordering it (no copy). */
 export function medianInPlace(a: Float64Array): number {
   const n = a.length;
+  // Stryker disable next-line ConditionalExpression: without it the result is (−∞ + undefined) / 2, NaN too
   if (n === 0) return NaN;
   const hi = select(a, n >> 1);
   if (n % 2) return hi;
   // the lower middle is the largest value left of position n/2
   let lo = -Infinity;
+  // Stryker disable next-line EqualityOperator: taking an equal value again changes nothing
   for (let i = 0; i < n >> 1; i++) if (a[i]! > lo) lo = a[i]!;
   return (lo + hi) / 2;
 }
@@ -65,7 +72,9 @@ export function median(values: ArrayLike<number>, scratch?: Float64Array): numbe
 export function columnMedians(a: Float64Array, rows: number, cols: number): Float64Array {
   const out = new Float64Array(cols);
   const col = new Float64Array(rows);
+  // Stryker disable next-line EqualityOperator: typed arrays drop writes past their end (out[cols], col[rows])
   for (let j = 0; j < cols; j++) {
+    // Stryker disable next-line EqualityOperator: as above
     for (let i = 0; i < rows; i++) col[i] = a[i * cols + j]!;
     out[j] = medianInPlace(col);
   }
@@ -76,6 +85,7 @@ export function columnMedians(a: Float64Array, rows: number, cols: number): Floa
 export function rowMedians(a: Float64Array, rows: number, cols: number): Float64Array {
   const out = new Float64Array(rows);
   const row = new Float64Array(cols);
+  // Stryker disable next-line EqualityOperator: row `rows` is an empty subarray and out[rows] is dropped
   for (let i = 0; i < rows; i++) {
     row.set(a.subarray(i * cols, (i + 1) * cols));
     out[i] = medianInPlace(row);
