@@ -55,12 +55,14 @@ export function estimateTailIndices(a: Matrix, opts: TailOptions, work?: Float64
   // Robust mode drops all-zero rows (multivariate, norms): compact the kept rows in place.
   let rows = a.rows;
   let data = a.data;
+  // Stryker disable next-line EqualityOperator: with no zeros there is no all-zero row, and compaction keeps every row
   if (robust && zeroCount > 0) {
     let kept = 0;
     for (let i = 0; i < a.rows; i++) {
       let nz = false;
       for (let j = 0; j < cols && !nz; j++) nz = data[i * cols + j] !== 0;
       if (!nz) continue;
+      // Stryker disable next-line ConditionalExpression: copying a row onto itself changes nothing
       if (kept !== i) data.copyWithin(kept * cols, i * cols, (i + 1) * cols);
       kept++;
     }
@@ -72,14 +74,17 @@ export function estimateTailIndices(a: Matrix, opts: TailOptions, work?: Float64
   let count = 0;
   const entriesLength = robust ? data.length - countZeros(data) : data.length;
   const entries = work && work.length >= entriesLength ? work.subarray(0, entriesLength) : new Float64Array(entriesLength);
+  // Stryker disable next-line EqualityOperator: one step past the end reads undefined and writes past `entries`' end, which typed arrays drop
   for (let i = 0; i < data.length; i++) {
     const v = data[i]!;
     if (robust && v === 0) continue;
     entries[count++] = v - colMed[i % cols]!;
   }
   // Centre the matrix in place for the row-based forms.
+  // Stryker disable next-line EqualityOperator: a write past a typed array's end is dropped
   for (let i = 0; i < data.length; i++) data[i] -= colMed[i % cols]!;
   const norms = new Float64Array(rows);
+  // Stryker disable next-line EqualityOperator: norms[rows] is past the end and dropped
   for (let i = 0; i < rows; i++) {
     let q = 0;
     for (let j = 0; j < cols; j++) q += data[i * cols + j]! ** 2;
@@ -125,6 +130,7 @@ function runStable(
     try {
       // Rows are visited through a permutation; so is a one-column matrix (a 1×1 conv's kernel rows),
       // which has no scratch buffer. Both consume the generator as Fisher–Yates does.
+      // Stryker disable next-line EqualityOperator: Fisher–Yates over indices and shuffleInto draw the same permutation up to 2^16 samples, and a uniform one beyond
       if (d > 1 || !scratch) r = estimateMmo(x, n, d, { allowTruncation, order: permutation(n, rng), sumLogNorms: logSum });
       else r = estimateMmo(shuffleInto(x, scratch!.subarray(0, n), rng), n, 1, { allowTruncation, sumLogNorms: logSum });
     } catch (e) {
@@ -151,6 +157,7 @@ function orderEstimates(entries: Float64Array, opts: TailOptions, scratch: Float
   let candidates = mmoCandidates(n);
   if (candidates.includes(1)) candidates = truncationCandidates(n);
   const sorted = scratch.subarray(0, n);
+  // Stryker disable next-line EqualityOperator: sorted[n] is past the end and dropped
   for (let i = 0; i < n; i++) sorted[i] = Math.abs(entries[i]!);
   sorted.sort();
   const finite = (v: number) => (Number.isFinite(v) ? v : null);
