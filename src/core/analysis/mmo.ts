@@ -98,7 +98,12 @@ export function mmoOnce(x: Float64Array, n: number, d: number, k1: number, order
     }
   }
   ly /= k2;
-  return Math.log(k1) / (ly - lx);
+  // Block sums that do not grow (L_Y = L_X, e.g. identical |samples|) give log K1 / 0 = ∞, which
+  // the cap turns into 2 (spec §2.2 edge cases). Summed in different orders, equal means can differ
+  // by rounding; a difference at that level is 0, not a finite estimate of ±10³⁰.
+  const diff = ly - lx;
+  if (Math.abs(diff) <= 1e-13 * Math.max(1, Math.abs(lx))) return Infinity;
+  return Math.log(k1) / diff;
 }
 
 export interface MmoResult {
