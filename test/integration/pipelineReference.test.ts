@@ -1,9 +1,10 @@
 /**
  * The layer-level pipeline against an independent numpy reference (issue 14):
  * test/fixtures/scripts/make_pipeline_reference.py computes, from heavy-tails.md alone, what
- * `analyze` must report for a conv kernel, a dense matrix and the classifier of
+ * `analyze` must report for a conv kernel, a pointwise conv, a dense matrix and the classifier of
  * test/fixtures/onnx/pipeline.onnx — tail indices through the whole pipeline (centring, zero
- * dropping, seeded permutations, median over permutations), curves and k*(0.1) — in both modes.
+ * dropping, seeded permutations, median over permutations), curves and k*(0.1) — in both modes —
+ * and the elementwise statistics and 64-bin histogram.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -24,9 +25,18 @@ interface LayerRef {
   hill: number | null;
   curves: Record<'magnitude' | 'nodeColumns' | 'nodeRows' | 'singular', CurveRef>;
 }
+interface ElementwiseRef {
+  count: number;
+  zeroFraction: number;
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+  histogram: number[];
+}
 const REF = JSON.parse(fs.readFileSync(fixture('expected', 'pipeline_reference.json'), 'utf8')) as {
   ratios: number[];
-  layers: Record<string, Record<'paper' | 'robust', LayerRef>>;
+  layers: Record<string, Record<'paper' | 'robust', LayerRef> & { elementwise: ElementwiseRef }>;
 };
 const TOL = 1e-9;
 
@@ -43,6 +53,13 @@ for (const mode of ['paper', 'robust'] as const) {
       for (const layer of report.layers) {
         const ref = REF.layers[layer.name]![mode];
         const at = `${layer.name} (${mode})`;
+        const el = REF.layers[layer.name]!.elementwise;
+        const stats = layer.stats!;
+        assert.deepEqual([stats.count, stats.zeroFraction, stats.min, stats.max], [el.count, el.zeroFraction, el.min, el.max], `${at}: count, zeros, min, max`);
+        assert.equal(stats.absMax, Math.max(-el.min, el.max), `${at}: absMax`);
+        close(stats.mean, el.mean, `${at} mean`);
+        close(stats.std, el.std, `${at} std`);
+        assert.deepEqual(layer.histogram, { min: el.min, max: el.max, counts: el.histogram }, `${at}: numpy's histogram`);
         assert.equal(layer.diagnostics.seed, ref.seed, `${at}: per-layer seed`);
         close(layer.alphaStable.multivariate, ref.multivariate, `${at} α multivariate`);
         close(layer.alphaStable.entries, ref.entries, `${at} α entries`);
