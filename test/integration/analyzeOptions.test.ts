@@ -1,0 +1,119 @@
+/**
+ * analyzeModel in-process, option by option, on files whose contents are known in closed form
+ * (pipeline.onnx's shapes come from make_pipeline_reference.py; dtypes.onnx's from inspect): the
+ * model record (sha256, size, parameter totals), the layer filter, spectra switched off or
+ * capped, the worker pool against the calling thread, dtype reasons, cancellation and refusals.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { test } from 'node:test';
+import { analyzeModel } from '../../src/core/analysis/analyzeModel.ts';
+import type { LayerResult } from '../../src/core/analysis/analyzeLayer.ts';
+import { fixture } from '../helpers.ts';
+
+const PIPELINE = fixture('onnx', 'pipeline.onnx');
+// conv 16×8×3×3, pointwise 16×16×1×1, dense 128×16 (+ bias 128), classifier 10×128 (+ bias 10)
+const MATRICES = { 'conv.weight': 1152, 'pointwise.weight': 256, 'dense.weight': 2048, 'classifier.weight': 1280 };
+const BIASES = 128 + 10;
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const withoutTimes = (layers: LayerResult[]) => layers.map((l) => ({ ...l, ms: 0 }));
+
+test('the model record: sha256 and size of the file, every parameter, the matrices, and the skipped biases', async () => {
+  const r = await analyzeModel(PIPELINE, { workers: 0, spectra: false });
+  const bytes = fs.readFileSync(PIPELINE);
+  assert.equal(r.model.sha256, createHash('sha256').update(bytes).digest('hex'));
+  assert.equal(r.model.size, bytes.length);
+  assert.equal(r.model.format, 'onnx');
+  assert.equal(r.model.producer, 'make_pipeline_reference.py');
+  assert.equal(r.model.params, sum(Object.values(MATRICES)) + BIASES);
+  assert.equal(r.model.weightParams, sum(Object.values(MATRICES)));
+  assert.deepEqual(r.skipped, { count: 2, params: BIASES });
+  assert.deepEqual(r.layers.map((l) => l.name), Object.keys(MATRICES));
+  assert.deepEqual(r.settings, { mode: 'robust', seed: 0, eps: 0.1, nodeConvention: 'columns', spectra: false, maxSpectrumDim: 4096, minSamples: 100, layers: null, workers: 0 });
+  // A sha256 the caller already has is taken as given.
+  assert.equal((await analyzeModel(PIPELINE, { workers: 0, spectra: false, sha256: 'abc' })).model.sha256, 'abc');
+});
+
+test('--layers keeps only matching weights, in the totals too', async () => {
+  const r = await analyzeModel(PIPELINE, { workers: 0, spectra: false, layers: /^dense/ });
+  assert.deepEqual(r.layers.map((l) => l.name), ['dense.weight']);
+  assert.equal(r.model.weightParams, 2048);
+  assert.deepEqual(r.skipped, { count: 1, params: 128 });
+  assert.equal(r.settings.layers, '^dense');
+});
+
+test('spectra off, or capped by maxSpectrumDim: the reason names the sides and the cap; at the cap the spectrum is kept', async () => {
+  const off = await analyzeModel(PIPELINE, { workers: 0, spectra: false });
+  for (const l of off.layers) {
+    assert.equal(l.reasons.includes('spectra skipped (--no-spectra)'), true, l.name);
+    assert.deepEqual([l.esd, l.singularValues, l.curves.singular, l.kStar.singular, l.status], [null, null, null, null, 'partial'], l.name);
+  }
+  const capped = await analyzeModel(PIPELINE, { workers: 0, maxSpectrumDim: 10 });
+  const skippedBy = Object.fromEntries(capped.layers.map((l) => [l.name, l.reasons.filter((r) => r.startsWith('spectra skipped'))]));
+  assert.deepEqual(skippedBy, {
+    'conv.weight': ['spectra skipped: min(16, 72) exceeds maxSpectrumDim 10'],
+    'pointwise.weight': ['spectra skipped: min(16, 16) exceeds maxSpectrumDim 10'],
+    'dense.weight': ['spectra skipped: min(128, 16) exceeds maxSpectrumDim 10'],
+    'classifier.weight': [], // min(10, 128) = 10 is not above the cap
+  });
+  const cls = capped.layers.find((l) => l.name === 'classifier.weight')!;
+  assert.equal(cls.singularValues!.length, 10);
+  assert.ok(cls.esd !== null && cls.esd.eigenvalues.every((v) => v > 1e-5));
+});
+
+test('the worker pool (2 workers, a small in-flight budget) gives the calling thread\'s results, and reports every layer once', async () => {
+  const seen: Array<[string, number, number]> = [];
+  const pooled = await analyzeModel(PIPELINE, { workers: 2, maxConcurrentParams: 1500, onLayer: (l, done, total) => seen.push([l.name, done, total]) });
+  const inThread = await analyzeModel(PIPELINE, { workers: 0 });
+  assert.deepEqual(withoutTimes(pooled.layers), withoutTimes(inThread.layers));
+  assert.deepEqual(seen.map(([, done, total]) => [done, total]), [[1, 4], [2, 4], [3, 4], [4, 4]]);
+  assert.deepEqual(seen.map(([name]) => name).sort(), Object.keys(MATRICES).sort());
+  assert.equal(pooled.settings.workers, 2);
+  // More workers than layers: one per layer.
+  assert.equal((await analyzeModel(PIPELINE, { workers: 9, layers: /^dense/, spectra: false })).settings.workers, 1);
+});
+
+test('paper mode transposes the last dense layer only', async () => {
+  const r = await analyzeModel(PIPELINE, { workers: 0, mode: 'paper', spectra: false });
+  assert.deepEqual(
+    r.layers.map((l) => [l.name, l.diagnostics.transposedClassifier]),
+    [['conv.weight', false], ['pointwise.weight', false], ['dense.weight', false], ['classifier.weight', true]],
+  );
+});
+
+test('stored dtypes: float16, bfloat16 and quantized weights carry the dequantization reason, float32/64 do not', async () => {
+  const r = await analyzeModel(fixture('onnx', 'dtypes.onnx'), { workers: 0, spectra: false, minSamples: 1000 });
+  const dtypeReasons = Object.fromEntries(r.layers.map((l) => [l.name, [l.quantized, l.reasons.filter((x) => x.startsWith('stored as'))]]));
+  const note = 'dequantized before estimation, which creates ties that can bias tail estimates';
+  assert.deepEqual(dtypeReasons, {
+    w_f16: [false, [`stored as float16: ${note}`]],
+    w_bf16: [false, [`stored as bfloat16: ${note}`]],
+    w_f16_typed: [false, [`stored as float16: ${note}`]],
+    w_f32_typed: [false, []],
+    w_f64: [false, []],
+    w_q8: [true, [`stored as int8 (quantized): ${note}`]],
+    w_qu8: [true, [`stored as uint8 (quantized): ${note}`]],
+  });
+  // Each has fewer than 1000 samples: every tail form says so, with its N.
+  const f16 = r.layers.find((l) => l.name === 'w_f16')!;
+  assert.deepEqual(
+    f16.reasons.filter((x) => /^alpha/.test(x)),
+    ['alphaStable.multivariate: too few samples (N = 6 < 1000)', 'alphaStable.entries: too few samples (N = 24 < 1000)', 'alphaStable.norms: too few samples (N = 6 < 1000)', 'alphaHill: too few samples (N = 24 < 1000)'],
+  );
+  assert.equal(f16.diagnostics.hill, undefined);
+});
+
+test('an aborted signal cancels before any layer; calibration data with a non-ONNX model is refused by name', async () => {
+  const ac = new AbortController();
+  ac.abort();
+  for (const workers of [0, 2]) {
+    await assert.rejects(analyzeModel(PIPELINE, { workers, signal: ac.signal }), { name: 'Cancelled', message: 'analysis cancelled' });
+  }
+  const st = fixture('safetensors', 'model.safetensors');
+  await assert.rejects(analyzeModel(st, { workers: 0, spectra: false, data: fixture('npy', 'digits_test_x.npy') }), (e: Error) => {
+    assert.equal(e.name, 'CheckpointError');
+    assert.match(e.message, /activation spectra \(--data\) need an ONNX model; this is safetensors/);
+    return true;
+  });
+});
