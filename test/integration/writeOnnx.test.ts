@@ -12,7 +12,9 @@ import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
 import { scanOnnxModel, type TensorRecord } from '../../src/core/formats/onnx/onnxProto.ts';
 import { writeOnnxWithEdits } from '../../src/core/formats/onnx/writeOnnx.ts';
 import { FileByteSource } from '../../src/core/io/byteSource.ts';
-import { fixture, floatBytes, tempDir } from '../helpers.ts';
+import { fixture, tempDir } from '../helpers.ts';
+
+const f32 = (values: number[]) => new Uint8Array(Float32Array.from(values).buffer);
 
 const tmp = tempDir();
 
@@ -40,7 +42,7 @@ test("externalData 'always': tensors over 1 KiB go to <model>.data at 64-byte al
   const fc2 = Array.from({ length: 512 }, (_, i) => (i % 7) - 3);
   const out = path.join(tmp.dir, 'always', 'mlp.onnx');
   fs.mkdirSync(path.dirname(out));
-  writeOnnxWithEdits(src, out, { externalData: 'always', replace: new Map([['fc2.weight', { dims: [16, 32], dataType: 1, raw: floatBytes(fc2) }]]) });
+  writeOnnxWithEdits(src, out, { externalData: 'always', replace: new Map([['fc2.weight', { dims: [16, 32], dataType: 1, raw: f32(fc2) }]]) });
   assert.deepEqual(fs.readdirSync(path.dirname(out)).sort(), ['mlp.onnx', 'mlp.onnx.data']);
   const kinds = Object.entries(payloads(out)).map(([name, p]) => [name, p.kind, p.kind === 'external' ? p.offset % 64 : null]);
   // fc1.weight 640·4 = 2560 B and fc2.weight 2048 B are over 1 KiB; fc3.weight 640 B and the biases are not.
@@ -76,7 +78,7 @@ test('edits that name an initializer or a node the main graph lacks are refused 
   fs.mkdirSync(dir);
   const out = path.join(dir, 'out.onnx');
   const cases: Array<[Parameters<typeof writeOnnxWithEdits>[2], string]> = [
-    [{ replace: new Map([['nope', { dims: [1], dataType: 1, raw: floatBytes([1]) }]]) }, "no initializer named 'nope' in the main graph"],
+    [{ replace: new Map([['nope', { dims: [1], dataType: 1, raw: f32([1]) }]]) }, "no initializer named 'nope' in the main graph"],
     [{ replace: new Map(), remove: new Set(['gone']) }, "no initializer named 'gone' in the main graph"],
     [{ replace: new Map(), replaceNodes: new Map([['ghost', []]]) }, "no node named 'ghost' in the main graph"],
   ];
