@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { curveFromAbs, gaussianPrunableAt, gaussianRelErr, normalQuantile, prunableCount, relErrCurve } from '../../src/core/analysis/curves.ts';
+import { EVALS_THRESHOLD, fitEsdPowerLaw } from '../../src/core/analysis/esd.ts';
 import { layerMatrices } from '../../src/core/analysis/layerMatrix.ts';
 import { estimateMmo, LOG_EPS, mmoCandidates, mmoOnce, truncationCandidates } from '../../src/core/analysis/mmo.ts';
 import { estimateOrder } from '../../src/core/analysis/orderStatistics.ts';
@@ -122,4 +123,23 @@ test('shuffleInto on more than 2^16 values (the bucketed path) shuffles inside e
   // …and the bucket of a value is random: the first 1% of positions hold values from all over.
   const head = Array.from(dst.subarray(0, n / 100));
   assert.ok(Math.min(...head) < n / 50 && Math.max(...head) > n - n / 50);
+});
+
+test('ESD fit: refusals by their words, the 1e-5 floor, and the over/under-trained warnings on exact Pareto quantiles', () => {
+  assert.deepEqual(fitEsdPowerLaw([1, 2, NaN, ...Array.from({ length: 20 }, (_, i) => i + 3)]), { ok: false, reason: 'non-finite eigenvalue' });
+  assert.deepEqual(fitEsdPowerLaw(new Array(30).fill(0.5)), { ok: false, reason: 'all eigenvalues are equal' });
+  // λ ≤ 1e-5 is dropped (1e-5 itself too): 10 kept values are enough, 9 are not.
+  const ten = Array.from({ length: 10 }, (_, i) => 1 + i * i);
+  const ok = fitEsdPowerLaw([...ten, EVALS_THRESHOLD, 1e-9]);
+  assert.equal(ok.ok && ok.fit.numEvals, 10);
+  assert.equal(fitEsdPowerLaw(ten.slice(1)).ok, false);
+  // Pareto quantiles x_i = (1 − i/n)^(−1/(a−1)): the fitted density exponent is about a.
+  const pareto = (a: number) => Array.from({ length: 400 }, (_, i) => (1 - i / 400) ** (-1 / (a - 1)));
+  const warnings = [1.6, 4, 9].map((a) => {
+    const r = fitEsdPowerLaw(pareto(a));
+    assert.ok(r.ok);
+    assert.ok(Math.abs(r.fit.alpha - a) < 0.15 * a, `a = ${a}: α = ${r.fit.alpha}`);
+    return r.fit.warning ?? null;
+  });
+  assert.deepEqual(warnings, ['over-trained', null, 'under-trained']);
 });

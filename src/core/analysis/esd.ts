@@ -49,7 +49,8 @@ export function fitEsdPowerLaw(eigenvalues: ArrayLike<number>, minEvals = MIN_EV
   for (let i = 0; i < n - 1; i++) {
     const tail = n - i;
     const sumLog = suffix[i]! - tail * logs[i]!;
-    if (!(sumLog > 0)) continue; // all tail values equal xmin
+    // All tail values equal xmin: sumLog is 0, or rounding noise that would give α ≈ 10¹⁶.
+    if (x[n - 1] === x[i] || !(sumLog > 0)) continue;
     const alpha = 1 + tail / sumLog;
     let D = 0;
     const xmin = x[i]!;
