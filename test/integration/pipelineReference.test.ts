@@ -3,7 +3,8 @@
  * test/fixtures/scripts/make_pipeline_reference.py computes, from heavy-tails.md alone, what
  * `analyze` must report for a conv kernel, a pointwise conv, a dense matrix and the classifier of
  * test/fixtures/onnx/pipeline.onnx — tail indices through the whole pipeline (centring, zero
- * dropping, seeded permutations, median over permutations), curves and k*(0.1) — in both modes —
+ * dropping, seeded permutations, median over permutations), Hill and the four order-statistic
+ * alternatives, curves and k*(0.1) — in both modes —
  * and the elementwise statistics and 64-bin histogram.
  */
 import assert from 'node:assert/strict';
@@ -23,6 +24,7 @@ interface LayerRef {
   entries: number | null;
   norms: number | null;
   hill: number | null;
+  alternatives: Record<'moment' | 'momentRatio' | 'pickands' | 'paulauskas', number | null> | null;
   curves: Record<'magnitude' | 'nodeColumns' | 'nodeRows' | 'singular', CurveRef>;
 }
 interface ElementwiseRef {
@@ -65,6 +67,8 @@ for (const mode of ['paper', 'robust'] as const) {
         close(layer.alphaStable.entries, ref.entries, `${at} α entries`);
         close(layer.alphaStable.norms, ref.norms, `${at} α norms`);
         close(layer.alphaHill, ref.hill, `${at} Hill`);
+        assert.deepEqual(Object.keys(layer.alphaAlternatives ?? {}).sort(), Object.keys(ref.alternatives ?? {}).sort(), `${at} alternatives`);
+        for (const [name, v] of Object.entries(ref.alternatives ?? {})) close(layer.alphaAlternatives![name as 'moment'], v, `${at} α ${name}`);
         assert.deepEqual(layer.curves.ratios, REF.ratios);
         const curves = { magnitude: ref.curves.magnitude, node: nodeConvention === 'columns' ? ref.curves.nodeColumns : ref.curves.nodeRows, singular: ref.curves.singular };
         for (const [method, c] of Object.entries(curves) as Array<['magnitude' | 'node' | 'singular', CurveRef]>) {
