@@ -119,7 +119,7 @@ function runStable(
   const base = { N: n, d, zeroFraction };
   if (n < opts.minSamples) return { value: null, reason: `too few samples (N = ${n} < ${opts.minSamples})`, diagnostics: base };
   // Identical samples centre to exact zeros: L_Y − L_X is then rounding noise, and α̂ any number.
-  if (allZero(x, n * d)) return { value: null, reason: IDENTICAL, diagnostics: base };
+  if (allZero(x, n * d)) return { value: null, reason: 'constant or identical samples: the block sums do not grow', diagnostics: base };
   const perPermutation: number[] = [];
   let first: ReturnType<typeof estimateMmo> | undefined;
   const allowTruncation = opts.mode === 'robust';
@@ -142,9 +142,8 @@ function runStable(
     perPermutation.push(r.alpha);
   }
   const value = median(perPermutation);
-  const diagnostics = { ...base, candidates: first!.candidates, perCandidate: first!.perCandidate, perPermutation, truncated: first!.truncated };
-  if (!Number.isFinite(value)) return { value: null, reason: IDENTICAL, diagnostics };
-  return { value, diagnostics };
+  // Finite: the samples are not all zero, and a candidate whose block sums do not grow gives ∞, capped to 2.
+  return { value, diagnostics: { ...base, candidates: first!.candidates, perCandidate: first!.perCandidate, perPermutation, truncated: first!.truncated } };
 }
 
 function orderEstimates(entries: Float64Array, opts: TailOptions, scratch: Float64Array): Pick<TailIndexResult, 'hill' | 'alternatives'> {
@@ -153,6 +152,7 @@ function orderEstimates(entries: Float64Array, opts: TailOptions, scratch: Float
     const reason = `too few samples (N = ${n} < ${opts.minSamples})`;
     return { hill: { value: null, reason }, alternatives: NO_ALTERNATIVES };
   }
+  // All-zero entries are the one case without a tail; otherwise Hill is finite (a zero mean excess gives ∞, capped to 2).
   if (allZero(entries, n)) return { hill: { value: null, reason: 'constant samples: no tail to fit' }, alternatives: NO_ALTERNATIVES };
   let candidates = mmoCandidates(n);
   if (candidates.includes(1)) candidates = truncationCandidates(n);
@@ -163,9 +163,7 @@ function orderEstimates(entries: Float64Array, opts: TailOptions, scratch: Float
   const finite = (v: number) => (Number.isFinite(v) ? v : null);
   const hill = estimateOrder('hill', entries, sorted, candidates);
   return {
-    hill: Number.isFinite(hill.alpha)
-      ? { value: hill.alpha, diagnostics: { N: n, candidates, perCandidate: hill.perCandidate } }
-      : { value: null, reason: 'constant samples: no tail to fit' },
+    hill: { value: hill.alpha, diagnostics: { N: n, candidates, perCandidate: hill.perCandidate } },
     alternatives: {
       moment: finite(estimateOrder('moment', entries, sorted, candidates).alpha),
       momentRatio: finite(estimateOrder('momentRatio', entries, sorted, candidates).alpha),
@@ -175,7 +173,6 @@ function orderEstimates(entries: Float64Array, opts: TailOptions, scratch: Float
   };
 }
 
-const IDENTICAL = 'constant or identical samples: the block sums do not grow';
 const NO_ALTERNATIVES = { moment: null, momentRatio: null, pickands: null, paulauskas: null };
 
 function allZero(x: Float64Array, n: number): boolean {
