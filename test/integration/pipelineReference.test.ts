@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { test } from 'node:test';
+import type { LayerStats } from '../../src/core/analysis/analyzeLayer.ts';
 import { analyzeModel } from '../../src/core/analysis/analyzeModel.ts';
 import { fixture } from '../helpers.ts';
 
@@ -27,15 +28,8 @@ interface LayerRef {
   alternatives: Record<'moment' | 'momentRatio' | 'pickands' | 'paulauskas', number | null> | null;
   curves: Record<'magnitude' | 'nodeColumns' | 'nodeRows' | 'singular', CurveRef>;
 }
-interface ElementwiseRef {
-  count: number;
-  zeroFraction: number;
-  mean: number;
-  std: number;
-  min: number;
-  max: number;
-  histogram: number[];
-}
+/** numpy's LayerStats (absMax is checked as max(−min, max)) and 64-bin histogram. */
+type ElementwiseRef = Omit<LayerStats, 'absMax'> & { histogram: number[] };
 const REF = JSON.parse(fs.readFileSync(fixture('expected', 'pipeline_reference.json'), 'utf8')) as {
   ratios: number[];
   layers: Record<string, Record<'paper' | 'robust', LayerRef> & { elementwise: ElementwiseRef }>;

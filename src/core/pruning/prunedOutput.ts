@@ -12,9 +12,7 @@ import { testPause, yieldToSignals } from '../io/outputTransaction.ts';
 import { TFJS_SHARD } from '../formats/tfjs/writeTfjs.ts';
 import { openCheckpoint } from '../formats/openCheckpoint.ts';
 import { type Verification, type VerifyOptions } from '../runtime/verifyOnnx.ts';
-import type { PruneReport } from './types.ts';
-
-import type { PruneOptions } from './types.ts';
+import type { PruneOptions, PruneReport } from './types.ts';
 
 /**
  * Runs the verification on the staged model when asked, before anything is committed: the original
