@@ -52,9 +52,39 @@ export function tempDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * Under Stryker (its tap runner sets STRYKER_NAMESPACE), CLI processes run the sources, which are the
+ * mutated ones in its sandbox, with the test process's node flags (its coverage hook and tsx); the
+ * built bundle would run the unmutated code. Elsewhere: the built CLI, as a user runs it.
+ */
+const strykerNamespace = process.env['STRYKER_NAMESPACE'];
+
+function cliCommand(args: string[]): string[] {
+  if (strykerNamespace) return [...process.execArgv, path.join(ROOT, 'test', 'cliFromSource.ts'), ...args];
+  return [path.join(ROOT, 'bin', 'prunescope.js'), ...args];
+}
+
+/**
+ * Under Stryker, a CLI process's mutant coverage (written by the hook at exit, named by its pid)
+ * joins this process's, so the mutants only CLI tests reach count as covered, with their hit counts.
+ */
+function takeCliCoverage(pid: number | undefined): void {
+  if (!strykerNamespace || pid === undefined) return;
+  const file = path.resolve(`stryker-output-${pid}.json`);
+  if (!fs.existsSync(file)) return;
+  const child = JSON.parse(fs.readFileSync(file, 'utf8')) as { mutantCoverage?: { static?: Record<string, number> } };
+  fs.rmSync(file);
+  const counts = child.mutantCoverage?.static;
+  if (!counts) return;
+  const ns = ((globalThis as Record<string, unknown>)[strykerNamespace] ??= {}) as { mutantCoverage?: { static: Record<string, number>; perTest: Record<string, unknown> } };
+  const own = (ns.mutantCoverage ??= { static: {}, perTest: {} }).static;
+  for (const [id, n] of Object.entries(counts)) own[id] = (own[id] ?? 0) + n;
+}
+
 /** Runs the built CLI (dist/cli.js via bin/prunescope.js) as a real process. */
 export function runCli(args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'prunescope.js'), ...args], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, cliCommand(args), { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL' });
+  takeCliCoverage(r.pid);
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -62,7 +92,8 @@ export function runCli(args: string[]): { status: number; stdout: string; stderr
 export function runCliAsync(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   const { execFile } = require('node:child_process') as typeof import('node:child_process');
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, 'bin', 'prunescope.js'), ...args], { encoding: 'utf8', timeout: 120_000 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, cliCommand(args), { encoding: 'utf8', timeout: 120_000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {
+      takeCliCoverage(child.pid);
       resolve({ status: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
     });
   });

@@ -1,0 +1,78 @@
+// npm run mutate [-- <source file>.ts ... [Stryker options]]   npm run mutate -- --scores | --survivors [files]
+//
+// Runs Stryker (stryker.config.json) on the given source files, or on the whole configured set, and
+// keeps every result in test/mutation/stryker-incremental.json, which is committed. Stryker's own
+// incremental file holds only the files of its last run; here each run starts from the committed
+// results (so unchanged mutants whose covering test files did not change are not re-tested) and
+// its results are merged back file by file. A full pass over the configured set is hours of CPU on
+// 2 cores, so it can be spread over several runs. `--scores` only prints the per-file table;
+// `--survivors` lists the surviving and uncovered mutants of the given files (line, mutator, code).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const committed = path.join(root, 'test/mutation/stryker-incremental.json');
+// Per run, so that two runs on different files can go at once (each merges into the committed file when it ends).
+const scratch = path.join(root, `reports/stryker-incremental-${process.pid}.json`);
+
+const args = process.argv.slice(2);
+const survivors = args.includes('--survivors');
+const scoresOnly = survivors || args.includes('--scores');
+// Source files are the arguments ending in .ts; other arguments (e.g. --concurrency 1) go to Stryker.
+const files = args.filter((a) => a.endsWith('.ts'));
+const passOn = args.filter((a) => !a.endsWith('.ts') && a !== '--scores' && a !== '--survivors');
+
+const read = (f) => (existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : undefined);
+
+if (!scoresOnly) {
+  const before = read(committed);
+  mkdirSync(path.dirname(scratch), { recursive: true });
+  if (before) writeFileSync(scratch, JSON.stringify(before));
+  const stryker = path.join(root, 'node_modules/.bin/stryker');
+  const own = ['--incrementalFile', scratch, '--tempDirName', `.stryker-tmp/${process.pid}`];
+  const run = spawnSync(stryker, ['run', ...own, ...passOn, ...(files.length ? ['--mutate', files.join(',')] : [])], { cwd: root, stdio: 'inherit' });
+  if (run.status !== 0) process.exit(run.status ?? 1);
+  const after = read(scratch);
+  rmSync(scratch);
+  const now = read(committed);
+  const merged = now ? { ...after, files: { ...now.files, ...after.files }, testFiles: { ...now.testFiles, ...after.testFiles } } : after;
+  mkdirSync(path.dirname(committed), { recursive: true });
+  writeFileSync(committed, `${JSON.stringify(merged, null, 1)}\n`);
+}
+
+const report = read(committed);
+if (!report) {
+  console.error(`no results yet in ${path.relative(root, committed)}`);
+  process.exit(1);
+}
+if (survivors) {
+  for (const [file, result] of Object.entries(report.files)) {
+    if (files.length && !files.some((f) => file.endsWith(f))) continue;
+    const lines = result.source.split('\n');
+    for (const m of result.mutants.filter((x) => x.status === 'Survived' || x.status === 'NoCoverage').sort((a, b) => a.location.start.line - b.location.start.line)) {
+      const { start, end } = m.location;
+      const original = start.line === end.line ? lines[start.line - 1].slice(start.column - 1, end.column - 1) : `${lines[start.line - 1].slice(start.column - 1)}…`;
+      console.log(`${file}:${start.line}:${start.column} ${m.status} ${m.mutatorName}: ${original.trim().slice(0, 100)} → ${(m.replacement ?? '').replace(/\s+/g, ' ').slice(0, 100)}`);
+    }
+  }
+  process.exit(0);
+}
+// Stryker's score: killed or timed out over every mutant that ran or had no test (ignored, compile
+// and runtime errors left out).
+const statuses = ['Killed', 'Timeout', 'Survived', 'NoCoverage', 'Ignored'];
+const rows = [];
+const total = Object.fromEntries(statuses.map((s) => [s, 0]));
+for (const [file, result] of Object.entries(report.files).sort(([a], [b]) => a.localeCompare(b))) {
+  const n = Object.fromEntries(statuses.map((s) => [s, 0]));
+  for (const m of result.mutants) if (m.status in n) n[m.status]++;
+  for (const s of statuses) total[s] += n[s];
+  rows.push([file, n]);
+}
+const score = (n) => {
+  const valid = n.Killed + n.Timeout + n.Survived + n.NoCoverage;
+  return valid ? `${((100 * (n.Killed + n.Timeout)) / valid).toFixed(1)}%` : '—';
+};
+console.log('| file | killed | timed out | survived | no coverage | ignored | score |');
+console.log('|---|---|---|---|---|---|---|');
+for (const [file, n] of [...rows, ['**all**', total]]) console.log(`| \`${file}\` | ${statuses.map((s) => n[s]).join(' | ')} | ${score(n)} |`);
