@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import Ajv2020 from 'ajv/dist/2020';
+import { LAMBDA_GRID } from '../../src/core/analysis/activationSpectra.ts';
 import { analyzeModel } from '../../src/core/analysis/analyzeModel.ts';
+import { captureSecondMoments } from '../../src/core/runtime/captureActivations.ts';
+import { readCalibration } from '../../src/core/runtime/calibrationInputs.ts';
 import { pruneModel } from '../../src/core/pruning/pruneModel.ts';
 import { REPORT_SCHEMA } from '../../src/core/report/reportSchema.ts';
 import { fixture, runCliAsync, tempDir } from '../helpers.ts';
@@ -35,6 +38,61 @@ test('analyze with calibration data: N̂(λ) per layer equals spectral pruning\'
   const last = report.layers.find((l) => l.name === '4.weight')!;
   assert.equal(last.activationSpectrum, null);
   assert.ok(last.reasons.some((r) => /activation spectrum: group \d+: it reaches the graph output 'logits'/.test(r)), last.reasons.join('; '));
+});
+
+/** diag(Σ(Σ + λI)⁻¹) normalised to sum 1, by Gauss–Jordan elimination on [Σ + λI | Σ] (no Cholesky, no eigenvectors). */
+function leverageByElimination(sigma: Float64Array, m: number, lambda: number): number[] {
+  const a = Array.from({ length: m }, (_, i) => [...Array.from(sigma.subarray(i * m, i * m + m), (v, j) => v + (i === j ? lambda : 0)), ...sigma.subarray(i * m, i * m + m)]);
+  for (let c = 0; c < m; c++) {
+    let p = c;
+    for (let r = c + 1; r < m; r++) if (Math.abs(a[r]![c]!) > Math.abs(a[p]![c]!)) p = r;
+    [a[c], a[p]] = [a[p]!, a[c]!];
+    const pivot = a[c]![c]!;
+    for (let j = 0; j < 2 * m; j++) a[c]![j]! /= pivot;
+    for (let r = 0; r < m; r++) {
+      if (r === c) continue;
+      const f = a[r]![c]!;
+      if (f !== 0) for (let j = 0; j < 2 * m; j++) a[r]![j]! -= f * a[c]![j]!;
+    }
+  }
+  // a's right half is (Σ + λI)⁻¹Σ, whose diagonal equals that of Σ(Σ + λI)⁻¹ (they commute).
+  const q = Array.from({ length: m }, (_, j) => a[j]![m + j]!);
+  const total = q.reduce((x, y) => x + y, 0);
+  return q.map((v) => v / total);
+}
+
+test('N̂(λ) is reported on the grid λ = c·Tr(Σ̂)/m, and the leverage scores are those of λ = 1e-3·Tr(Σ̂)/m, recomputed by elimination from the captured Σ̂', async () => {
+  const report = await analyzeModel(MODEL, { workers: 0, data: CALIB, spectra: false });
+  for (const name of ['0.weight', '2.weight']) {
+    const a = report.layers.find((l) => l.name === name)!.activationSpectrum!;
+    assert.deepEqual(a.lambdaRel, [1e-4, 1e-3, 1e-2, 1e-1]);
+    assert.deepEqual([...LAMBDA_GRID], a.lambdaRel);
+    const scale = a.eigenvalues.reduce((s, mu) => s + mu, 0) / a.units; // Tr(Σ̂) = Σ μ_j
+    a.lambdas.forEach((l, i) => assert.ok(Math.abs(l - a.lambdaRel[i]! * scale) < 1e-9 * scale, `${name}: λ${i} = ${l}, c·Tr/m = ${a.lambdaRel[i]! * scale}`));
+    const captured = await captureSecondMoments(MODEL, [{ tensor: a.tensor, units: a.units }], { kind: 'data', x: readCalibration(CALIB, 512) });
+    const sigma = captured.moments.get(a.tensor)!.matrix();
+    let trace = 0;
+    for (let i = 0; i < a.units; i++) trace += sigma[i * a.units + i]!;
+    const expected = leverageByElimination(sigma, a.units, (1e-3 * trace) / a.units);
+    const worst = Math.max(...expected.map((q, j) => Math.abs(q - a.leverage[j]!)));
+    assert.ok(worst < 1e-12, `${name}: leverage off by ${worst}`);
+  }
+});
+
+test('few samples: Σ̂ is rank-deficient and each layer says so; layers with no spectral target leave the calibration unrun', async () => {
+  const few = await analyzeModel(MODEL, { workers: 0, data: CALIB, samples: 8, spectra: false });
+  assert.deepEqual(few.calibration, { data: CALIB, inputs: 8 });
+  assert.deepEqual(
+    few.layers.map((l) => [l.name, l.activationSpectrum?.samples ?? null, l.reasons.filter((r) => r.startsWith('activation spectrum'))]),
+    [
+      ['0.weight', 8, ['activation spectrum: 8 samples for 128 units, so Σ̂ is rank-deficient']],
+      ['2.weight', 8, ['activation spectrum: 8 samples for 64 units, so Σ̂ is rank-deficient']],
+      ['4.weight', null, ["activation spectrum: group 2: it reaches the graph output 'logits'"]],
+    ],
+  );
+  const none = await analyzeModel(MODEL, { workers: 0, data: CALIB, layers: /^4\./, spectra: false });
+  assert.deepEqual(none.calibration, { data: CALIB, inputs: 0 });
+  assert.equal(none.layers[0]!.activationSpectrum, null);
 });
 
 test('CLI: analyze --data prints N̂(λ) per layer, and refuses a non-ONNX model', async () => {

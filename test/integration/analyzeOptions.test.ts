@@ -7,6 +7,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import { analyzeModel } from '../../src/core/analysis/analyzeModel.ts';
 import type { LayerResult } from '../../src/core/analysis/analyzeLayer.ts';
@@ -116,4 +118,64 @@ test('an aborted signal cancels before any layer; calibration data with a non-ON
     assert.match(e.message, /activation spectra \(--data\) need an ONNX model; this is safetensors/);
     return true;
   });
+});
+
+// The pool's queue: the smallest layer first (so a result shows at once), then the largest first.
+const QUEUE_ORDER = ['pointwise.weight', 'dense.weight', 'classifier.weight', 'conv.weight'];
+
+test('the pool\'s queue order: one worker finishes the layers smallest first, then largest to smallest', async () => {
+  const seen: string[] = [];
+  const r = await analyzeModel(PIPELINE, { workers: 1, spectra: false, onLayer: (l) => seen.push(l.name) });
+  assert.deepEqual(seen, QUEUE_ORDER);
+  // The report lists the layers in model order whatever order they finished in.
+  assert.deepEqual(r.layers.map((l) => l.name), Object.keys(MATRICES));
+});
+
+test('the in-flight budget: with room for no two layers, two workers run one layer at a time, in queue order', async () => {
+  // The smallest two layers together (pointwise + conv) are 1408 parameters.
+  for (const maxConcurrentParams of [1, 1407]) {
+    const seen: string[] = [];
+    await analyzeModel(PIPELINE, { workers: 2, maxConcurrentParams, spectra: false, onLayer: (l) => seen.push(l.name) });
+    assert.deepEqual(seen, QUEUE_ORDER, `budget ${maxConcurrentParams}`);
+  }
+});
+
+test('the default pool has one worker per core (at most one per layer), and marks the classifier in the workers too', async () => {
+  const r = await analyzeModel(PIPELINE, { mode: 'paper', spectra: false });
+  assert.equal(r.settings.workers, Math.min(os.availableParallelism(), 4));
+  assert.deepEqual(r.layers.map((l) => l.diagnostics.transposedClassifier), [false, false, false, true]);
+  const pooled = await analyzeModel(PIPELINE, { workers: 2, mode: 'paper', spectra: false });
+  assert.deepEqual(withoutTimes(pooled.layers), withoutTimes((await analyzeModel(PIPELINE, { workers: 0, mode: 'paper', spectra: false })).layers));
+});
+
+test('a signal aborted after the first layer cancels the rest, in the calling thread and in the pool', async () => {
+  for (const workers of [0, 2]) {
+    const ac = new AbortController();
+    const seen: string[] = [];
+    await assert.rejects(
+      analyzeModel(PIPELINE, { workers, maxConcurrentParams: 1, spectra: false, signal: ac.signal, onLayer: (l) => (seen.push(l.name), ac.abort()) }),
+      { name: 'Cancelled', message: 'analysis cancelled' },
+      `workers ${workers}`,
+    );
+    assert.equal(seen.length, 1, `workers ${workers}: ${seen.join(', ')}`);
+  }
+});
+
+test('the checkpoint\'s warnings reach the report; only ONNX models get a dependency structure', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prunescope-warn-'));
+  try {
+    const src = fixture('tfjs', 'cnn');
+    for (const f of fs.readdirSync(src)) fs.copyFileSync(path.join(src, f), path.join(dir, f));
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+    delete json.modelTopology;
+    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
+    const r = await analyzeModel(path.join(dir, 'model.json'), { workers: 0, spectra: false });
+    assert.deepEqual(r.warnings, ['model.json has no modelTopology; layers are unknown']);
+    assert.equal(r.structure, undefined);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const st = await analyzeModel(fixture('safetensors', 'model.safetensors'), { workers: 0, spectra: false });
+  assert.deepEqual([st.warnings, st.structure], [['safetensors has no graph: layers were inferred from tensor names and shapes (PyTorch layout assumed)'], undefined]);
+  assert.equal((await analyzeModel(PIPELINE, { workers: 0, spectra: false })).structure!.groups.length > 0, true);
 });

@@ -39,7 +39,8 @@ export class ProtobufWriter {
     return this.push(concat(key(field, 2), encodeVarint(value.length), value));
   }
 
-  streamedBytes(field: number, value: StreamedBytes): this {
+  /** A bytes field whose payload is held (Uint8Array) or streamed when the message is written. */
+  streamedBytes(field: number, value: Uint8Array | StreamedBytes): this {
     this.push(concat(key(field, 2), encodeVarint(value.length)));
     return this.push(value);
   }
