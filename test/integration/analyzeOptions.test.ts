@@ -179,3 +179,35 @@ test('the checkpoint\'s warnings reach the report; only ONNX models get a depend
   assert.deepEqual([st.warnings, st.structure], [['safetensors has no graph: layers were inferred from tensor names and shapes (PyTorch layout assumed)'], undefined]);
   assert.equal((await analyzeModel(PIPELINE, { workers: 0, spectra: false })).structure!.groups.length > 0, true);
 });
+
+test('layout: a MatMul weight stored [in, out] is analysed as the same layer as a Gemm (transB = 1) storing it [out, in]', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prunescope-layout-'));
+  try {
+    const { buildOnnxModel } = await import('../../src/core/formats/onnx/onnxBuilder.ts');
+    const [inputs, outputs] = [24, 40];
+    const w = Array.from({ length: outputs * inputs }, (_, i) => Math.sin(1.3 * i) ** 3 + 0.01 * Math.cos(i)); // [out, in]
+    const wT = Array.from({ length: inputs * outputs }, (_, k) => w[(k % outputs) * inputs + Math.floor(k / outputs)]!); // [in, out]
+    const bytes = (v: number[]) => {
+      const b = new Uint8Array(Float32Array.from(v).buffer);
+      return { length: b.length, produce: (emit: (c: Uint8Array) => void) => emit(b) };
+    };
+    const model = (file: string, node: { opType: string; ints?: Record<string, number> }, dims: number[], values: number[]) =>
+      buildOnnxModel({
+        producer: 'test',
+        opset: 13,
+        graphName: 'layout',
+        inputs: [{ name: 'x', elemType: 1, dims: [1, inputs] }],
+        outputs: [{ name: 'y', elemType: 1, dims: [1, outputs] }],
+        nodes: [{ name: 'fc', inputs: ['x', 'w'], outputs: ['y'], ...node }],
+        initializers: [{ name: 'w', dataType: 1, dims, raw: bytes(values) }],
+      }).writeToFile(path.join(dir, file));
+    model('matmul.onnx', { opType: 'MatMul' }, [inputs, outputs], wT);
+    model('gemm.onnx', { opType: 'Gemm', ints: { transB: 1 } }, [outputs, inputs], w);
+    const [a, b] = await Promise.all(['matmul.onnx', 'gemm.onnx'].map((f) => analyzeModel(path.join(dir, f), { workers: 0 })));
+    const layer = (l: LayerResult) => ({ ...l, ms: 0, op: '', diagnostics: { ...l.diagnostics } });
+    assert.deepEqual(a.layers.map(layer), b.layers.map(layer));
+    assert.deepEqual(a.layers[0]!.shape, [outputs, inputs]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

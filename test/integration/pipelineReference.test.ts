@@ -81,3 +81,20 @@ test('pipeline reference: the modes really differ on this fixture (zero dropping
   assert.equal(REF.layers['classifier.weight']!.robust.multivariate, null); // 10 rows < 100 samples
   assert.notEqual(REF.layers['classifier.weight']!.paper.multivariate, null); // transposed: 128 rows
 });
+
+test('status and reasons follow the estimates: a layer with every estimate has none; the ESD eigenvalues are ascending (a conv pools its 9 slices of 8)', async () => {
+  for (const mode of ['robust', 'paper'] as const) {
+    const r = await analyzeModel(fixture('onnx', 'pipeline.onnx'), { workers: 0, mode });
+    for (const l of r.layers) {
+      const ref = REF.layers[l.name]![mode];
+      const missing = (['multivariate', 'norms'] as const).filter((f) => ref[f] === null);
+      // The reference has no multivariate and norms estimate only where the classifier has 10 rows (robust mode keeps W's orientation).
+      assert.deepEqual(l.reasons, missing.map((f) => `alphaStable.${f}: too few samples (N = 10 < 100)`), `${mode} ${l.name}`);
+      assert.equal(l.status, missing.length ? 'partial' : 'ok', `${mode} ${l.name}`);
+      assert.equal((l.diagnostics.hill as { N?: number } | undefined)?.N !== undefined, ref.hill !== null, `${mode} ${l.name}: Hill diagnostics`);
+      const eig = l.esd!.eigenvalues;
+      assert.ok(eig.every((v, i) => i === 0 || eig[i - 1]! <= v), `${mode} ${l.name}: ascending`);
+      assert.equal(eig.length, { 'conv.weight': 9 * 8, 'pointwise.weight': 16, 'dense.weight': 16, 'classifier.weight': 10 }[l.name], l.name);
+    }
+  }
+});
