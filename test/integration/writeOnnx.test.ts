@@ -211,6 +211,11 @@ test('past the inline limit the writer switches to external data by itself; a st
   assert.deepEqual(Object.entries(payloads(path.join(dir, 'auto.onnx'))).filter(([, p]) => p.kind === 'external').map(([n]) => n).sort(), ['fc1.weight', 'fc2.weight']);
   assert.deepEqual(valuesOf(path.join(dir, 'auto.onnx')), valuesOf(src));
   assert.ok(fs.statSync(path.join(dir, 'auto.onnx')).size <= inlineLimit);
+  // A model of exactly the limit is still written inline.
+  writeOnnxWithEdits(src, path.join(dir, 'exact.onnx'), { replace: new Map(), inlineLimit: fs.statSync(src).size });
+  assert.equal(fs.existsSync(path.join(dir, 'exact.onnx.data')), false);
+  assert.equal(fs.statSync(path.join(dir, 'exact.onnx')).size, fs.statSync(src).size);
+  fs.rmSync(path.join(dir, 'exact.onnx'));
   assert.throws(() => writeOnnxWithEdits(src, path.join(dir, 'tiny.onnx'), { replace: new Map(), inlineLimit: 100 }), (e: Error) => e.message.endsWith("the model's structure alone would be over 100 bytes, protobuf's limit"));
   assert.deepEqual(fs.readdirSync(dir).sort(), ['auto.onnx', 'auto.onnx.data']);
 });
