@@ -10,6 +10,7 @@ import { readCalibration } from '../../src/core/runtime/calibrationInputs.ts';
 import { pruneModel } from '../../src/core/pruning/pruneModel.ts';
 import { REPORT_SCHEMA } from '../../src/core/report/reportSchema.ts';
 import { fixture, runCliAsync, tempDir } from '../helpers.ts';
+import { leverageDiagonalByElimination } from '../linalgReference.ts';
 
 const tmp = tempDir();
 after(tmp.cleanup);
@@ -40,27 +41,6 @@ test('analyze with calibration data: N̂(λ) per layer equals spectral pruning\'
   assert.ok(last.reasons.some((r) => /activation spectrum: group \d+: it reaches the graph output 'logits'/.test(r)), last.reasons.join('; '));
 });
 
-/** diag(Σ(Σ + λI)⁻¹) normalised to sum 1, by Gauss–Jordan elimination on [Σ + λI | Σ] (no Cholesky, no eigenvectors). */
-function leverageByElimination(sigma: Float64Array, m: number, lambda: number): number[] {
-  const a = Array.from({ length: m }, (_, i) => [...Array.from(sigma.subarray(i * m, i * m + m), (v, j) => v + (i === j ? lambda : 0)), ...sigma.subarray(i * m, i * m + m)]);
-  for (let c = 0; c < m; c++) {
-    let p = c;
-    for (let r = c + 1; r < m; r++) if (Math.abs(a[r]![c]!) > Math.abs(a[p]![c]!)) p = r;
-    [a[c], a[p]] = [a[p]!, a[c]!];
-    const pivot = a[c]![c]!;
-    for (let j = 0; j < 2 * m; j++) a[c]![j]! /= pivot;
-    for (let r = 0; r < m; r++) {
-      if (r === c) continue;
-      const f = a[r]![c]!;
-      if (f !== 0) for (let j = 0; j < 2 * m; j++) a[r]![j]! -= f * a[c]![j]!;
-    }
-  }
-  // a's right half is (Σ + λI)⁻¹Σ, whose diagonal equals that of Σ(Σ + λI)⁻¹ (they commute).
-  const q = Array.from({ length: m }, (_, j) => a[j]![m + j]!);
-  const total = q.reduce((x, y) => x + y, 0);
-  return q.map((v) => v / total);
-}
-
 test('N̂(λ) is reported on the grid λ = c·Tr(Σ̂)/m, and the leverage scores are those of λ = 1e-3·Tr(Σ̂)/m, recomputed by elimination from the captured Σ̂', async () => {
   const report = await analyzeModel(MODEL, { workers: 0, data: CALIB, spectra: false });
   for (const name of ['0.weight', '2.weight']) {
@@ -73,7 +53,9 @@ test('N̂(λ) is reported on the grid λ = c·Tr(Σ̂)/m, and the leverage score
     const sigma = captured.moments.get(a.tensor)!.matrix();
     let trace = 0;
     for (let i = 0; i < a.units; i++) trace += sigma[i * a.units + i]!;
-    const expected = leverageByElimination(sigma, a.units, (1e-3 * trace) / a.units);
+    const diagonal = leverageDiagonalByElimination(sigma, a.units, (1e-3 * trace) / a.units);
+    const dof = diagonal.reduce((x, y) => x + y, 0);
+    const expected = diagonal.map((q) => q / dof);
     const worst = Math.max(...expected.map((q, j) => Math.abs(q - a.leverage[j]!)));
     assert.ok(worst < 1e-12, `${name}: leverage off by ${worst}`);
   }

@@ -29,13 +29,17 @@ function valuesOf(file: string): Record<string, number[]> {
   }
 }
 
-function payloads(file: string): Record<string, TensorRecord['payload']> {
+function structureOf(file: string) {
   const source = new FileByteSource(file);
   try {
-    return Object.fromEntries(scanOnnxModel(source).tensors.map((t) => [t.name, t.payload]));
+    return scanOnnxModel(source);
   } finally {
     source.close();
   }
+}
+
+function payloads(file: string): Record<string, TensorRecord['payload']> {
+  return Object.fromEntries(structureOf(file).tensors.map((t) => [t.name, t.payload]));
 }
 
 test("externalData 'always': tensors over 1 KiB go to <model>.data at 64-byte aligned offsets, the rest stay inline, and all read back", () => {
@@ -93,15 +97,6 @@ test('edits that name an initializer or a node the main graph lacks are refused 
     assert.deepEqual(fs.readdirSync(dir), []);
   }
 });
-
-function structureOf(file: string) {
-  const source = new FileByteSource(file);
-  try {
-    return scanOnnxModel(source);
-  } finally {
-    source.close();
-  }
-}
 
 const opsOf = (file: string) => structureOf(file).ops.map((o) => [o.name, o.opType, o.inputs, o.outputs]);
 const stream = (bytes: Uint8Array) => ({ length: bytes.length, produce: (emit: (c: Uint8Array) => void) => emit(bytes) });

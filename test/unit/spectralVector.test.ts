@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { Mulberry32 } from '../../src/core/analysis/prng.ts';
 import { degreesOfFreedom, eigenvaluesDescending, leverageScores, SecondMoment } from '../../src/core/linalg/secondMoment.ts';
 import { compensationMatrix, greedySpectralSelection, objectiveWeight } from '../../src/core/pruning/spectral.ts';
+import { leverageDiagonalByElimination } from '../linalgReference.ts';
 import { fixture } from '../helpers.ts';
 
 const V = JSON.parse(fs.readFileSync(fixture('spec-vectors', 'spectral_test_vector.json'), 'utf8')) as {
@@ -52,20 +53,8 @@ test('spectral test vector: Σ̂, eigenvalues and N̂(λ)', () => {
   close(degreesOfFreedom(eigs, V.lambda), V.dof_N_hat, 1e-9);
   const q = leverageScores(s, m, V.lambda);
   close(q.reduce((a, b) => a + b, 0), 1, 1e-12);
-  // q_j·N̂ = [(Σ+λI)⁻¹Σ]_jj: column j of Σ solved against Σ + λI by plain Gaussian elimination here.
-  for (let j = 0; j < m; j++) {
-    const a = Array.from({ length: m }, (_, r) => [...Array.from({ length: m }, (_, c) => s[r * m + c]! + (r === c ? V.lambda : 0)), s[r * m + j]!]);
-    for (let c = 0; c < m; c++) {
-      const piv = a.slice(c).reduce((best, row, i) => (Math.abs(row[c]!) > Math.abs(a[best]![c]!) ? c + i : best), c);
-      [a[c], a[piv]] = [a[piv]!, a[c]!];
-      for (let r = 0; r < m; r++) {
-        if (r === c) continue;
-        const f = a[r]![c]! / a[c]![c]!;
-        for (let k = c; k <= m; k++) a[r]![k]! -= f * a[c]![k]!;
-      }
-    }
-    close(q[j]!, a[j]![m]! / a[j]![j]! / V.dof_N_hat, 1e-9);
-  }
+  // q_j·N̂ = [(Σ+λI)⁻¹Σ]_jj, by plain elimination (test/linalgReference.ts).
+  leverageDiagonalByElimination(s, m, V.lambda).forEach((d, j) => close(q[j]!, d / V.dof_N_hat, 1e-9));
 });
 
 test('spectral test vector: greedy order, objective after each step, and compensated next layer', () => {
