@@ -5,7 +5,7 @@
 import { MATRIX_KINDS, type WeightTensor } from '../checkpoint.ts';
 import { canonicalShape, toCanonical } from '../tensor/layout.ts';
 import { gramEigenvalues, gramEigenvaluesRawAndCentred, singularFromSquared } from '../linalg/spectrum.ts';
-import { CURVE_RATIOS, curveFromAbs, gaussianRelErr, prunableCount, relErrCurve, sampleCurve } from './curves.ts';
+import { CURVE_RATIOS, type CurveSummary, gaussianRelErr, summarizeCurve, summarizeCurveFromAbs } from './curves.ts';
 import { type EsdFit, fitEsdPowerLaw } from './esd.ts';
 import { convSlices, layerMatrices, type Matrix } from './layerMatrix.ts';
 import { columnMedians, medianInPlace, rowMedians } from './order.ts';
@@ -177,10 +177,10 @@ export function analyzeLayer(w: WeightTensor, settings: AnalysisSettings, isClas
   // Magnitude: |vec(W) − median|.
   // One work buffer per layer: first the magnitude curve's storage, later the tail estimators' samples.
   const work = takeScratch('work', values.length + 1);
-  setCurve(result, 'magnitude', magnitudeCurve(values, work), settings.eps);
+  setCurve(result, 'magnitude', magnitudeCurve(values, work, settings.eps));
   // Node scores.
   // The paper's CNN convention scores 2-D kernel slices (kernel-rows); the output-unit convention scores whole filters.
-  setCurve(result, 'node', relErrCurve(nodeScores(isConv && settings.nodeConvention === 'columns' ? tail : filters, isConv, settings.nodeConvention)), settings.eps);
+  setCurve(result, 'node', summarizeCurve(nodeScores(isConv && settings.nodeConvention === 'columns' ? tail : filters, isConv, settings.nodeConvention), CURVE_RATIOS, settings.eps));
 
   if (!settings.spectra) {
     result.reasons.push('spectra skipped (--no-spectra)');
@@ -200,7 +200,7 @@ export function analyzeLayer(w: WeightTensor, settings: AnalysisSettings, isClas
       esdEigen = rawEig;
       result.singularValues = Array.from(singularFromSquared(centred));
     }
-    setCurve(result, 'singular', relErrCurve(result.singularValues), settings.eps);
+    setCurve(result, 'singular', summarizeCurve(result.singularValues, CURVE_RATIOS, settings.eps));
     const fit = fitEsdPowerLaw(esdEigen);
     if (fit.ok) result.esd = { ...fit.fit, eigenvalues: Array.from(esdEigen).filter((v) => v > 1e-5) };
     else result.reasons.push(`esd: ${fit.reason}`);
@@ -225,19 +225,17 @@ export function analyzeLayer(w: WeightTensor, settings: AnalysisSettings, isClas
   return finish();
 }
 
-/** relErrCurve(vec(W) − median) in one buffer: the median is selected in the curve's own storage. */
-function magnitudeCurve(values: Float64Array, e: Float64Array): Float64Array {
+/** The curve of |vec(W) − median| in one buffer: the median is selected in the curve's own storage. */
+function magnitudeCurve(values: Float64Array, e: Float64Array, eps: number): CurveSummary {
   const body = e.subarray(1);
   body.set(values);
   const m = medianInPlace(body);
   for (let i = 0; i < body.length; i++) body[i] = Math.abs(body[i]! - m);
-  return curveFromAbs(e);
+  return summarizeCurveFromAbs(e, CURVE_RATIOS, eps);
 }
 
-function setCurve(result: LayerResult, method: Method, e: Float64Array, eps: number): void {
-  const n = e.length - 1;
-  const k = prunableCount(e, eps);
-  result.curves[method] = sampleCurve(e, CURVE_RATIOS);
+function setCurve(result: LayerResult, method: Method, { samples, k, n }: CurveSummary): void {
+  result.curves[method] = samples;
   result.kStar[method] = { k, n };
   result.prunableAtEps[method] = n ? k / n : null;
 }

@@ -47,6 +47,20 @@ export function selectKth(a: Float64Array, k: number): number {
   return select(a, k);
 }
 
+/**
+ * Reorders `a` so that, for every rank k in `ranks` (ascending, each in 1..n−1), a[0..k−1] hold
+ * the k smallest values: one quickselect per rank, each on the part between its neighbours, so
+ * the cost is O(n log r) for r ranks instead of a full sort's O(n log n).
+ */
+export function partitionAtRanks(a: Float64Array, ranks: readonly number[], lo = 0, hi = a.length, first = 0, last = ranks.length - 1): void {
+  if (first > last) return;
+  const mid = (first + last) >> 1;
+  const k = ranks[mid]!;
+  select(a.subarray(lo, hi), k - lo);
+  partitionAtRanks(a, ranks, lo, k, first, mid - 1);
+  partitionAtRanks(a, ranks, k, hi, mid + 1, last);
+}
+
 /** Median of `a`, reordering it (no copy). */
 export function medianInPlace(a: Float64Array): number {
   const n = a.length;

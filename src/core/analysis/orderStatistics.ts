@@ -1,7 +1,8 @@
 /**
  * Order-statistic tail-index estimators of the paper's `est_alpha_one_alternatives`
  * (heavy-tails.md §2.3): each is evaluated for k in the MMO candidate list, then the median over k is
- * capped at 2. All take the samples' absolute values sorted ascending.
+ * capped at 2. All take the samples' absolute values sorted ascending; only the k_max + 1 largest are read,
+ * so a copy whose top k_max + 1 positions hold the largest values in order is enough.
  */
 import { LOG_EPS, mmoCandidates } from './mmo.ts';
 import { median } from './order.ts';

@@ -5,7 +5,7 @@
  */
 import type { Matrix } from './layerMatrix.ts';
 import { estimateMmo, mmoCandidates, sumLogNorms, truncationCandidates } from './mmo.ts';
-import { columnMedians, median } from './order.ts';
+import { columnMedians, median, selectKth } from './order.ts';
 import { estimateOrder } from './orderStatistics.ts';
 import { Mulberry32, permutation, shuffleInto } from './prng.ts';
 
@@ -132,7 +132,7 @@ function runStable(
       // which has no scratch buffer. Both consume the generator as Fisher–Yates does.
       // Stryker disable next-line EqualityOperator: Fisher–Yates over indices and shuffleInto draw the same permutation up to 2^16 samples, and a uniform one beyond
       if (d > 1 || !scratch) r = estimateMmo(x, n, d, { allowTruncation, order: permutation(n, rng), sumLogNorms: logSum });
-      else r = estimateMmo(shuffleInto(x, scratch!.subarray(0, n), rng), n, 1, { allowTruncation, sumLogNorms: logSum });
+      else r = estimateMmo(shuffleInto(x, scratch!.subarray(0, n), rng), n, 1, { allowTruncation, sumLogNorms: logSum, consume: true });
     } catch (e) {
       // Only the paper rule refuses (prime N); anything else is a defect, not a reason to report.
       if (allowTruncation) throw e;
@@ -159,7 +159,10 @@ function orderEstimates(entries: Float64Array, opts: TailOptions, scratch: Float
   const sorted = scratch.subarray(0, n);
   // Stryker disable next-line EqualityOperator: sorted[n] is past the end and dropped
   for (let i = 0; i < n; i++) sorted[i] = Math.abs(entries[i]!);
-  sorted.sort();
+  // The estimators read only the k_max + 1 largest values: select them, then sort only those (O(N), not O(N log N)).
+  const top = Math.min(n, Math.max(...candidates) + 1);
+  selectKth(sorted, n - top);
+  sorted.subarray(n - top).sort();
   const finite = (v: number) => (Number.isFinite(v) ? v : null);
   const hill = estimateOrder('hill', entries, sorted, candidates);
   return {

@@ -1,0 +1,168 @@
+/**
+ * The analysis fast paths (issue 15) against the direct computations they replace, which the numpy
+ * vectors check: the running-sum MMO against block-by-block sums, LogSum against a sum of
+ * logarithms, the rank-partitioned curve summary against the fully sorted curve, and the partial
+ * selection behind the order-statistic estimators against a full sort.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CURVE_RATIOS, curveFromAbs, prunableCount, sampleCurve, summarizeCurve, summarizeCurveFromAbs } from '../../src/core/analysis/curves.ts';
+import { estimateMmo, LOG_EPS, LogSum, mmoCandidates, mmoOnce, sumLogNorms, truncationCandidates } from '../../src/core/analysis/mmo.ts';
+import { partitionAtRanks } from '../../src/core/analysis/order.ts';
+import { estimateTailIndices } from '../../src/core/analysis/tailIndex.ts';
+import { estimateOrder } from '../../src/core/analysis/orderStatistics.ts';
+import { Mulberry32, sasSamples, shuffleInto } from '../../src/core/analysis/prng.ts';
+
+const relDiff = (a: number, b: number) => Math.abs(a - b) / Math.max(1e-300, Math.abs(b));
+
+test('running-sum MMO equals block-by-block MMO per candidate, across the 2¹³ restarts (α = 0.8, 1.5, 2)', () => {
+  // N = 3·2¹⁴·… with candidates up to ⌊√N⌋: blocks of 2 … 1000 and the √N divisor cross many restarts.
+  const n = 196_608; // 2¹⁶·3: divisor candidates 2, 4, 8, 16, 48, 96, 384, 768 and 384 (√N ≈ 443 → 384)
+  for (const alpha of [0.8, 1.5, 2]) {
+    const x = sasSamples(alpha, n, 11);
+    const total = sumLogNorms(x, n, 1);
+    const direct = estimateMmo(x.slice(), n, 1, { allowTruncation: false, sumLogNorms: total });
+    const consumed = x.slice();
+    const fast = estimateMmo(consumed, n, 1, { allowTruncation: false, sumLogNorms: total, consume: true });
+    assert.deepEqual(fast.candidates, mmoCandidates(n));
+    // Rounding only (the running sums, and one product instead of a sum of logarithms): 1e-10, where the
+    // estimator's own spread over permutations is 1e-2.
+    fast.perCandidate.forEach((v, i) => assert.ok(relDiff(v, direct.perCandidate[i]!) < 1e-10, `α ${alpha} K1 ${fast.candidates[i]}: ${v} vs ${direct.perCandidate[i]}`));
+    // Each candidate against mmoOnce, the block sums taken one by one.
+    fast.candidates.forEach((k1, i) => assert.ok(relDiff(fast.perCandidate[i]!, mmoOnce(x, n, 1, k1)) < 1e-10));
+    // The samples were consumed: they are now running sums restarting every 2¹³.
+    assert.ok(Math.abs(consumed[8191]! - x.subarray(0, 8192).reduce((a, b) => a + b, 0)) < 1e-9 * 8192);
+    assert.equal(consumed[8192], x[8192]);
+  }
+});
+
+test('running-sum MMO with truncation (prime N): L_X over the samples used, as block by block', () => {
+  const n = 100_003; // prime: truncation candidates, each using ⌊N/K1⌋·K1 < N samples
+  const x = sasSamples(1.3, n, 5);
+  const direct = estimateMmo(x.slice(), n, 1, { allowTruncation: true });
+  const fast = estimateMmo(x.slice(), n, 1, { allowTruncation: true, consume: true });
+  assert.equal(fast.truncated, true);
+  assert.deepEqual(fast.candidates, truncationCandidates(n));
+  fast.perCandidate.forEach((v, i) => assert.ok(relDiff(v, direct.perCandidate[i]!) < 1e-10, `K1 ${fast.candidates[i]}: ${v} vs ${direct.perCandidate[i]}`));
+});
+
+test('running-sum MMO: blocks summing to exactly 0 give log(eps); a power-of-two N with blocks on the restart boundaries', () => {
+  const n = 20_000;
+  const x = Float64Array.from({ length: n }, (_, i) => (i % 2 ? -1 : 1));
+  const r = estimateMmo(x.slice(), n, 1, { allowTruncation: false, consume: true, sumLogNorms: sumLogNorms(x, n, 1) });
+  const k2 = r.candidates.indexOf(2);
+  assert.ok(Math.abs(r.perCandidate[k2]! - Math.log(2) / (Math.log(LOG_EPS) - Math.log(1 + LOG_EPS))) < 1e-15);
+  // N = 2¹⁴: every block size divides 2¹³, so no block crosses a restart.
+  const m = 1 << 14;
+  const y = sasSamples(1.7, m, 2);
+  const a = estimateMmo(y.slice(), m, 1, { allowTruncation: false });
+  const b = estimateMmo(y.slice(), m, 1, { allowTruncation: false, consume: true });
+  assert.deepEqual(b.candidates, [2, 4, 8, 16, 32, 64, 256, 512, 128]);
+  a.perCandidate.forEach((v, i) => assert.ok(relDiff(b.perCandidate[i]!, v) < 1e-10));
+});
+
+test('LogSum equals Σ log f to 1e-13, over the 2⁵⁰⁰ rescaling and for factors beyond it', () => {
+  const g = new Mulberry32(9);
+  const cases: number[][] = [
+    Array.from({ length: 100_000 }, () => g.uniformOpen() * 1e-3), // products underflow every ~50 factors
+    Array.from({ length: 100_000 }, () => 1 / (g.uniformOpen() * 1e-3)), // …and overflow
+    [1e200, 1e-200, 3, 1e-300, 1e300, 0.5, 2 ** -600, 2 ** 700], // factors outside [2⁻⁵⁰⁰, 2⁵⁰⁰]
+    [LOG_EPS, LOG_EPS, 1],
+  ];
+  for (const f of cases) {
+    const s = new LogSum();
+    for (const v of f) s.add(v);
+    const direct = f.reduce((a, v) => a + Math.log(v), 0);
+    assert.ok(relDiff(s.value(), direct) < 1e-13, `${s.value()} vs ${direct}`);
+  }
+  assert.equal(new LogSum().value(), 0);
+  // sumLogNorms of rows: the norms' logs, as one sum.
+  const x = Float64Array.from([3, 4, 0, 0, 5, 12]);
+  assert.ok(Math.abs(sumLogNorms(x, 3, 2) - (Math.log(5 + LOG_EPS) + Math.log(LOG_EPS) + Math.log(13 + LOG_EPS))) < 1e-13);
+});
+
+test('curve summary equals the fully sorted curve: grid values, k*(ε) at every ε, ties, zeros, tiny n', () => {
+  const g = new Mulberry32(4);
+  const inputs: Float64Array[] = [
+    sasSamples(1.2, 50_000, 3),
+    Float64Array.from({ length: 10_007 }, () => Math.round(g.uniformOpen() * 8) - 4), // heavy ties (int-like weights)
+    new Float64Array(300), // all zero: the curve is 0 everywhere
+    Float64Array.from([5, -1, 2]),
+    Float64Array.from([7]),
+  ];
+  for (const v of inputs) {
+    const full = curveFromAbs(Float64Array.from([0, ...Array.from(v, Math.abs)]));
+    const ref = sampleCurve(full, CURVE_RATIOS);
+    for (const eps of [-1, 0, 1e-6, 0.05, 0.1, 0.3, 0.999, 1, 1.5]) {
+      const s = summarizeCurve(v, CURVE_RATIOS, eps);
+      assert.equal(s.n, v.length);
+      assert.equal(s.k, prunableCount(full, eps), `n ${v.length} ε ${eps}`);
+      s.samples.forEach((x, i) => assert.ok(Math.abs(x - ref[i]!) < 1e-12, `ratio ${CURVE_RATIOS[i]}: ${x} vs ${ref[i]}`));
+    }
+  }
+  // The offset is subtracted before |·|, and the caller's buffer form is reordered in place only.
+  const v = Float64Array.from([1, 2, 3, 4, 10]);
+  const s = summarizeCurve(v, [0, 0.4, 1], 0.2, 3);
+  // |v − 3| = 2, 1, 0, 1, 7: sorted 0, 1, 1, 2, 7; Σ² = 55; two pruned: √(1/55)
+  assert.deepEqual([s.samples[0], s.samples[2], s.k], [0, 1, 3]);
+  assert.ok(Math.abs(s.samples[1]! - Math.sqrt(1 / 55)) < 1e-15);
+  assert.deepEqual(Array.from(v), [1, 2, 3, 4, 10]);
+  const e = Float64Array.from([0, 3, 1, 2]);
+  summarizeCurveFromAbs(e, [0.5], 0.1);
+  assert.deepEqual(Array.from(e).slice(1).sort(), [1, 2, 3]);
+});
+
+test('partitionAtRanks: for every rank k, the first k positions hold the k smallest values', () => {
+  const g = new Mulberry32(1);
+  const a = Float64Array.from({ length: 5000 }, () => Math.floor(g.uniformOpen() * 300)); // ties
+  const sorted = Float64Array.from(a).sort();
+  const ranks = [1, 7, 250, 251, 2500, 4998, 4999];
+  partitionAtRanks(a, ranks);
+  for (const k of ranks) {
+    let maxLeft = -Infinity;
+    let minRight = Infinity;
+    for (let i = 0; i < k; i++) maxLeft = Math.max(maxLeft, a[i]!);
+    for (let i = k; i < a.length; i++) minRight = Math.min(minRight, a[i]!);
+    assert.equal(maxLeft, sorted[k - 1]);
+    assert.equal(minRight, sorted[k]);
+  }
+  assert.deepEqual(Float64Array.from(a).sort(), sorted); // a permutation of the input
+});
+
+test('order-statistic estimators read only the top k_max + 1: the partial selection gives the fully sorted values', () => {
+  // estimateTailIndices selects the k_max + 1 largest |entries| and sorts only those; Hill and the
+  // alternatives must equal the estimators on a full sort of the same entries, for every k.
+  const rows = 120;
+  const cols = 50;
+  for (let seed = 1; seed <= 12; seed++) {
+    const x = sasSamples(1 + seed / 12, rows * cols, seed);
+    const r = estimateTailIndices({ data: x.slice(), rows, cols }, { mode: 'paper', seed: 0, permutations: 1, minSamples: 100 });
+    // The entries as estimateTailIndices forms them: column medians, then their median, subtracted.
+    const colMed = Array.from({ length: cols }, (_, j) => {
+      const c = Array.from({ length: rows }, (_, i) => x[i * cols + j]!).sort((p, q) => p - q);
+      return (c[rows / 2 - 1]! + c[rows / 2]!) / 2;
+    });
+    const entries = Float64Array.from(x, (v, i) => v - colMed[i % cols]!);
+    const s = Float64Array.from(entries).sort();
+    const med = (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+    const centred = entries.map((v) => v - med);
+    const full = Float64Array.from(centred, Math.abs).sort();
+    const cands = mmoCandidates(centred.length);
+    const hill = estimateOrder('hill', centred, full, cands);
+    assert.equal(r.hill.value, hill.alpha);
+    assert.deepEqual(r.hill.value !== null && r.hill.diagnostics.perCandidate, hill.perCandidate); // every k, k_max too
+    assert.equal(r.alternatives.moment, estimateOrder('moment', centred, full, cands).alpha);
+    assert.equal(r.alternatives.momentRatio, estimateOrder('momentRatio', centred, full, cands).alpha);
+    assert.equal(r.alternatives.pickands, estimateOrder('pickands', centred, full, cands).alpha);
+  }
+});
+
+test('shuffled entries consumed by the running-sum MMO leave the estimate equal to the block-by-block one', () => {
+  // The scratch path of estimateTailIndices: shuffleInto, then MMO on the shuffled copy.
+  const n = 70_000;
+  const x = sasSamples(1.6, n, 3);
+  const a = shuffleInto(x, new Float64Array(n), new Mulberry32(2));
+  const direct = estimateMmo(a.slice(), n, 1, { allowTruncation: true });
+  const fast = estimateMmo(a, n, 1, { allowTruncation: true, consume: true });
+  assert.ok(relDiff(fast.alpha, direct.alpha) < 1e-10, `${fast.alpha} vs ${direct.alpha}`);
+});
