@@ -24,6 +24,8 @@ export interface AnalyzeCliOptions {
   layers?: RegExp;
   spectra: boolean;
   workers?: number;
+  /** --memory-budget in MiB, as bytes. */
+  memoryBudget?: number;
   nodeConvention: 'columns' | 'rows';
   progress: boolean;
   data?: string;
@@ -85,6 +87,7 @@ export function parseAnalyzeOptions(v: CliValues, progress: boolean): AnalyzeCli
   if (!(eps > 0 && eps < 1)) throw new UsageError(`--eps must be a number in (0, 1), not '${v['eps']}'`);
   const workers = v['workers'] === undefined ? undefined : Number(v['workers']);
   if (workers !== undefined && !(Number.isSafeInteger(workers) && workers >= 0)) throw new UsageError(`--workers must be a non-negative integer`);
+  const memoryBudget = v['memory-budget'] === undefined ? undefined : positiveInteger(v['memory-budget'], '--memory-budget') * 2 ** 20;
   const layers = parseLayersOption(v);
   const node = (v['node-convention'] as string | undefined) ?? 'columns';
   if (node !== 'columns' && node !== 'rows') throw new UsageError(`--node-convention must be columns or rows`);
@@ -97,6 +100,7 @@ export function parseAnalyzeOptions(v: CliValues, progress: boolean): AnalyzeCli
     ...(layers ? { layers } : {}),
     spectra: v['no-spectra'] !== true,
     ...(workers !== undefined ? { workers } : {}),
+    ...(memoryBudget !== undefined ? { memoryBudget } : {}),
     nodeConvention: node,
     progress,
     ...(typeof v['data'] === 'string' ? { data: v['data'] } : {}),
@@ -124,6 +128,7 @@ export async function runAnalyze(file: string, o: AnalyzeCliOptions, signal?: Ab
     nodeConvention: o.nodeConvention,
     ...(o.layers ? { layers: o.layers } : {}),
     ...(o.workers !== undefined ? { workers: o.workers } : {}),
+    ...(o.memoryBudget !== undefined ? { memoryBudget: o.memoryBudget } : {}),
     ...(signal ? { signal } : {}),
     ...(o.data ? { data: o.data } : {}),
     ...(o.samples ? { samples: o.samples } : {}),

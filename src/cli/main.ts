@@ -31,6 +31,8 @@ analyze options:
   --no-spectra           Skip singular values and the ESD fit.
   --node-convention columns|rows   Node scores: input units (paper, default) or output units.
   --workers <n>          Worker threads (default: one per core; 0 = none).
+  --memory-budget <MiB>  Memory the workers' layers may hold at once (default: a quarter of the
+                         machine's memory); a layer larger than that runs alone.
   --data <calib>         ONNX: also each layer's activation spectrum and degrees of freedom N̂(λ).
                          <calib> is a .npy, a folder of .npy files, or a folder of PNG/JPEG images
                          (then --image-size HxW [--mean r,g,b] [--std r,g,b] [--layout nchw|nhwc]).
@@ -80,6 +82,7 @@ const OPTIONS = {
   'no-spectra': { type: 'boolean' },
   'node-convention': { type: 'string' },
   workers: { type: 'string' },
+  'memory-budget': { type: 'string' },
   output: { type: 'string', short: 'o' },
   method: { type: 'string' },
   ratio: { type: 'string' },

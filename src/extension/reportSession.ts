@@ -71,7 +71,7 @@ export class ReportSession implements vscode.Disposable {
       this.fail('could not read the settings', e);
       return this.post({ type: 'error', message: `Settings: ${(e as Error).message}` });
     }
-    const { workers, ...analysis } = settings;
+    const { workers, memoryBudget, ...analysis } = settings;
     this.inputShapes = settings.inputShapes;
     // Calibration data adds activation spectra (ONNX only; other formats ignore the setting).
     const calibration = this.uri.fsPath.toLowerCase().endsWith('.onnx') ? calibrationSettings(this.uri) : undefined;
@@ -92,6 +92,7 @@ export class ReportSession implements vscode.Disposable {
             ...(calibration ? { data: calibration.data, samples: calibration.samples } : {}),
             sha256: cached.sha256,
             ...(workers !== undefined ? { workers } : {}),
+            ...(memoryBudget !== undefined ? { memoryBudget } : {}),
             signal: this.abort.signal,
             onLayer: (l, done, total) => {
               progress.report({ increment: 100 / total, message: `${done}/${total} ${l.name}` });

@@ -15,10 +15,14 @@ export function inputShapeSettings(): Array<{ name: string | null; dims: number[
   return list.filter((x): x is string => typeof x === 'string' && x.trim() !== '').map((x) => parseInputShape(x.replace(/^--input-shape[= ]/, '')));
 }
 
-/** The `prunescope.*` settings that change an analysis (and so are part of its cache key). */
-export function analysisSettings(): Required<Pick<AnalyzeOptions, 'mode' | 'seed' | 'eps' | 'maxSpectrumDim' | 'inputShapes'>> & { workers: number | undefined } {
+/**
+ * The `prunescope.*` settings of an analysis. All but `workers` and `memoryBudget`, which change
+ * only how fast it runs, are part of its cache key.
+ */
+export function analysisSettings(): Required<Pick<AnalyzeOptions, 'mode' | 'seed' | 'eps' | 'maxSpectrumDim' | 'inputShapes'>> & { workers: number | undefined; memoryBudget: number | undefined } {
   const c = vscode.workspace.getConfiguration('prunescope');
   const workers = c.get<number>('workers', 0);
+  const budgetMB = c.get<number>('memoryBudgetMB', 0);
   return {
     inputShapes: inputShapeSettings(),
     mode: c.get<'robust' | 'paper'>('mode', 'robust'),
@@ -26,6 +30,7 @@ export function analysisSettings(): Required<Pick<AnalyzeOptions, 'mode' | 'seed
     eps: c.get<number>('eps', 0.1),
     maxSpectrumDim: c.get<number>('maxSpectrumDim', 4096),
     workers: workers > 0 ? workers : undefined, // 0: one per core
+    memoryBudget: budgetMB > 0 ? budgetMB * 2 ** 20 : undefined, // 0: a quarter of the machine's memory
   };
 }
 

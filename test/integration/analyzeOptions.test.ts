@@ -10,8 +10,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { analyzeModel } from '../../src/core/analysis/analyzeModel.ts';
-import type { LayerResult } from '../../src/core/analysis/analyzeLayer.ts';
+import { analyzeModel, defaultMemoryBudget, layerMemory, MEMORY_BUDGET_FRACTION } from '../../src/core/analysis/analyzeModel.ts';
+import { DEFAULT_SETTINGS, type LayerResult } from '../../src/core/analysis/analyzeLayer.ts';
+import type { WeightTensor } from '../../src/core/checkpoint.ts';
 import { fixture } from '../helpers.ts';
 
 const PIPELINE = fixture('onnx', 'pipeline.onnx');
@@ -66,7 +67,7 @@ test('spectra off, or capped by maxSpectrumDim: the reason names the sides and t
 
 test('the worker pool (2 workers, a small in-flight budget) gives the calling thread\'s results, and reports every layer once', async () => {
   const seen: Array<[string, number, number]> = [];
-  const pooled = await analyzeModel(PIPELINE, { workers: 2, maxConcurrentParams: 1500, onLayer: (l, done, total) => seen.push([l.name, done, total]) });
+  const pooled = await analyzeModel(PIPELINE, { workers: 2, memoryBudget: 30_000, onLayer: (l, done, total) => seen.push([l.name, done, total]) });
   const inThread = await analyzeModel(PIPELINE, { workers: 0 });
   assert.deepEqual(withoutTimes(pooled.layers), withoutTimes(inThread.layers));
   assert.deepEqual(seen.map(([, done, total]) => [done, total]), [[1, 4], [2, 4], [3, 4], [4, 4]]);
@@ -131,13 +132,26 @@ test('the pool\'s queue order: one worker finishes the layers smallest first, th
   assert.deepEqual(r.layers.map((l) => l.name), Object.keys(MATRICES));
 });
 
-test('the in-flight budget: with room for no two layers, two workers run one layer at a time, in queue order', async () => {
-  // The smallest two layers together (pointwise + conv) are 1408 parameters.
-  for (const maxConcurrentParams of [1, 1407]) {
+test('the memory budget: with room for no two layers, two workers run one layer at a time, in queue order', async () => {
+  // The smallest two layers together (pointwise + conv) are 1408 parameters: 20 bytes each without spectra.
+  for (const memoryBudget of [1, 20 * 1408 - 1]) {
     const seen: string[] = [];
-    await analyzeModel(PIPELINE, { workers: 2, maxConcurrentParams, spectra: false, onLayer: (l) => seen.push(l.name) });
-    assert.deepEqual(seen, QUEUE_ORDER, `budget ${maxConcurrentParams}`);
+    await analyzeModel(PIPELINE, { workers: 2, memoryBudget, spectra: false, onLayer: (l) => seen.push(l.name) });
+    assert.deepEqual(seen, QUEUE_ORDER, `budget ${memoryBudget}`);
   }
+});
+
+test('what a layer holds while it is analysed, and the default budget (a quarter of the machine)', () => {
+  const layer = (shape: number[]) => ({ shape, size: shape.reduce((a, b) => a * b, 1) }) as unknown as WeightTensor;
+  const spectra = { ...DEFAULT_SETTINGS, spectra: true, maxSpectrumDim: 100 };
+  // 20 bytes per parameter, plus the Gram and its centred copy of the smaller side with spectra.
+  assert.equal(layerMemory(layer([30, 50]), spectra), 20 * 1500 + 16 * 30 * 30);
+  assert.equal(layerMemory(layer([64, 3, 3, 3]), spectra), 20 * 1728 + 16 * 27 * 27);
+  assert.equal(layerMemory(layer([30, 50]), { ...spectra, spectra: false }), 20 * 1500);
+  assert.equal(layerMemory(layer([200, 101]), spectra), 20 * 20200); // min side 101 > 100: no spectrum, no Gram
+  assert.equal(layerMemory(layer([200, 100]), spectra), 20 * 20000 + 16 * 100 * 100);
+  assert.equal(defaultMemoryBudget(), Math.floor(os.totalmem() / 4));
+  assert.equal(MEMORY_BUDGET_FRACTION, 0.25);
 });
 
 test('the default pool has one worker per core (at most one per layer), and marks the classifier in the workers too', async () => {
@@ -153,7 +167,7 @@ test('a signal aborted after the first layer cancels the rest, in the calling th
     const ac = new AbortController();
     const seen: string[] = [];
     await assert.rejects(
-      analyzeModel(PIPELINE, { workers, maxConcurrentParams: 1, spectra: false, signal: ac.signal, onLayer: (l) => (seen.push(l.name), ac.abort()) }),
+      analyzeModel(PIPELINE, { workers, memoryBudget: 1, spectra: false, signal: ac.signal, onLayer: (l) => (seen.push(l.name), ac.abort()) }),
       { name: 'Cancelled', message: 'analysis cancelled' },
       `workers ${workers}`,
     );

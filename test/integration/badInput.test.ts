@@ -284,4 +284,9 @@ test('the CLI reports usage errors with exit 2', () => {
   const r = runCli(['frobnicate']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /unknown command 'frobnicate'/);
+  for (const budget of ['0', '1.5', 'lots']) {
+    const b = runCli(['analyze', fixture('onnx', 'mlp.onnx'), '--memory-budget', budget]);
+    assert.equal(b.status, 2, budget);
+    assert.equal(b.stderr, `prunescope analyze: --memory-budget must be a positive integer, not '${budget}'\n`);
+  }
 });

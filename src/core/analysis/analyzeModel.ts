@@ -24,10 +24,11 @@ export interface AnalyzeOptions extends Partial<AnalysisSettings> {
   /** Worker threads; 0 analyses in the calling thread. Default: one per core. */
   workers?: number;
   /**
-   * At most this many parameters are analysed at once across the pool (a layer needs about 16 bytes
-   * per parameter while it is analysed); a larger layer runs alone. Default 16M (≈ 256 MB).
+   * Bytes the pool's layers may hold at once (layerMemory: about 20 bytes per parameter, plus the
+   * Gram matrices with spectra); a layer larger than the budget runs alone. Default:
+   * defaultMemoryBudget(), a quarter of the machine's memory.
    */
-  maxConcurrentParams?: number;
+  memoryBudget?: number;
   /** Only layers whose name matches. */
   layers?: RegExp;
   signal?: AbortSignal;
@@ -73,7 +74,7 @@ export async function analyzeModel(file: string, options: AnalyzeOptions = {}): 
       }
     } else {
       // Stryker disable next-line LogicalOperator: without a budget the pool runs one layer at a time; results are the same, only slower
-      await runPool(ck.file, settings, targets, classifier, workers, options.maxConcurrentParams ?? 16_000_000, record, options.signal);
+      await runPool(ck.file, settings, targets, classifier, workers, options.memoryBudget ?? defaultMemoryBudget(), record, options.signal);
     }
     const layers = targets.map((w) => results.get(w.name)!);
     const warnings = [...ck.warnings];
@@ -156,13 +157,32 @@ function newWorker(workerData: unknown): Worker {
   return new Worker(`require('tsx/cjs'); require(${JSON.stringify(source)});`, { eval: true, workerData });
 }
 
+/** The fraction of os.totalmem() the analysis pool may fill by default. */
+export const MEMORY_BUDGET_FRACTION = 0.25;
+
+export function defaultMemoryBudget(): number {
+  return Math.floor(os.totalmem() * MEMORY_BUDGET_FRACTION);
+}
+
+/**
+ * What analysing one layer holds, in bytes: the float64 values and the work buffer (16 per
+ * parameter, kept by the worker for the next layer), a stored copy while it is read and reordered
+ * (up to 4 more), and with spectra the Gram matrix and its centred copy (16·min(rows, cols)²).
+ */
+export function layerMemory(w: WeightTensor, settings: AnalysisSettings): number {
+  const rows = w.shape[0]!;
+  const cols = w.size / rows;
+  const side = Math.min(rows, cols);
+  return 20 * w.size + (settings.spectra && side <= settings.maxSpectrumDim ? 16 * side * side : 0);
+}
+
 function runPool(
   file: string,
   settings: AnalysisSettings,
   targets: WeightTensor[],
   classifier: WeightTensor | undefined,
   size: number,
-  maxConcurrentParams: number,
+  memoryBudget: number,
   record: (r: LayerResult) => void,
   signal?: AbortSignal,
 ): Promise<void> {
@@ -182,21 +202,35 @@ function runPool(
     const onAbort = () => stop(new Cancelled('analysis cancelled'));
     signal?.addEventListener('abort', onAbort);
     const idle: Worker[] = [];
-    const inFlight = new Map<Worker, number>();
+    const inFlight = new Set<Worker>();
+    // Bytes each worker holds: its layer's while it runs, then the scratch it keeps for the next one
+    // (the values and work buffers of the largest layer it has analysed, 16 bytes per parameter).
+    const holds = new Map<Worker, number>();
+    const kept = new Map<Worker, number>();
     const feed = () => {
       while (idle.length && queue.length) {
-        const busy = [...inFlight.values()].reduce((a, b) => a + b, 0);
-        // The next layer that fits the memory cap (or any layer when nothing else runs).
-        const i = inFlight.size === 0 ? 0 : queue.findIndex((l) => busy + l.size <= maxConcurrentParams);
+        const w = idle.at(-1)!;
+        const others = [...holds].reduce((a, [x, b]) => (x === w ? a : a + b), 0);
+        // The next layer that fits the budget beside what the other workers hold (any layer when nothing else runs).
+        const i = inFlight.size === 0 ? 0 : queue.findIndex((l) => others + Math.max(kept.get(w)!, layerMemory(l, settings)) <= memoryBudget);
         if (i < 0) {
-          // Blocked by the cap: idle workers give their scratch memory back while they wait.
-          // Stryker disable next-line BooleanLiteral: the worker drops its scratch on any 'release' message; it only changes memory
-          for (const w of idle) w.postMessage({ release: true } satisfies AnalyzeWorkerRequest);
-          return;
+          // Blocked by the budget: idle workers that keep scratch memory give it back, and the
+          // layers are tried again; when only running layers block, the next one to finish feeds.
+          const holding = idle.filter((x) => holds.get(x)! > 0);
+          if (holding.length === 0) return;
+          for (const x of holding) {
+            // Stryker disable next-line BooleanLiteral: the worker drops its scratch on any 'release' message; it only changes memory
+            x.postMessage({ release: true } satisfies AnalyzeWorkerRequest);
+            holds.set(x, 0);
+            kept.set(x, 0);
+          }
+          continue;
         }
         const [next] = queue.splice(i, 1);
-        const w = idle.pop()!;
-        inFlight.set(w, next!.size);
+        idle.pop();
+        inFlight.add(w);
+        holds.set(w, Math.max(kept.get(w)!, layerMemory(next!, settings)));
+        kept.set(w, Math.max(kept.get(w)!, 16 * next!.size));
         w.postMessage({ name: next!.name, isClassifier: next === classifier } satisfies AnalyzeWorkerRequest);
       }
     };
@@ -210,11 +244,14 @@ function runPool(
         if (!reply.ok) return stop(reply.badInput ? new UserInputError(reply.message) : Object.assign(new Error(`layer '${reply.name}': ${reply.message}`), { stack: reply.stack }));
         record(reply.result);
         inFlight.delete(w);
+        holds.set(w, kept.get(w)!);
         idle.push(w);
         if (--pending === 0) return stop();
         feed();
       });
       w.on('error', (e) => stop(e));
+      holds.set(w, 0);
+      kept.set(w, 0);
       idle.push(w);
     }
     feed();
