@@ -12,6 +12,7 @@ import { bertBaseSpec } from './bertBase.ts';
 import { spectralBench } from './spectralBench.ts';
 import { gatesBench } from './gatesBench.ts';
 import { structureBench } from './structureBench.ts';
+import { llmBench } from './llmBench.ts';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIR = path.join(ROOT, '.prunescope-bench');
@@ -47,6 +48,8 @@ async function main(): Promise<void> {
     return;
   }
   if (process.argv.includes('--structure')) return console.log(structureBench(DIR).join('\n')); // this section only
+  // `npm run bench -- --llm`: the 604M-parameter sharded safetensors only (it is also run at the end)
+  if (process.argv.includes('--llm')) return console.log(llmBench(ROOT, DIR, process.argv.includes('--regenerate')).join('\n'));
   console.log(spectralBench(DIR).join('\n'));
   if (process.argv.includes('--spectral')) return; // `npm run bench -- --spectral`: this section only
   console.log(structureBench(DIR).join('\n'));
@@ -89,6 +92,7 @@ async function main(): Promise<void> {
   const w1 = Math.max(...rows.map((r) => r[1].length));
   console.log(`\n${'measurement'.padEnd(w0)}  ${'wall time (best of 3)'.padEnd(w1)}  peak RSS`);
   for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`);
+  if (!process.argv.includes('--readers-only')) console.log(llmBench(ROOT, DIR, process.argv.includes('--regenerate')).join('\n'));
 }
 
 void main();
