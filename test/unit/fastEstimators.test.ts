@@ -61,6 +61,33 @@ test('running-sum MMO: blocks summing to exactly 0 give log(eps); a power-of-two
   a.perCandidate.forEach((v, i) => assert.ok(relDiff(b.perCandidate[i]!, v) < 1e-10));
 });
 
+test('multivariate MMO from one running sum of the rows equals block-by-block sums, with a permutation and across restarts', () => {
+  // 20 000 rows of 3 (restarts at rows 8192 and 16384; candidates 2 … 1000 and 125 = the divisor ≤ √N)
+  // and 600 rows of 40, visited in a permutation, at α = 0.8 (running sums dominated by outliers) and 1.6.
+  for (const [rows, cols, alpha] of [[20_000, 3, 0.8], [20_000, 3, 1.6], [600, 40, 1.2]] as const) {
+    const x = sasSamples(alpha, rows * cols, 6);
+    const order = Uint32Array.from({ length: rows }, (_, i) => i);
+    const rng = new Mulberry32(8);
+    for (let i = rows - 1; i > 0; i--) {
+      const j = rng.below(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    for (const o of [undefined, order]) {
+      const r = estimateMmo(x, rows, cols, { allowTruncation: false, ...(o ? { order: o } : {}) });
+      assert.deepEqual(r.candidates, mmoCandidates(rows));
+      r.candidates.forEach((k1, i) => {
+        const direct = mmoOnce(x, rows, cols, k1, o);
+        assert.ok(relDiff(r.perCandidate[i]!, direct) < 1e-10, `${rows}×${cols} α ${alpha} K1 ${k1}: ${r.perCandidate[i]} vs ${direct}`);
+      });
+    }
+  }
+  // Truncation (prime number of rows): every candidate uses its own ⌊N/K1⌋·K1 rows.
+  const y = sasSamples(1.5, 1009 * 2, 4);
+  const t = estimateMmo(y, 1009, 2, { allowTruncation: true });
+  assert.equal(t.truncated, true);
+  t.candidates.forEach((k1, i) => assert.ok(relDiff(t.perCandidate[i]!, mmoOnce(y, 1009, 2, k1)) < 1e-10));
+});
+
 test('LogSum equals Σ log f to 1e-13, over the 2⁵⁰⁰ rescaling and for factors beyond it', () => {
   const g = new Mulberry32(9);
   const cases: number[][] = [

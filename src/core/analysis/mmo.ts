@@ -184,6 +184,44 @@ function runningSums(x: Float64Array, n: number): void {
   }
 }
 
+/**
+ * α̂(K1) for every candidate of multivariate samples (rows of the row-major n × d matrix `x`,
+ * visited in `order` when given), from one running sum of the rows: a block's sum is the running
+ * sum at its end minus the one at its start (kept per candidate), so each row is added once, not
+ * once per block size. The running sum restarts every 2¹³ rows as in runningSums (the kept starts
+ * are moved to the new origin). `lx[i]` is L_X of candidate i.
+ */
+function mmoRowsFromRunningSums(x: Float64Array, n: number, d: number, candidates: number[], lx: number[], order?: Uint32Array): number[] {
+  const c = candidates.length;
+  const sum = new Float64Array(d);
+  const starts = new Float64Array(c * d); // the running sum where each candidate's current block began
+  const ly = candidates.map(() => new LogSum());
+  const blocks = candidates.map((k1) => Math.floor(n / k1));
+  const used = Math.max(...candidates.map((k1, i) => k1 * blocks[i]!));
+  const span = 1 << SPAN_BITS;
+  for (let t = 0; t < used; t++) {
+    if (t > 0 && t % span === 0) {
+      for (let i = 0; i < c; i++) for (let j = 0; j < d; j++) starts[i * d + j] -= sum[j]!;
+      sum.fill(0);
+    }
+    const r = (order ? order[t]! : t) * d;
+    for (let j = 0; j < d; j++) sum[j] += x[r + j]!;
+    for (let i = 0; i < c; i++) {
+      const k1 = candidates[i]!;
+      if ((t + 1) % k1 !== 0 || (t + 1) / k1 > blocks[i]!) continue;
+      const o = i * d;
+      let q = 0;
+      for (let j = 0; j < d; j++) {
+        const y = sum[j]! - starts[o + j]!;
+        q += y * y;
+        starts[o + j] = sum[j]!;
+      }
+      ly[i]!.add(Math.sqrt(q) + LOG_EPS);
+    }
+  }
+  return candidates.map((k1, i) => alphaFromMeans(k1, ly[i]!.value() / blocks[i]!, lx[i]!));
+}
+
 /** α̂(K1) of univariate samples from their running sums `s` (see runningSums). */
 function mmoFromRunningSums(s: Float64Array, n: number, k1: number, lx: number): number {
   const k2 = Math.floor(n / k1);
@@ -257,6 +295,12 @@ export function estimateMmo(
       const used = Math.floor(n / k1) * k1;
       return mmoFromRunningSums(x, n, k1, (used === n && total !== undefined ? total : prefix![used]!) / used);
     });
+  } else if (d > 1) {
+    const lx = candidates.map((k1) => {
+      const used = Math.floor(n / k1) * k1;
+      return (used === n && total !== undefined ? total : prefix![used]!) / used;
+    });
+    perCandidate = mmoRowsFromRunningSums(x, n, d, candidates, lx, opts.order);
   } else perCandidate = candidates.map((k1) => mmoOnce(x, n, d, k1, opts.order, prefix, total));
   const sorted = [...perCandidate].sort((a, b) => a - b);
   const m = sorted.length;
