@@ -35,7 +35,9 @@ const op = (name: string, opType: string, inputs: string[], attributes: Record<s
 function run(ops: GraphOp[], weights: WeightTensor[], ratio = 0.75, centre: 'none' | 'median' = 'none') {
   const layers: PruneLayerReport[] = [];
   const planned = pruneSingularEdits(ops, weights, { method: 'singular', ratio, centre }, () => ratio, layers);
-  return { ...planned, layers };
+  const e = planned.edits;
+  // pruneSingularEdits always fills the four edit kinds (OnnxEdits has them optional).
+  return { edits: { replace: e.replace!, remove: e.remove!, add: e.add!, replaceNodes: e.replaceNodes! }, removed: planned.removed, layers };
 }
 
 test('a Gemm weight (transB = 1) read by one node: MatMul into rank r, then the Gemm with its bias, alpha and beta', () => {
@@ -152,5 +154,5 @@ test('median centring adds the rank-one median term to the kept rank', () => {
   // Without a centre option the default is none.
   const layers: PruneLayerReport[] = [];
   const d = pruneSingularEdits([op('fc', 'Gemm', ['x', 'fc.weight'], { transB: 1 })], [w], { method: 'singular', ratio: 0.75 }, () => 0.75, layers);
-  assert.deepEqual(d.edits.add.map((a) => a.dims), [[12, 2], [2, 8]]);
+  assert.deepEqual(d.edits.add!.map((a) => a.dims), [[12, 2], [2, 8]]);
 });
