@@ -64,16 +64,14 @@ export function summarizeCurveFromAbs(e: Float64Array, ratios: readonly number[]
   let i = 0;
   while (i + 1 < bounds.length && curveAt(energy[i + 1]!) < eps) i++;
   let k = bounds[i]!;
-  if (i + 1 < bounds.length && curveAt(0) < eps) {
-    // (with ε ≤ 0 nothing is below it, and k stays 0)
-    const part = v.subarray(bounds[i]!, bounds[i + 1]!).sort();
-    let s = energy[i]!;
-    for (let j = 0; j < part.length; j++) {
-      s += part[j]! * part[j]!;
-      // k = n is the whole energy by definition (curve 1), whatever the order of summation left in s.
-      if (!(curveAt(k + 1 === n ? total : s) < eps)) break;
-      k++;
-    }
+  // Past the last bound the part is empty; with ε ≤ 0 the first value already stops the count.
+  const part = v.subarray(bounds[i]!, bounds[i + 1]).sort();
+  let s = energy[i]!;
+  for (let j = 0; j < part.length; j++) {
+    s += part[j]! * part[j]!;
+    // k = n is the whole energy by definition (curve 1), whatever the order of summation left in s.
+    if (!(curveAt(k + 1 === n ? total : s) < eps)) break;
+    k++;
   }
   return { samples, k, n };
 }

@@ -288,18 +288,16 @@ export function estimateMmo(
   const total = !truncated ? (opts.sumLogNorms ?? sumLogNorms(x, n, d)) : undefined;
   // Stryker disable next-line all: as above
   const prefix = total === undefined ? logNormPrefix(x, n, d, opts.order) : undefined;
+  // L_X of each candidate: over the ⌊N/K1⌋·K1 samples its blocks use (all of them without truncation).
+  const lx = candidates.map((k1) => {
+    const used = Math.floor(n / k1) * k1;
+    return (used === n && total !== undefined ? total : prefix![used]!) / used;
+  });
   let perCandidate: number[];
   if (opts.consume && d === 1 && !opts.order) {
     runningSums(x, n);
-    perCandidate = candidates.map((k1) => {
-      const used = Math.floor(n / k1) * k1;
-      return mmoFromRunningSums(x, n, k1, (used === n && total !== undefined ? total : prefix![used]!) / used);
-    });
+    perCandidate = candidates.map((k1, i) => mmoFromRunningSums(x, n, k1, lx[i]!));
   } else if (d > 1) {
-    const lx = candidates.map((k1) => {
-      const used = Math.floor(n / k1) * k1;
-      return (used === n && total !== undefined ? total : prefix![used]!) / used;
-    });
     perCandidate = mmoRowsFromRunningSums(x, n, d, candidates, lx, opts.order);
   } else perCandidate = candidates.map((k1) => mmoOnce(x, n, d, k1, opts.order, prefix, total));
   const sorted = [...perCandidate].sort((a, b) => a - b);
