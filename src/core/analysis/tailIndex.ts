@@ -7,7 +7,7 @@ import type { Matrix } from './layerMatrix.ts';
 import { estimateMmo, mmoCandidates, sumLogNorms, truncationCandidates } from './mmo.ts';
 import { columnMedians, median, selectKth } from './order.ts';
 import { estimateOrder } from './orderStatistics.ts';
-import { Mulberry32, permutation, shuffleInto } from './prng.ts';
+import { interleavedPermutationInto, Mulberry32, permutation, shuffleInto } from './prng.ts';
 
 export type AnalysisMode = 'robust' | 'paper';
 
@@ -17,7 +17,17 @@ export interface TailOptions {
   seed: number;
   permutations: number;
   minSamples: number;
+  /**
+   * How the univariate entries are permuted. 'uniform': uniformly random permutations (Fisher–Yates,
+   * or its cache-friendly Rao–Sandelius form above 2¹⁶ samples). 'interleaved': interleavedPermutationInto.
+   * Default: interleaved in robust mode above INTERLEAVE_MIN_SAMPLES entries, uniform otherwise (paper mode
+   * keeps the spec's permutations).
+   */
+  permutation?: 'uniform' | 'interleaved';
 }
+
+/** Entries above which robust mode interleaves them (below, Fisher–Yates is cheap, and exactly the spec's). */
+export const INTERLEAVE_MIN_SAMPLES = 1 << 16;
 
 export interface StableDiagnostics {
   /** Samples used (after dropping zeros in robust mode). */
@@ -124,6 +134,7 @@ function runStable(
   let first: ReturnType<typeof estimateMmo> | undefined;
   const allowTruncation = opts.mode === 'robust';
   const logSum = sumLogNorms(x, n, d); // L_X is the same for every permutation
+  const interleaved = opts.permutation ? opts.permutation === 'interleaved' : allowTruncation && n > INTERLEAVE_MIN_SAMPLES;
 
   for (let p = 0; p < opts.permutations; p++) {
     let r;
@@ -132,7 +143,10 @@ function runStable(
       // which has no scratch buffer. Both consume the generator as Fisher–Yates does.
       // Stryker disable next-line EqualityOperator: Fisher–Yates over indices and shuffleInto draw the same permutation up to 2^16 samples, and a uniform one beyond
       if (d > 1 || !scratch) r = estimateMmo(x, n, d, { allowTruncation, order: permutation(n, rng), sumLogNorms: logSum });
-      else r = estimateMmo(shuffleInto(x, scratch!.subarray(0, n), rng), n, 1, { allowTruncation, sumLogNorms: logSum, consume: true });
+      else {
+        const permuted = (interleaved ? interleavedPermutationInto : shuffleInto)(x, scratch!.subarray(0, n), rng);
+        r = estimateMmo(permuted, n, 1, { allowTruncation, sumLogNorms: logSum, consume: true });
+      }
     } catch (e) {
       // Only the paper rule refuses (prime N); anything else is a defect, not a reason to report.
       if (allowTruncation) throw e;
