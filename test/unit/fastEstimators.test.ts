@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CURVE_RATIOS, curveFromAbs, prunableCount, sampleCurve, summarizeCurve, summarizeCurveFromAbs } from '../../src/core/analysis/curves.ts';
+import { CURVE_RATIOS, curveFromAbs, prunableCount, sampleCurve, summarizeCurve, summarizeCurveByBuckets, summarizeCurveByPartition, summarizeCurveFromAbs } from '../../src/core/analysis/curves.ts';
 import { estimateMmo, LOG_EPS, LogSum, mmoCandidates, mmoOnce, sumLogNorms, truncationCandidates } from '../../src/core/analysis/mmo.ts';
 import { partitionAtRanks } from '../../src/core/analysis/order.ts';
 import { estimateTailIndices } from '../../src/core/analysis/tailIndex.ts';
@@ -137,6 +137,34 @@ test('curve summary equals the fully sorted curve: grid values, k*(ε) at every 
   const e = Float64Array.from([0, 3, 1, 2]);
   summarizeCurveFromAbs(e, [0.5], 0.1);
   assert.deepEqual(Array.from(e).slice(1).sort(), [1, 2, 3]);
+});
+
+test('histogram curve summary (n ≥ 2¹⁶) equals the fully sorted curve; crowded values fall back to partitioning', () => {
+  const g = new Mulberry32(12);
+  const heavy = sasSamples(0.9, 300_000, 8); // ten and more binades
+  const halfZero = sasSamples(1.6, 140_000, 9).map((x, i) => (i % 2 ? 0 : x)); // pruned: bucket 0 holds half the values
+  const narrow = Float64Array.from({ length: 90_000 }, () => 1 + g.uniformOpen() * 1e-3); // all in a few buckets
+  const quantized = Float64Array.from({ length: 80_000 }, () => Math.round(g.uniformOpen() * 20) / 64); // 21 distinct values
+  for (const [name, v, bucketed] of [['heavy', heavy, true], ['half zero', halfZero, true], ['narrow', narrow, false], ['quantized', quantized, false]] as const) {
+    const abs = Float64Array.from([0, ...Array.from(v, Math.abs)]);
+    const full = curveFromAbs(abs.slice());
+    const ref = sampleCurve(full, CURVE_RATIOS);
+    for (const eps of [-1, 0, 1e-9, 0.01, 0.1, 0.5, 0.999999, 1, 2]) {
+      const direct = summarizeCurveByBuckets(abs.slice(), CURVE_RATIOS, eps);
+      assert.equal(direct !== undefined, bucketed, `${name}: histogram path taken`);
+      for (const s of [summarizeCurveFromAbs(abs.slice(), CURVE_RATIOS, eps), ...(direct ? [direct] : [])]) {
+        assert.equal(s.n, v.length);
+        assert.equal(s.k, prunableCount(full, eps), `${name} ε ${eps}`);
+        s.samples.forEach((x, i) => assert.ok(Math.abs(x - ref[i]!) < 1e-12, `${name} ratio ${CURVE_RATIOS[i]}: ${x} vs ${ref[i]}`));
+      }
+      // …and the partition form agrees with it on the same input.
+      const p = summarizeCurveByPartition(abs.slice(), CURVE_RATIOS, eps);
+      assert.equal(p.k, prunableCount(full, eps));
+    }
+  }
+  // All zero: no energy anywhere, so the curve is 0 and every score is prunable for ε > 0.
+  const zero = new Float64Array(70_001);
+  assert.deepEqual(summarizeCurveFromAbs(zero, CURVE_RATIOS, 0.1), { samples: CURVE_RATIOS.map(() => 0), k: 70_000, n: 70_000 });
 });
 
 test('partitionAtRanks: for every rank k, the first k positions hold the k smallest values', () => {

@@ -2,7 +2,7 @@
  * ℓ2-compressibility curves (heavy-tails.md §2.1): every pruning method's relative error is the
  * same computation on a non-negative score vector — sort |v| ascending, accumulate energy.
  */
-import { partitionAtRanks } from './order.ts';
+import { partitionAtRanks, selectKth } from './order.ts';
 
 /** e[k] = sqrt(Σ_{j≤k} s_j² / Σ s_j²), s = |v − offset| ascending, k = 0..n (0 everywhere for v = offset). */
 export function relErrCurve(v: ArrayLike<number>, offset = 0): Float64Array {
@@ -38,12 +38,133 @@ export interface CurveSummary {
 }
 
 /**
- * sampleCurve and prunableCount of curveFromAbs(e), without sorting all of e (reordered in place):
- * the ranks of the ratio grid are selected (partitionAtRanks), the energy of each part between
- * two ranks is summed, and only the part where the curve crosses ε is sorted to find k*. O(n log r)
- * for the 41-point grid instead of O(n log n); the sums differ from the sorted ones by rounding only.
+ * sampleCurve and prunableCount of curveFromAbs(e), without sorting all of e (which may be
+ * reordered in place). Large inputs go through a histogram (summarizeCurveByBuckets); small ones,
+ * and inputs whose values crowd into few buckets, through rank partitioning. The sums differ from
+ * the sorted ones by rounding only.
  */
 export function summarizeCurveFromAbs(e: Float64Array, ratios: readonly number[], eps: number): CurveSummary {
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: both paths give the same summary; the threshold only sets the speed
+  if (e.length - 1 >= BUCKETED_MIN) return summarizeCurveByBuckets(e, ratios, eps) ?? summarizeCurveByPartition(e, ratios, eps);
+  return summarizeCurveByPartition(e, ratios, eps);
+}
+
+/** Scores from which summarizeCurveFromAbs uses the histogram. */
+const BUCKETED_MIN = 1 << 16;
+/** Buckets by the top 18 bits of a non-negative double (11 of exponent, 7 of mantissa): 2¹⁸ buckets, each 1/128 of a binade. */
+const BUCKET_SHIFT = 13;
+const BUCKETS = 1 << (31 - BUCKET_SHIFT);
+
+/**
+ * The histogram form of the summary, for large n: one pass counts the values and sums their
+ * squares per bucket of the float's top bits (a monotone key for non-negative doubles), so every
+ * rank's energy is known up to the one bucket the rank falls in; a second pass gathers the values
+ * of those buckets only (the grid's and the one where the curve crosses ε, except buckets of exact
+ * zeros, which add nothing to any sum), which are sorted. Two
+ * passes instead of partitioning at 41 ranks (about six). Returns undefined when those buckets hold
+ * more than n/8 values (values crowded together, e.g. quantized weights), for the partition form.
+ */
+export function summarizeCurveByBuckets(e: Float64Array, ratios: readonly number[], eps: number): CurveSummary | undefined {
+  const n = e.length - 1;
+  const v = e.subarray(1);
+  const high = new Uint32Array(v.buffer, v.byteOffset, 2 * n); // high word of value i at 2i + 1 (little-endian)
+  // Count and energy of bucket b side by side (at 2b, 2b + 1): one cache line per value, not two.
+  const histogram = new Float64Array(2 * BUCKETS);
+  for (let i = 0; i < n; i++) {
+    const b = (high[2 * i + 1]! >>> BUCKET_SHIFT) << 1;
+    histogram[b]++;
+    histogram[b + 1] += v[i]! * v[i]!;
+  }
+  const count = (b: number) => histogram[2 * b]!;
+  const energy = (b: number) => histogram[2 * b + 1]!;
+  // Prefixes: before[b] values and below[b] energy lie in buckets < b.
+  const before = new Float64Array(BUCKETS + 1);
+  const below = new Float64Array(BUCKETS + 1);
+  for (let b = 0; b < BUCKETS; b++) {
+    before[b + 1] = before[b]! + count(b);
+    below[b + 1] = below[b]! + energy(b);
+  }
+  const total = below[BUCKETS]!;
+  const curveAt = (s: number) => (total === 0 ? 0 : Math.sqrt(s / total));
+  // The bucket holding the value of rank k (0-based), by binary search on the counts.
+  const bucketOf = (k: number) => {
+    let lo = 0;
+    let hi = BUCKETS - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (before[mid]! <= k) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  const at = ratios.map((r) => Math.floor(r * n + 1e-9));
+  // k*: the first bucket whose end reaches ε; the count ends inside it (or at n).
+  let crossing = -1;
+  for (let b = 0; b < BUCKETS; b++) {
+    if (count(b) && !(curveAt(below[b + 1]!) < eps)) {
+      crossing = b;
+      break;
+    }
+  }
+  // Buckets of exact zeros (no energy) need no values: any part of them adds nothing.
+  const wanted = new Set(at.filter((k) => k > 0 && k < n).map((k) => bucketOf(k)));
+  if (crossing >= 0) wanted.add(crossing);
+  for (const b of wanted) if (energy(b) === 0) wanted.delete(b);
+  let gathered = 0;
+  for (const b of wanted) gathered += count(b);
+  if (gathered > n / 8) return undefined;
+  // Gather the wanted buckets' values (at most 42 buckets: slot 255 means not wanted), bucket after bucket.
+  const slot = new Uint8Array(BUCKETS).fill(255);
+  const starts: number[] = [];
+  let offset = 0;
+  for (const b of [...wanted].sort((p, q) => p - q)) {
+    slot[b] = starts.length;
+    starts.push(offset);
+    offset += count(b);
+  }
+  const values = new Float64Array(gathered);
+  const cursor = Int32Array.from(starts);
+  for (let i = 0; i < n; i++) {
+    const k = slot[high[2 * i + 1]! >>> BUCKET_SHIFT]!;
+    if (k !== 255) values[cursor[k]!++] = v[i]!;
+  }
+  const part = (b: number) => (slot[b] === 255 ? undefined : values.subarray(starts[slot[b]!]!, starts[slot[b]!]! + count(b)));
+  // Σ of the squares of the k smallest values: the j smallest of rank k's bucket are selected, not sorted.
+  const energyOfRanks = (k: number) => {
+    if (k <= 0) return 0;
+    if (k >= n) return total;
+    const b = bucketOf(k);
+    const values = part(b);
+    let s = below[b]!;
+    if (!values) return s; // zeros
+    const j = k - before[b]!;
+    if (j > 0 && j < values.length) selectKth(values, j);
+    for (let i = 0; i < j; i++) s += values[i]! * values[i]!;
+    return s;
+  };
+  const samples = at.map((k) => curveAt(energyOfRanks(k)));
+  let k = n;
+  if (crossing >= 0) {
+    k = before[crossing]!;
+    // A bucket of zeros reaches ε only from its start (ε ≤ 0): then no score is prunable.
+    const ordered = part(crossing)?.sort() ?? new Float64Array(0);
+    let s = below[crossing]!;
+    for (let j = 0; j < ordered.length; j++) {
+      s += ordered[j]! * ordered[j]!;
+      // k = n is the whole energy by definition (curve 1), whatever the order of summation left in s.
+      if (!(curveAt(k + 1 === n ? total : s) < eps)) break;
+      k++;
+    }
+  }
+  return { samples, k, n };
+}
+
+/**
+ * The partition form of the summary: the ranks of the ratio grid are selected (partitionAtRanks),
+ * the energy of each part between two ranks is summed, and only the part where the curve crosses
+ * ε is sorted to find k*. O(n log r) for the 41-point grid instead of O(n log n).
+ */
+export function summarizeCurveByPartition(e: Float64Array, ratios: readonly number[], eps: number): CurveSummary {
   const n = e.length - 1;
   const v = e.subarray(1);
   const at = ratios.map((r) => Math.floor(r * n + 1e-9));
