@@ -132,6 +132,9 @@ test('above 2¹⁶ entries robust mode interleaves by default: within ±0.03 of 
   const data = Float64Array.from({ length: rows * cols }, (_, i) => (rowScale[Math.floor(i / cols)]! * colScale[i % cols]! * gauss()) / Math.sqrt(-Math.log(g.uniformOpen()) / 2 + 0.05));
   assert.ok(data.length > INTERLEAVE_MIN_SAMPLES);
   const m = { data, rows, cols };
+  // The diagnostics say which permutation each form used (the rows, 400 of them, are shuffled uniformly).
+  const r = estimateTailIndices({ ...m, data: m.data.slice() }, { mode: 'robust', seed: 0, permutations: 5, minSamples: 100 });
+  assert.deepEqual([r.entries, r.multivariate, r.norms].map((e) => e.value !== null && e.diagnostics.permutation), ['interleaved', 'uniform', 'uniform']);
   const byDefault = entriesAlpha(m, undefined);
   assert.equal(byDefault, entriesAlpha(m, 'interleaved'));
   for (const seed of [0, 1, 2]) {

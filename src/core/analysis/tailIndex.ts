@@ -39,6 +39,8 @@ export interface StableDiagnostics {
   perCandidate: number[];
   /** The capped estimate of each permutation (the result is their median). */
   perPermutation: number[];
+  /** How the samples were permuted: uniformly, or by chunk interleaving (robust mode, entries above 2¹⁶). */
+  permutation: 'uniform' | 'interleaved';
   truncated: boolean;
 }
 
@@ -157,7 +159,8 @@ function runStable(
   }
   const value = median(perPermutation);
   // Finite: the samples are not all zero, and a candidate whose block sums do not grow gives ∞, capped to 2.
-  return { value, diagnostics: { ...base, candidates: first!.candidates, perCandidate: first!.perCandidate, perPermutation, truncated: first!.truncated } };
+  const how = interleaved && d === 1 && scratch ? 'interleaved' : 'uniform';
+  return { value, diagnostics: { ...base, candidates: first!.candidates, perCandidate: first!.perCandidate, perPermutation, permutation: how, truncated: first!.truncated } };
 }
 
 function orderEstimates(entries: Float64Array, opts: TailOptions, scratch: Float64Array): Pick<TailIndexResult, 'hill' | 'alternatives'> {
