@@ -94,3 +94,99 @@ test('compensation with every node kept is the identity', () => {
   const a = compensationMatrix(acc.matrix(), m, Array.from({ length: m }, (_, i) => i), new Float64Array(m).fill(0.1));
   for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) assert.equal(a[i * m + j], i === j ? 1 : 0);
 });
+
+/** Σ̂ of the spec vector's features. */
+function features() {
+  const { n, m, phi, w2 } = synthetic();
+  const acc = new SecondMoment(m);
+  acc.add(phi, n);
+  return { m, s: acc.matrix(), w2 };
+}
+
+/** Tr(G R_J), Tr(R_J) with R_J = Σ − Â Σ_JF, Â from compensationMatrix (Cholesky, not the greedy's rank-one updates). */
+function residualTraces(s: Float64Array, g: Float64Array, m: number, kept: number[], tau: Float64Array): [number, number] {
+  const r = Float64Array.from(s);
+  if (kept.length) {
+    const a = compensationMatrix(s, m, kept, tau);
+    for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) for (let y = 0; y < kept.length; y++) r[i * m + j] -= a[i * kept.length + y]! * s[kept[y]! * m + j]!;
+  }
+  let gr = 0;
+  let tr = 0;
+  for (let i = 0; i < m; i++) {
+    tr += r[i * m + i]!;
+    for (let j = 0; j < m; j++) gr += g[i * m + j]! * r[j * m + i]!;
+  }
+  return [gr, tr];
+}
+
+test('greedy selection: objective and activation error after every step equal Tr(G R_J) and Tr(R_J) recomputed', () => {
+  const { m, s, w2 } = features();
+  for (const theta of [0, 0.4, 1]) {
+    const g = objectiveWeight(m, theta, [{ data: w2, rows: 5 }]);
+    const tau = Float64Array.from({ length: m }, (_, j) => 0.01 * (1 + j / m)); // per-node ridge
+    const sel = greedySpectralSelection(s, g, tau, m, m - 2);
+    assert.equal(sel.order.length, m - 2);
+    assert.equal(new Set(sel.order).size, m - 2);
+    assert.equal(sel.objective.length, m - 1);
+    for (let step = 0; step <= sel.order.length; step++) {
+      const [gr, tr] = residualTraces(s, g, m, sel.order.slice(0, step), tau);
+      close(sel.objective[step]!, gr, 1e-9);
+      close(sel.activationError[step]!, tr, 1e-9);
+    }
+    // Each step takes the node that lowers the objective most: no other choice at step 2 does better.
+    const before = sel.order.slice(0, 2);
+    const taken = residualTraces(s, g, m, [...before, sel.order[2]!], tau)[0];
+    for (let j = 0; j < m; j++) if (!sel.order.slice(0, 3).includes(j)) assert.ok(residualTraces(s, g, m, [...before, j], tau)[0] >= taken - 1e-12, `θ ${theta}: node ${j}`);
+  }
+});
+
+test('greedy selection stops when the rule says so, before the step it is asked about', () => {
+  const { m, s, w2 } = features();
+  const g = objectiveWeight(m, 0.5, [{ data: w2, rows: 5 }]);
+  const tau = new Float64Array(m).fill(0.01);
+  const full = greedySpectralSelection(s, g, tau, m, 6);
+  const seen: number[] = [];
+  const stopped = greedySpectralSelection(s, g, tau, m, 6, (e) => {
+    seen.push(e);
+    return e <= full.activationError[2]!;
+  });
+  assert.deepEqual(stopped.order, full.order.slice(0, 2));
+  assert.deepEqual(stopped.objective, full.objective.slice(0, 3));
+  assert.deepEqual(seen, full.activationError.slice(0, 3)); // asked before steps 1, 2 and 3
+  // A rule that never stops changes nothing.
+  assert.deepEqual(greedySpectralSelection(s, g, tau, m, 6, () => false), full);
+});
+
+test('greedy selection breaks ties to the lowest index', () => {
+  const m = 4;
+  const eye = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) eye[i * m + i] = 1;
+  const sel = greedySpectralSelection(eye, eye, new Float64Array(m).fill(0.1), m, m);
+  assert.deepEqual(sel.order, [0, 1, 2, 3]);
+  // Every step removes 1/(1 + 0.1) of a unit of activation energy.
+  sel.activationError.forEach((e, i) => close(e, m - i / 1.1, 1e-15));
+});
+
+test('compensation of a reordered full set or a subset solves Â (Σ_JJ + I_τ) = Σ_FJ; objectiveWeight by hand', () => {
+  const { m, s } = features();
+  const tau = Float64Array.from({ length: m }, (_, j) => 0.02 + 0.001 * j);
+  for (const kept of [[1, 0, ...Array.from({ length: m - 2 }, (_, i) => i + 2)], [3, 7, 0], [5]]) {
+    const k = kept.length;
+    const a = compensationMatrix(s, m, kept, tau);
+    assert.equal(a.length, m * k);
+    for (let i = 0; i < m; i++) {
+      for (let y = 0; y < k; y++) {
+        let lhs = 0;
+        for (let x = 0; x < k; x++) lhs += a[i * k + x]! * (s[kept[x]! * m + kept[y]!]! + (x === y ? tau[kept[x]!]! : 0));
+        close(lhs, s[i * m + kept[y]!]!, 1e-10);
+      }
+    }
+  }
+  // G = θI + (1 − θ) Σ_t Z_tᵀ Z_t, with two slices; θ = 1 is the identity.
+  const z1 = { data: [1, 2, 0, -1, 3, 1], rows: 2 }; // 2 × 3
+  const z2 = { data: [0, 1, 2], rows: 1 };
+  const g = objectiveWeight(3, 0.25, [z1, z2]);
+  const zz = [1 + 1, 2 - 3, 0 - 1, 2 - 3, 4 + 9 + 1, 3 + 2, 0 - 1, 3 + 2, 1 + 4]; // Σ ZᵀZ
+  assert.deepEqual(Array.from(g), zz.map((v, i) => 0.75 * v + (i % 4 === 0 ? 0.25 : 0)));
+  assert.deepEqual(Array.from(objectiveWeight(3, 1, [z1, z2])), [1, 0, 0, 0, 1, 0, 0, 0, 1]);
+});
