@@ -71,8 +71,8 @@ export function planFromBudget(weights: WeightTensor[], method: PlanMethod, cent
   const keptAt = (eps: number) => curves.reduce((a, c) => a + c.kept(prunableCount(c.curve, eps)), 0);
   const total = keptAt(0);
   if (budget >= total) return planFromRatio(weights, method, centre, 0);
-  const floor = keptAt(1 + 1e-12); // everything prunable
-  if (budget < floor) throw new UsageError(`a budget of ${budget} parameters is below what ${method} pruning can reach (${floor})`);
+  // Above ε = 1 every score is prunable (the curve ends at 1) and every method keeps 0 parameters,
+  // so any budget ≥ 0 is reached by the end of the bisection.
   let lo = 0;
   let hi = 1 + 1e-12;
   for (let i = 0; i < 60; i++) {
