@@ -29,21 +29,31 @@ export async function spectralEdits(ck: Checkpoint, eligible: WeightTensor[], o:
   const calibration = spectralCalibration(o, notes, inputDims);
   let target: SpectralTarget;
   let parsed: PrunePlan | undefined;
+  // Layers a plan skips or leaves out: reported as such (their inputs may still shrink).
+  const planSkips = new Map<string, string>();
   if (o.eps !== undefined) target = { eps: o.eps };
   else if (o.plan !== undefined) {
     parsed = parsePlan(o.plan, ck, 'spectral');
     const byName = new Map(parsed.layers.map((l) => [l.name, l]));
-    eligible = eligible.filter((w) => byName.get(w.name) && !byName.get(w.name)!.skip);
+    for (const w of eligible) if (!byName.get(w.name) || byName.get(w.name)!.skip) planSkips.set(w.name, byName.get(w.name) ? 'skipped by the plan' : 'not in the plan');
     target = { ratio: (name) => byName.get(name)!.ratio };
   } else target = { ratio: () => o.ratio! };
+  const all = eligible;
+  eligible = eligible.filter((w) => !planSkips.has(w.name));
   const a = analyseStructure(ck, o.inputShapes ?? []);
   if (a.inputs.chosen.length) notes.push(`dynamic input dims chosen for the analysis: ${a.inputs.chosen.join('; ')} (set them with --input-shape)`);
   const r = await spectralPrune(ck.file, a, new Set(eligible.map((w) => w.name)), target, { theta: o.theta ?? SPECTRAL_DEFAULTS.theta, lambdaRel: o.lambdaRel ?? SPECTRAL_DEFAULTS.lambdaRel, calibration });
   for (const x of r.late) notes.push(`group ${x.group} was left whole: ${x.reason}`);
   const byLayer = new Map(r.layers.map((l) => [l.name, l]));
   const refused = new Map(r.refused.map((x) => [x.name, x.reason]));
-  for (const w of eligible) {
+  for (const w of all) {
     const after = r.graphEdits ? sizeAfter(r.graphEdits, w.name, w.size) : w.size;
+    const inputs = after < w.size ? '; its inputs shrink with the layers before it' : '';
+    const skipped = planSkips.get(w.name);
+    if (skipped) {
+      layers.push({ name: w.name, method: 'spectral', ratio: 0, paramsBefore: w.size, paramsAfter: after, relErr: null, skipped: after === w.size, reason: `${skipped}${inputs}` });
+      continue;
+    }
     const l = byLayer.get(w.name);
     if (l) {
       if (l.samples < l.units) notes.push(rankDeficient(l.name, l));
@@ -60,7 +70,6 @@ export async function spectralEdits(ck: Checkpoint, eligible: WeightTensor[], o:
       });
     } else {
       const why = refused.get(w.name) ?? `cut with the group of ${a.dg.groupOf.get(w.name)?.layers[0]?.stored ?? '?'}`;
-      const inputs = after < w.size ? '; its inputs shrink with the layers before it' : '';
       layers.push({ name: w.name, method: 'spectral', ratio: 0, paramsBefore: w.size, paramsAfter: after, relErr: null, skipped: after === w.size, reason: refused.has(w.name) ? `own outputs kept: ${why}${inputs}` : why });
     }
   }
