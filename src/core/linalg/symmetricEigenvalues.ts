@@ -7,13 +7,24 @@
 /**
  * Reduces the symmetric n×n matrix `a` (row-major; only the lower triangle is read, and it is
  * overwritten) to tridiagonal form. Returns the diagonal `d` and the sub-diagonal `e` (e[0] = 0).
+ *
+ * Each step's rank-2 update A22 −= v wᵀ + w vᵀ is applied in the same pass over the trailing
+ * triangle as the next step's product A22·v (only the next column is brought up to date first,
+ * since the next reflector is built from it): one pass per step instead of two, so each entry is
+ * loaded and stored once per step. The pass takes two rows at a time, so the vectors' entries are
+ * loaded once per two rows.
  */
 export function tridiagonalize(a: Float64Array, n: number): { d: Float64Array; e: Float64Array } {
   const d = new Float64Array(n);
   const e = new Float64Array(n);
-  const v = new Float64Array(n);
-  const p = new Float64Array(n);
+  let v = new Float64Array(n);
+  let p = new Float64Array(n);
+  // The previous step's update, not yet applied past its first column: A −= pv pwᵀ + pw pvᵀ.
+  let pv = new Float64Array(n);
+  let pw = new Float64Array(n);
+  let pending = false;
   for (let k = 0; k < n - 2; k++) {
+    if (pending) for (let i = k; i < n; i++) a[i * n + k] -= pv[i]! * pw[k]! + pw[i]! * pv[k]!;
     // x = a[k+1.., k]; Householder v with v[k+1] = 1 so that (I − β v vᵀ) x = −sign·‖x‖ e1
     let sigma = 0;
     for (let i = k + 2; i < n; i++) sigma += a[i * n + k]! * a[i * n + k]!;
@@ -21,6 +32,8 @@ export function tridiagonalize(a: Float64Array, n: number): { d: Float64Array; e
     d[k] = a[k * n + k]!;
     if (sigma === 0) {
       e[k + 1] = x0;
+      if (pending) applyUpdate(a, n, k + 1, pv, pw);
+      pending = false;
       continue;
     }
     const norm = Math.sqrt(x0 * x0 + sigma);
@@ -30,40 +43,116 @@ export function tridiagonalize(a: Float64Array, n: number): { d: Float64Array; e
     v[k + 1] = 1;
     for (let i = k + 2; i < n; i++) v[i] = a[i * n + k]! / v0;
     e[k + 1] = alpha;
-    // p = β · A22 · v, using the lower triangle of the trailing block (rows/cols k+1..n−1)
+    // p = A22 · v over the lower triangle of the trailing block (rows/cols k+1..n−1), each entry
+    // first brought up to date with the pending update.
     p.fill(0, k + 1, n);
-    for (let i = k + 1; i < n; i++) {
+    let i = k + 1;
+    // Two rows at a time: v[j], p[j] and the pending update's entries are loaded once for both.
+    for (; i + 1 < n; i += 2) {
+      const row = i * n;
+      const next = row + n;
+      const vi = v[i]!;
+      const vn = v[i + 1]!;
+      let s = 0;
+      let t = 0;
+      let aii;
+      let ani; // a[i+1][i]
+      let ann;
+      if (pending) {
+        const pvi = pv[i]!;
+        const pwi = pw[i]!;
+        const pvn = pv[i + 1]!;
+        const pwn = pw[i + 1]!;
+        for (let j = k + 1; j < i; j++) {
+          const pvj = pv[j]!;
+          const pwj = pw[j]!;
+          const vj = v[j]!;
+          const aij = a[row + j]! - (pvi * pwj + pwi * pvj);
+          const anj = a[next + j]! - (pvn * pwj + pwn * pvj);
+          a[row + j] = aij;
+          a[next + j] = anj;
+          s += aij * vj;
+          t += anj * vj;
+          p[j] += aij * vi + anj * vn;
+        }
+        aii = a[row + i]! - 2 * pvi * pwi;
+        ani = a[next + i]! - (pvn * pwi + pwn * pvi);
+        ann = a[next + i + 1]! - 2 * pvn * pwn;
+        a[row + i] = aii;
+        a[next + i] = ani;
+        a[next + i + 1] = ann;
+      } else {
+        for (let j = k + 1; j < i; j++) {
+          const vj = v[j]!;
+          const aij = a[row + j]!;
+          const anj = a[next + j]!;
+          s += aij * vj;
+          t += anj * vj;
+          p[j] += aij * vi + anj * vn;
+        }
+        aii = a[row + i]!;
+        ani = a[next + i]!;
+        ann = a[next + i + 1]!;
+      }
+      p[i] += s + aii * vi + ani * vn;
+      p[i + 1] += t + ani * vi + ann * vn;
+    }
+    // The last row when the trailing block has an odd number of rows.
+    for (; i < n; i++) {
       const row = i * n;
       const vi = v[i]!;
       let s = 0;
-      for (let j = k + 1; j < i; j++) {
-        const aij = a[row + j]!;
-        s += aij * v[j]!;
-        p[j] += aij * vi;
+      let aii;
+      if (pending) {
+        const pvi = pv[i]!;
+        const pwi = pw[i]!;
+        for (let j = k + 1; j < i; j++) {
+          const aij = a[row + j]! - (pvi * pw[j]! + pwi * pv[j]!);
+          a[row + j] = aij;
+          s += aij * v[j]!;
+          p[j] += aij * vi;
+        }
+        aii = a[row + i]! - 2 * pvi * pwi;
+        a[row + i] = aii;
+      } else {
+        for (let j = k + 1; j < i; j++) {
+          const aij = a[row + j]!;
+          s += aij * v[j]!;
+          p[j] += aij * vi;
+        }
+        aii = a[row + i]!;
       }
-      p[i] += s + a[row + i]! * vi;
+      p[i] += s + aii * vi;
     }
-    let pv = 0;
+    let pTv = 0;
     for (let i = k + 1; i < n; i++) {
       p[i] *= beta;
-      pv += p[i]! * v[i]!;
+      pTv += p[i]! * v[i]!;
     }
-    // w = p − (β/2)(pᵀv) v ; A22 −= v wᵀ + w vᵀ (lower triangle)
-    const c = 0.5 * beta * pv;
+    // w = p − (β/2)(pᵀv) v: this step's update, applied during the next step's pass
+    const c = 0.5 * beta * pTv;
     for (let i = k + 1; i < n; i++) p[i] -= c * v[i]!;
-    for (let i = k + 1; i < n; i++) {
-      const row = i * n;
-      const vi = v[i]!;
-      const wi = p[i]!;
-      for (let j = k + 1; j <= i; j++) a[row + j] -= vi * p[j]! + wi * v[j]!;
-    }
+    [pv, v] = [v, pv];
+    [pw, p] = [p, pw];
+    pending = true;
   }
+  if (pending) applyUpdate(a, n, n - 2, pv, pw);
   if (n >= 2) {
     d[n - 2] = a[(n - 2) * n + (n - 2)]!;
     e[n - 1] = a[(n - 1) * n + (n - 2)]!;
   }
   if (n >= 1) d[n - 1] = a[(n - 1) * n + (n - 1)]!;
   return { d, e };
+}
+
+/** A −= v wᵀ + w vᵀ on the lower triangle of rows/cols from..n−1. */
+function applyUpdate(a: Float64Array, n: number, from: number, v: Float64Array, w: Float64Array): void {
+  for (let i = from; i < n; i++) {
+    const row = i * n;
+    const vi = v[i]!;
+    const wi = w[i]!;
+    for (let j = from; j <= i; j++) a[row + j] -= vi * w[j]! + wi * v[j]!;
+  }
 }
 
 /**
