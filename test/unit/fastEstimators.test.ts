@@ -10,7 +10,7 @@ import { CURVE_RATIOS, curveFromAbs, prunableCount, sampleCurve, summarizeCurve,
 import { estimateMmo, LOG_EPS, LogSum, mmoCandidates, mmoOnce, sumLogNorms, truncationCandidates } from '../../src/core/analysis/mmo.ts';
 import { partitionAtRanks } from '../../src/core/analysis/order.ts';
 import { estimateTailIndices } from '../../src/core/analysis/tailIndex.ts';
-import { estimateOrder } from '../../src/core/analysis/orderStatistics.ts';
+import { estimateOrder, paulauskas, paulauskasAll } from '../../src/core/analysis/orderStatistics.ts';
 import { Mulberry32, sasSamples, shuffleInto } from '../../src/core/analysis/prng.ts';
 
 const relDiff = (a: number, b: number) => Math.abs(a - b) / Math.max(1e-300, Math.abs(b));
@@ -209,6 +209,24 @@ test('order-statistic estimators read only the top k_max + 1: the partial select
     assert.equal(r.alternatives.moment, estimateOrder('moment', centred, full, cands).alpha);
     assert.equal(r.alternatives.momentRatio, estimateOrder('momentRatio', centred, full, cands).alpha);
     assert.equal(r.alternatives.pickands, estimateOrder('pickands', centred, full, cands).alpha);
+  }
+});
+
+test('Paulauskas from nested blocks equals the block-by-block estimator for every size, bit for bit', () => {
+  // Divisor candidates (nested chains and a √N divisor), truncation sizes over a partial last chunk,
+  // a size no other divides, ties, and sizes whose common multiple is too large (one by one).
+  const cases: Array<[number, number[]]> = [
+    [196_608, mmoCandidates(196_608)],
+    [100_003, truncationCandidates(100_003)],
+    [10_000_000 / 40, [2, 5, 10, 20, 50, 100, 500, 1000, 125]],
+    [70_001, [3, 7, 21, 6, 2]],
+    [50_000, [999, 1000, 2]],
+    [1000, [2, 5, 10, 20, 50, 100, 500]],
+  ];
+  for (const [n, sizes] of cases) {
+    const x = sasSamples(1.3, n, n % 97);
+    for (let i = 0; i < n; i += 7) x[i] = x[i + 1] ?? 0; // ties inside blocks
+    assert.deepEqual(paulauskasAll(x, sizes), sizes.map((m) => paulauskas(x, m)), `n ${n} sizes ${sizes}`);
   }
 });
 
