@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { isAnalysable } from '../../src/core/analysis/analyzeLayer.ts';
 import { layerMatrices, type Matrix } from '../../src/core/analysis/layerMatrix.ts';
+import { estimateMmo, RUNNING_SUM_SPAN, sumLogNorms } from '../../src/core/analysis/mmo.ts';
 import { interleavedPermutationInto, Mulberry32, sasSamples } from '../../src/core/analysis/prng.ts';
 import { estimateTailIndices, INTERLEAVE_MIN_SAMPLES, type TailOptions } from '../../src/core/analysis/tailIndex.ts';
 import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
@@ -54,6 +55,28 @@ test('interleavedPermutationInto is a bijection for any n, repeats for a seed, a
   let s = 0;
   for (let i = 0; i < n; i++) s += (i - n / 2) * (a[i]! - n / 2);
   assert.ok(Math.abs((12 * s) / (n * (n * n - 1))) < 0.01);
+});
+
+test('the permutation can write its running sums directly: the same sums, and the same MMO, as summing afterwards', () => {
+  const n = 3 * RUNNING_SUM_SPAN + 1234; // restarts, and a partial last span
+  const x = sasSamples(1.5, n, 4);
+  const plain = interleavedPermutationInto(x, new Float64Array(n), new Mulberry32(9));
+  const sums = interleavedPermutationInto(x, new Float64Array(n), new Mulberry32(9), RUNNING_SUM_SPAN);
+  let acc = 0;
+  for (let t = 0; t < n; t++) {
+    if (t % RUNNING_SUM_SPAN === 0) acc = 0;
+    acc += plain[t]!;
+    assert.equal(sums[t], acc, `t ${t}`);
+  }
+  const n2 = 4 * RUNNING_SUM_SPAN; // divisor candidates (no truncation), which the summed form needs
+  const y = sasSamples(1.2, n2, 5);
+  const a = estimateMmo(interleavedPermutationInto(y, new Float64Array(n2), new Mulberry32(2)), n2, 1, { allowTruncation: true, sumLogNorms: sumLogNorms(y, n2, 1), consume: true });
+  const b = estimateMmo(interleavedPermutationInto(y, new Float64Array(n2), new Mulberry32(2), RUNNING_SUM_SPAN), n2, 1, { allowTruncation: true, sumLogNorms: sumLogNorms(y, n2, 1), summed: true });
+  assert.deepEqual(b, a);
+  // A prime N needs truncation, where L_X depends on the order: the summed form is refused.
+  const prime = 100_003;
+  const z = sasSamples(1.2, prime, 6);
+  assert.throws(() => estimateMmo(z, prime, 1, { allowTruncation: true, sumLogNorms: sumLogNorms(z, prime, 1), summed: true }), /running sums need untruncated/);
 });
 
 test('α̂(entries) with interleaved permutations stays within ±0.03 of uniform ones on the spec vectors', () => {

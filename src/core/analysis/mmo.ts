@@ -162,6 +162,8 @@ function alphaFromMeans(k1: number, ly: number, lx: number): number {
  * most 1000 or ⌊√N⌋ ≤ ⌊√(3·10⁷)⌋ = 5477 (larger N falls back to the truncation sizes ≤ 1000).
  */
 const SPAN_BITS = 13;
+/** Samples per restart of the running sums (2¹³). */
+export const RUNNING_SUM_SPAN = 1 << SPAN_BITS;
 
 /**
  * Turns univariate samples into their running sums, in place, restarting every 2¹³ samples:
@@ -241,6 +243,19 @@ function mmoFromRunningSums(s: Float64Array, n: number, k1: number, lx: number):
   return alphaFromMeans(k1, ly.value() / k2, lx);
 }
 
+/**
+ * The block sizes MMO uses for N samples: the divisor rule's, or (when it has none, or N is past the
+ * paper code's 3·10⁷ limit) the truncation sizes, which only robust mode allows.
+ */
+export function blockSizes(n: number, allowTruncation: boolean): { candidates: number[]; truncated: boolean } {
+  const candidates = mmoCandidates(n);
+  if (candidates.length > 0 && !candidates.includes(1) && n <= 3e7) return { candidates, truncated: false };
+  if (!allowTruncation) throw new RangeError(n > 3e7 ? `N = ${n} exceeds the paper code's 3·10⁷ limit` : `N = ${n} has no admissible block size (prime?)`);
+  const truncation = truncationCandidates(n);
+  if (truncation.length === 0) throw new RangeError(`N = ${n} is too small for any block size`);
+  return { candidates: truncation, truncated: true };
+}
+
 export interface MmoResult {
   /** min(median over candidates, cap). */
   alpha: number;
@@ -271,18 +286,16 @@ export function estimateMmo(
      * become their running sums (the caller's shuffled copy, which is needed only here).
      */
     consume?: boolean;
+    /**
+     * Univariate samples (no `order`) already turned into their running sums, restarting every
+     * RUNNING_SUM_SPAN samples (as a permutation can write them): only without truncation, where
+     * L_X is `sumLogNorms` and the samples themselves are not needed.
+     */
+    summed?: boolean;
   },
 ): MmoResult {
-  let candidates = mmoCandidates(n);
-  let truncated = false;
-  if (candidates.length === 0 || candidates.includes(1) || n > 3e7) {
-    if (!opts.allowTruncation) {
-      throw new RangeError(n > 3e7 ? `N = ${n} exceeds the paper code's 3·10⁷ limit` : `N = ${n} has no admissible block size (prime?)`);
-    }
-    candidates = truncationCandidates(n);
-    truncated = true;
-  }
-  if (candidates.length === 0) throw new RangeError(`N = ${n} is too small for any block size`);
+  const { candidates, truncated } = blockSizes(n, opts.allowTruncation);
+  if (opts.summed && (truncated || d !== 1 || opts.order || opts.sumLogNorms === undefined)) throw new Error('estimateMmo: running sums need untruncated univariate samples and their sumLogNorms');
   // Without truncation every candidate uses all n samples, so L_X needs only the total.
   // Stryker disable next-line all: which of the two equal L_X computations runs is a matter of speed
   const total = !truncated ? (opts.sumLogNorms ?? sumLogNorms(x, n, d)) : undefined;
@@ -294,7 +307,8 @@ export function estimateMmo(
     return (used === n && total !== undefined ? total : prefix![used]!) / used;
   });
   let perCandidate: number[];
-  if (opts.consume && d === 1 && !opts.order) {
+  if (opts.summed) perCandidate = candidates.map((k1, i) => mmoFromRunningSums(x, n, k1, lx[i]!));
+  else if (opts.consume && d === 1 && !opts.order) {
     runningSums(x, n);
     perCandidate = candidates.map((k1, i) => mmoFromRunningSums(x, n, k1, lx[i]!));
   } else if (d > 1) {
