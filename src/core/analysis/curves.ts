@@ -147,16 +147,24 @@ export function summarizeCurveByBuckets(e: Float64Array, ratios: readonly number
   if (crossing >= 0) {
     k = before[crossing]!;
     // A bucket of zeros reaches ε only from its start (ε ≤ 0): then no score is prunable.
-    const ordered = part(crossing)?.sort() ?? new Float64Array(0);
-    let s = below[crossing]!;
-    for (let j = 0; j < ordered.length; j++) {
-      s += ordered[j]! * ordered[j]!;
-      // k = n is the whole energy by definition (curve 1), whatever the order of summation left in s.
-      if (!(curveAt(k + 1 === n ? total : s) < eps)) break;
-      k++;
-    }
+    k = countBelow(part(crossing)?.sort() ?? new Float64Array(0), before[crossing]!, below[crossing]!, n, total, eps);
   }
   return { samples, k, n };
+}
+
+/**
+ * k*(ε) from the part of the sorted scores where the curve crosses ε: the count of scores before
+ * it (`k`, whose energy is `s`), plus those of `part` (ascending) that keep the curve below ε.
+ */
+function countBelow(part: Float64Array, k: number, s: number, n: number, total: number, eps: number): number {
+  const curveAt = (x: number) => (total === 0 ? 0 : Math.sqrt(x / total));
+  for (let j = 0; j < part.length; j++) {
+    s += part[j]! * part[j]!;
+    // k = n is the whole energy by definition (curve 1), whatever the order of summation left in s.
+    if (!(curveAt(k + 1 === n ? total : s) < eps)) break;
+    k++;
+  }
+  return k;
 }
 
 /**
@@ -184,16 +192,8 @@ export function summarizeCurveByPartition(e: Float64Array, ratios: readonly numb
   // k*: the last bound below ε, then the values of the next part in order until the curve reaches ε.
   let i = 0;
   while (i + 1 < bounds.length && curveAt(energy[i + 1]!) < eps) i++;
-  let k = bounds[i]!;
   // Past the last bound the part is empty; with ε ≤ 0 the first value already stops the count.
-  const part = v.subarray(bounds[i]!, bounds[i + 1]).sort();
-  let s = energy[i]!;
-  for (let j = 0; j < part.length; j++) {
-    s += part[j]! * part[j]!;
-    // k = n is the whole energy by definition (curve 1), whatever the order of summation left in s.
-    if (!(curveAt(k + 1 === n ? total : s) < eps)) break;
-    k++;
-  }
+  const k = countBelow(v.subarray(bounds[i]!, bounds[i + 1]).sort(), bounds[i]!, energy[i]!, n, total, eps);
   return { samples, k, n };
 }
 
