@@ -143,12 +143,9 @@ export function summarizeCurveByBuckets(e: Float64Array, ratios: readonly number
     return s;
   };
   const samples = at.map((k) => curveAt(energyOfRanks(k)));
-  let k = n;
-  if (crossing >= 0) {
-    k = before[crossing]!;
-    // A bucket of zeros reaches ε only from its start (ε ≤ 0): then no score is prunable.
-    k = countBelow(part(crossing)?.sort() ?? new Float64Array(0), before[crossing]!, below[crossing]!, n, total, eps);
-  }
+  // No bucket reaches ε: every score is prunable. A bucket of zeros reaches ε only from its start
+  // (ε ≤ 0), and then none of it is.
+  const k = crossing < 0 ? n : countBelow(part(crossing)?.sort() ?? new Float64Array(0), before[crossing]!, below[crossing]!, n, total, eps);
   return { samples, k, n };
 }
 
