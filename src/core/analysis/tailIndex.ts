@@ -137,6 +137,13 @@ function runStable(
   const allowTruncation = opts.mode === 'robust';
   const logSum = sumLogNorms(x, n, d); // L_X is the same for every permutation
   const interleaved = opts.permutation ? opts.permutation === 'interleaved' : allowTruncation && n > INTERLEAVE_MIN_SAMPLES;
+  // Without truncation L_X needs only the total, so the permutation may write running sums instead of the samples.
+  let summable = false;
+  try {
+    summable = interleaved && !blockSizes(n, allowTruncation).truncated;
+  } catch {
+    // the paper rule refuses this N: estimateMmo below says so
+  }
 
   for (let p = 0; p < opts.permutations; p++) {
     let r;
@@ -145,7 +152,7 @@ function runStable(
       // which has no scratch buffer. Both consume the generator as Fisher–Yates does.
       // Stryker disable next-line EqualityOperator: Fisher–Yates over indices and shuffleInto draw the same permutation up to 2^16 samples, and a uniform one beyond
       if (d > 1 || !scratch) r = estimateMmo(x, n, d, { allowTruncation, order: permutation(n, rng), sumLogNorms: logSum });
-      else if (interleaved && !blockSizes(n, allowTruncation).truncated) {
+      else if (summable) {
         // The permutation writes the running sums the block sums read: one pass fewer.
         const sums = interleavedPermutationInto(x, scratch!.subarray(0, n), rng, RUNNING_SUM_SPAN);
         r = estimateMmo(sums, n, 1, { allowTruncation, sumLogNorms: logSum, summed: true });
