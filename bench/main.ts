@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   }
   if (process.argv.includes('--structure')) return console.log(structureBench(DIR).join('\n')); // this section only
   // `npm run bench -- --kernels [--small]`: the spectral kernels against numpy only (also run at the end; --small: the 768-row shapes)
-  if (process.argv.includes('--kernels')) return console.log(kernelBench(ROOT, process.argv.includes('--small') ? KERNEL_SHAPES.filter(([m]) => m === 768) : KERNEL_SHAPES).join('\n'));
+  if (process.argv.includes('--kernels')) return console.log((await kernelBench(ROOT, process.argv.includes('--small') ? KERNEL_SHAPES.filter(([m]) => m === 768) : KERNEL_SHAPES)).join('\n'));
   // `npm run bench -- --llm`: the 604M-parameter sharded safetensors only (it is also run at the end)
   if (process.argv.includes('--llm')) return console.log(llmBench(ROOT, DIR, process.argv.includes('--regenerate')).join('\n'));
   console.log(spectralBench(DIR).join('\n'));
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   console.log(`\n${'measurement'.padEnd(w0)}  ${'wall time (best of 3)'.padEnd(w1)}  peak RSS`);
   for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`);
   if (!process.argv.includes('--readers-only')) console.log(llmBench(ROOT, DIR, process.argv.includes('--regenerate')).join('\n'));
-  if (!process.argv.includes('--readers-only')) console.log(kernelBench(ROOT, KERNEL_SHAPES).join('\n'));
+  if (!process.argv.includes('--readers-only')) console.log((await kernelBench(ROOT, KERNEL_SHAPES)).join('\n'));
 }
 
 void main();

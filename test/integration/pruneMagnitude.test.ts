@@ -57,7 +57,7 @@ test('each pruned layer\'s reported error is the one recomputed from the written
     const kept = Array.from(w.keys()).filter((i) => p[i] !== c).map((i) => Math.abs(w[i]! - c));
     assert.ok(Math.max(...changed.map((i) => Math.abs(w[i]! - c))) <= Math.min(...kept) + 1e-7, `${l.name}: a larger weight was pruned before a smaller one`);
     assert.equal(l.paramsAfter, l.paramsBefore - Math.floor(0.5 * l.paramsBefore));
-    const analysis = analyzeLayer(ck.weights.find((x) => x.name === l.name)!, DEFAULT_SETTINGS);
+    const analysis = await analyzeLayer(ck.weights.find((x) => x.name === l.name)!, DEFAULT_SETTINGS);
     assert.ok(Math.abs(fromFile - analysis.curves.magnitude![analysis.curves.ratios.indexOf(0.5)]!) < 1e-6, l.name);
   }
   ck.close();

@@ -87,7 +87,7 @@ test('each layer\'s singular-value error is the one recomputed from the written 
     } else approx = written.get(l.name)!.canonical;
     const fromFile = relErrOf(w.canonical, approx, { columns: cols });
     assert.ok(Math.abs(l.relErr! - fromFile) < 1e-6, `${l.name}: reported ${l.relErr}, written ${fromFile}`);
-    const analysis = analyzeLayer(ck.weights.find((x) => x.name === l.name)!, DEFAULT_SETTINGS);
+    const analysis = await analyzeLayer(ck.weights.find((x) => x.name === l.name)!, DEFAULT_SETTINGS);
     assert.ok(Math.abs(fromFile - analysis.curves.singular![analysis.curves.ratios.indexOf(0.5)]!) < 1e-6, l.name);
   }
   ck.close();

@@ -47,12 +47,12 @@ for (const v of VECTORS.pruning['kmax_at_eps0.1_median_centered']) {
   });
 }
 
-test('64×48 SαS(1.5) matrix: magnitude, node (FCN columns) and singular-value errors of the spec', () => {
+test('64×48 SαS(1.5) matrix: magnitude, node (FCN columns) and singular-value errors of the spec', async () => {
   const v = VECTORS.pruning['matrix_64x48_alpha1.5_seed41'];
   const w = sasSamples(1.5, 64 * 48, 41);
   close(w[0]!, v.W00, 'W00');
   close(w[w.length - 1]!, v.W_last, 'W_last');
-  const r = analyzeLayer(denseTensor('m', w, 64, 48), { ...DEFAULT_SETTINGS });
+  const r = await analyzeLayer(denseTensor('m', w, 64, 48), { ...DEFAULT_SETTINGS });
   const at = (ratio: number) => r.curves.ratios.findIndex((x) => Math.abs(x - ratio) < 1e-12);
   for (const p of v.magnitude_median_centered.filter((p: { ratio: number }) => at(p.ratio) >= 0)) close(r.curves.magnitude![at(p.ratio)]!, p.rel_err, `magnitude r=${p.ratio}`);
   for (const p of v.node_fcn_columns) close(r.curves.node![at(p.ratio)]!, p.rel_err, `node r=${p.ratio}`);
@@ -84,7 +84,7 @@ test('the spectral vector: eigenvalues of Σ̂ from the regenerated activations'
 const ESD = JSON.parse(fs.readFileSync(fixture('expected', 'esd_reference.json'), 'utf8'));
 
 for (const c of ESD) {
-  test(`ESD fit ${c.name}: α, xmin, D and the derived metrics equal numpy's`, () => {
+  test(`ESD fit ${c.name}: α, xmin, D and the derived metrics equal numpy's`, async () => {
     const w = sasSamples(c.alpha_true, c.shape.reduce((a: number, b: number) => a * b, 1), c.seed);
     let evals: Float64Array;
     if (c.shape.length === 2) {
@@ -92,7 +92,7 @@ for (const c of ESD) {
       const s = singularFromSquared(evals);
       c.singular_values.forEach((e: number, i: number) => close(s[i]!, e, `σ${i}`, 1e-9));
     } else {
-      const r = analyzeLayer(
+      const r = await analyzeLayer(
         { ...denseTensor(c.name, w, c.shape[0], c.shape.slice(1).reduce((a: number, b: number) => a * b, 1)), shape: c.shape, layer: { kind: 'conv', op: 'c', opType: 'Conv', inputIndex: 1, layout: { kind: 'identity' }, inferred: false } },
         { ...DEFAULT_SETTINGS },
       );
@@ -111,20 +111,20 @@ test('ESD fit refuses too few eigenvalues instead of returning a number', () => 
   assert.deepEqual(r, { ok: false, reason: 'only 3 eigenvalues above 0.00001 (need 10)' });
 });
 
-test('bad layers: NaN is invalid, all-zero and constant layers say why, tiny layers get null tail indices', () => {
+test('bad layers: NaN is invalid, all-zero and constant layers say why, tiny layers get null tail indices', async () => {
   const nan = new Float64Array(200).fill(0.5);
   nan[7] = NaN;
-  const a = analyzeLayer(denseTensor('nan', nan, 20, 10), DEFAULT_SETTINGS);
+  const a = await analyzeLayer(denseTensor('nan', nan, 20, 10), DEFAULT_SETTINGS);
   assert.equal(a.status, 'invalid');
   assert.deepEqual(a.reasons, ['1 NaN/Inf values: nothing can be estimated']);
   assert.equal(a.alphaStable.entries, null);
-  const z = analyzeLayer(denseTensor('zero', new Float64Array(200), 20, 10), DEFAULT_SETTINGS);
+  const z = await analyzeLayer(denseTensor('zero', new Float64Array(200), 20, 10), DEFAULT_SETTINGS);
   assert.equal(z.status, 'invalid');
   assert.match(z.reasons[0]!, /all weights are zero/);
   assert.equal(z.prunableAtEps.magnitude, null);
-  const c = analyzeLayer(denseTensor('const', new Float64Array(200).fill(3), 20, 10), DEFAULT_SETTINGS);
+  const c = await analyzeLayer(denseTensor('const', new Float64Array(200).fill(3), 20, 10), DEFAULT_SETTINGS);
   assert.match(c.reasons[0]!, /all weights are equal/);
-  const small = analyzeLayer(denseTensor('small', sasSamples(1.5, 60, 3), 6, 10), DEFAULT_SETTINGS);
+  const small = await analyzeLayer(denseTensor('small', sasSamples(1.5, 60, 3), 6, 10), DEFAULT_SETTINGS);
   assert.equal(small.status, 'partial');
   assert.equal(small.alphaStable.multivariate, null);
   assert.ok(small.reasons.includes('alphaStable.multivariate: too few samples (N = 6 < 100)'), small.reasons.join('; '));
@@ -137,11 +137,11 @@ test('bad layers: NaN is invalid, all-zero and constant layers say why, tiny lay
   assert.equal(JSON.stringify([a, z, c, small]).includes('Infinity'), false);
 });
 
-test('robust mode drops exact zeros; paper mode keeps them and is biased low', () => {
+test('robust mode drops exact zeros; paper mode keeps them and is biased low', async () => {
   const w = sasSamples(1.8, 200 * 50, 21);
   for (let i = 0; i < w.length; i += 3) w[i] = 0; // a third of the weights pruned to exactly 0
-  const robust = analyzeLayer(denseTensor('z', w, 200, 50), DEFAULT_SETTINGS);
-  const paper = analyzeLayer(denseTensor('z', w, 200, 50), { ...DEFAULT_SETTINGS, mode: 'paper' });
+  const robust = await analyzeLayer(denseTensor('z', w, 200, 50), DEFAULT_SETTINGS);
+  const paper = await analyzeLayer(denseTensor('z', w, 200, 50), { ...DEFAULT_SETTINGS, mode: 'paper' });
   const d = robust.diagnostics.stable!.entries as { N: number; zeroFraction: number };
   assert.equal(d.N, 200 * 50 - Math.ceil((200 * 50) / 3));
   close(d.zeroFraction, Math.ceil((200 * 50) / 3) / (200 * 50), 'zero fraction');

@@ -4,7 +4,8 @@
  */
 import { MATRIX_KINDS, type WeightTensor } from '../checkpoint.ts';
 import { canonicalShape, toCanonical } from '../tensor/layout.ts';
-import { gramEigenvalues, gramEigenvaluesRawAndCentred, singularFromSquared } from '../linalg/spectrum.ts';
+import { type DenseKernels, gramEigenvaluesOn, gramEigenvaluesRawAndCentredOn, singularFromSquared } from '../linalg/spectrum.ts';
+import { ortLinalg } from '../runtime/ortLinalg.ts';
 import { CURVE_RATIOS, type CurveSummary, gaussianRelErr, summarizeCurve, summarizeCurveFromAbs } from './curves.ts';
 import { type EsdFit, fitEsdPowerLaw } from './esd.ts';
 import { convSlices, layerMatrices, type Matrix } from './layerMatrix.ts';
@@ -113,8 +114,21 @@ export function isAnalysable(w: WeightTensor): boolean {
   return MATRIX_KINDS.has(w.layer.kind) && w.shape.length >= 2 && w.size > 0;
 }
 
-/** Analyses one layer. `isClassifier` marks the model's last dense layer (transposed in paper mode). */
-export function analyzeLayer(w: WeightTensor, settings: AnalysisSettings, isClassifier = false): LayerResult {
+/**
+ * Analyses one layer. `isClassifier` marks the model's last dense layer (transposed in paper mode).
+ * Spectra run on `kernels`: by default onnxruntime's (runtime/ortLinalg.ts), null for TypeScript only.
+ */
+export function analyzeLayer(w: WeightTensor, settings: AnalysisSettings, isClassifier = false, kernels?: DenseKernels | null): Promise<LayerResult> {
+  // One layer at a time per thread: they share the scratch buffers, and a layer awaiting its
+  // spectrum's products must not have them overwritten by another.
+  const run = lane.then(() => analyzeLayerNow(w, settings, isClassifier, kernels));
+  lane = run.catch(() => undefined);
+  return run;
+}
+
+let lane: Promise<unknown> = Promise.resolve();
+
+async function analyzeLayerNow(w: WeightTensor, settings: AnalysisSettings, isClassifier: boolean, kernels: DenseKernels | null | undefined): Promise<LayerResult> {
   const t0 = performance.now();
   const shape = canonicalShape(w.layer.layout, w.shape);
   const transposedClassifier = settings.mode === 'paper' && isClassifier && shape.length === 2;
@@ -190,13 +204,14 @@ export function analyzeLayer(w: WeightTensor, settings: AnalysisSettings, isClas
     // heavy-tails.md §2.4 (e): paper mode decomposes the transposed classifier (centred by W's row medians).
     const a = transposedClassifier ? tail : filters;
     const med = columnMedians(a.data, a.rows, a.cols);
+    const on = kernels === undefined ? await ortLinalg() : (kernels ?? undefined);
     let esdEigen: Float64Array;
     if (isConv) {
-      esdEigen = pooledSliceEigenvalues(values, shape);
-      const { centred } = gramEigenvaluesRawAndCentred(filters.data, filters.rows, filters.cols, med);
+      esdEigen = await pooledSliceEigenvalues(values, shape, on);
+      const { centred } = await gramEigenvaluesRawAndCentredOn(on, filters.data, filters.rows, filters.cols, med);
       result.singularValues = Array.from(singularFromSquared(centred));
     } else {
-      const { raw: rawEig, centred } = gramEigenvaluesRawAndCentred(a.data, a.rows, a.cols, med);
+      const { raw: rawEig, centred } = await gramEigenvaluesRawAndCentredOn(on, a.data, a.rows, a.cols, med);
       esdEigen = rawEig;
       result.singularValues = Array.from(singularFromSquared(centred));
     }
@@ -273,8 +288,9 @@ function nodeScores(a: Matrix, isConv: boolean, convention: 'columns' | 'rows'):
 }
 
 /** WeightWatcher pools the eigenvalues of every (kh, kw) slice of a conv kernel. */
-function pooledSliceEigenvalues(values: Float64Array, shape: readonly number[]): Float64Array {
-  const parts = convSlices(values, shape).map((s) => gramEigenvalues(s.data, s.rows, s.cols));
+async function pooledSliceEigenvalues(values: Float64Array, shape: readonly number[], kernels: DenseKernels | undefined): Promise<Float64Array> {
+  const parts: Float64Array[] = [];
+  for (const s of convSlices(values, shape)) parts.push(await gramEigenvaluesOn(kernels, s.data, s.rows, s.cols));
   const out = new Float64Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {

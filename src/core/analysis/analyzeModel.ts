@@ -66,7 +66,7 @@ export async function analyzeModel(file: string, options: AnalyzeOptions = {}): 
       try {
         for (const w of targets) {
           if (options.signal?.aborted) throw new Cancelled('analysis cancelled');
-          record(analyzeLayer(w, settings, w === classifier));
+          record(await analyzeLayer(w, settings, w === classifier));
           await new Promise((r) => setImmediate(r)); // let an abort be seen between layers
         }
       } finally {
@@ -167,13 +167,14 @@ export function defaultMemoryBudget(): number {
 /**
  * What analysing one layer holds, in bytes: the float64 values and the work buffer (16 per
  * parameter, kept by the worker for the next layer), a stored copy while it is read and reordered
- * (up to 4 more), and with spectra the Gram matrix and its centred copy (16·min(rows, cols)²).
+ * (up to 4 more), and with spectra six matrices of min(rows, cols)² (48 bytes per entry): the Gram,
+ * its centred copy, and while one of them is reduced onnxruntime's slice and output and our copy.
  */
 export function layerMemory(w: WeightTensor, settings: AnalysisSettings): number {
   const rows = w.shape[0]!;
   const cols = w.size / rows;
   const side = Math.min(rows, cols);
-  return 20 * w.size + (settings.spectra && side <= settings.maxSpectrumDim ? 16 * side * side : 0);
+  return 20 * w.size + (settings.spectra && side <= settings.maxSpectrumDim ? 48 * side * side : 0);
 }
 
 function runPool(

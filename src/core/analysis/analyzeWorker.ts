@@ -8,7 +8,7 @@ import { analyzeLayer, type AnalysisSettings, releaseLayerScratch } from './anal
 
 /** Analyse one layer, or drop the thread's scratch buffers while it waits (the memory cap blocks it). */
 export type AnalyzeWorkerRequest = { name: string; isClassifier: boolean } | { release: true };
-export type AnalyzeWorkerReply = { ok: true; result: ReturnType<typeof analyzeLayer> } | (WorkerFailure & { name: string });
+export type AnalyzeWorkerReply = { ok: true; result: Awaited<ReturnType<typeof analyzeLayer>> } | (WorkerFailure & { name: string });
 
 // A full collection between layers returns the previous layer's buffers (hundreds of MB for an
 // embedding) before the next one is allocated, which keeps the pool's peak RSS near its live data.
@@ -19,7 +19,7 @@ const { file, settings } = workerData as { file: string; settings: AnalysisSetti
 const ck = openCheckpoint(file);
 const byName = new Map(ck.weights.map((w) => [w.name, w]));
 
-parentPort!.on('message', (req: AnalyzeWorkerRequest) => {
+parentPort!.on('message', async (req: AnalyzeWorkerRequest) => {
   if ('release' in req) {
     releaseLayerScratch();
     collect();
@@ -27,7 +27,7 @@ parentPort!.on('message', (req: AnalyzeWorkerRequest) => {
   }
   let reply: AnalyzeWorkerReply;
   try {
-    reply = { ok: true, result: analyzeLayer(byName.get(req.name)!, settings, req.isClassifier) };
+    reply = { ok: true, result: await analyzeLayer(byName.get(req.name)!, settings, req.isClassifier) };
   } catch (e) {
     reply = { ...workerFailure(e), name: req.name };
   }

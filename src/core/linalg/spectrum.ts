@@ -1,4 +1,5 @@
 import { smallerGram } from './gram.ts';
+import { type TrailingUpdate, twoStageEigenvalues } from './bandReduction.ts';
 import { symmetricEigenvalues } from './symmetricEigenvalues.ts';
 
 /**
@@ -26,17 +27,63 @@ export function gramEigenvalues(a: Float64Array, m: number, n: number): Float64A
  */
 export function gramEigenvaluesRawAndCentred(a: Float64Array, m: number, n: number, med: Float64Array): { raw: Float64Array; centred: Float64Array } {
   const s = gramScale(a);
-  if (s !== 1) {
-    const r = gramEigenvaluesRawAndCentred(a.map((v) => v * s), m, n, med.map((v) => v * s));
-    return { raw: r.raw.map((v) => v / (s * s)), centred: r.centred.map((v) => v / (s * s)) };
-  }
+  if (s !== 1) return unscale(gramEigenvaluesRawAndCentred(a.map((v) => v * s), m, n, med.map((v) => v * s)), s);
   const { g, size } = smallerGram(a, m, n);
   const g0 = g.slice();
+  addCentring(g0, a, m, n, med, false);
+  return { raw: symmetricEigenvalues(g, size), centred: symmetricEigenvalues(g0, size) };
+}
+
+/**
+ * The products a spectrum needs, run elsewhere (onnxruntime's float64 GEMM: runtime/ortLinalg.ts).
+ * `gram` returns both triangles.
+ */
+export interface DenseKernels {
+  gram(a: Float64Array, m: number, n: number): Promise<{ g: Float64Array; size: number }>;
+  trailingUpdate: TrailingUpdate;
+}
+
+/** From this size on, the two-stage eigensolver on `DenseKernels` beats the one-stage one in TypeScript (npm run bench -- --kernels). */
+export const TWO_STAGE_MIN = 1024;
+/** Stage 1's panel width: wider panels make faster products but a slower band-to-tridiagonal stage. */
+export const twoStageBand = (size: number): number => (size >= 3072 ? 32 : 16);
+
+/** gramEigenvaluesRawAndCentred on `kernels` (the same values to rounding); without kernels, the TypeScript path. */
+export async function gramEigenvaluesRawAndCentredOn(kernels: DenseKernels | undefined, a: Float64Array, m: number, n: number, med: Float64Array): Promise<{ raw: Float64Array; centred: Float64Array }> {
+  if (!kernels) return gramEigenvaluesRawAndCentred(a, m, n, med);
+  const s = gramScale(a);
+  if (s !== 1) return unscale(await gramEigenvaluesRawAndCentredOn(kernels, a.map((v) => v * s), m, n, med.map((v) => v * s)), s);
+  const { g, size } = await kernels.gram(a, m, n);
+  const g0 = g.slice();
+  addCentring(g0, a, m, n, med, true);
+  return { raw: await eigenvaluesOn(kernels, g, size), centred: await eigenvaluesOn(kernels, g0, size) };
+}
+
+/** gramEigenvalues on `kernels`. */
+export async function gramEigenvaluesOn(kernels: DenseKernels | undefined, a: Float64Array, m: number, n: number): Promise<Float64Array> {
+  if (!kernels) return gramEigenvalues(a, m, n);
+  const s = gramScale(a);
+  const { g, size } = await kernels.gram(s === 1 ? a : a.map((v) => v * s), m, n);
+  const lambda = await eigenvaluesOn(kernels, g, size);
+  return s === 1 ? lambda : lambda.map((v) => v / (s * s));
+}
+
+/** Eigenvalues of a Gram matrix with both triangles filled (consumed). */
+function eigenvaluesOn(kernels: DenseKernels, g: Float64Array, size: number): Promise<Float64Array> | Float64Array {
+  return size >= TWO_STAGE_MIN ? twoStageEigenvalues(g, size, twoStageBand(size), kernels.trailingUpdate) : symmetricEigenvalues(g, size);
+}
+
+function unscale(r: { raw: Float64Array; centred: Float64Array }, s: number): { raw: Float64Array; centred: Float64Array } {
+  return { raw: r.raw.map((v) => v / (s * s)), centred: r.centred.map((v) => v / (s * s)) };
+}
+
+/** Turns the smaller Gram of A into that of A − 1·medᵀ: the lower triangle, or `both` triangles. */
+function addCentring(g: Float64Array, a: Float64Array, m: number, n: number, med: Float64Array, both: boolean): void {
   if (m >= n) {
     // (A − 1medᵀ)ᵀ(A − 1medᵀ) = AᵀA − med cᵀ − c medᵀ + m med medᵀ, c = column sums
     const c = new Float64Array(n);
     for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[j] += a[i * n + j]!;
-    for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) g0[i * n + j] += -med[i]! * c[j]! - c[i]! * med[j]! + m * med[i]! * med[j]!;
+    for (let i = 0; i < n; i++) for (let j = 0; j < (both ? n : i + 1); j++) g[i * n + j] += -med[i]! * c[j]! - c[i]! * med[j]! + m * med[i]! * med[j]!;
   } else {
     // (A − 1medᵀ)(A − 1medᵀ)ᵀ = AAᵀ − u1ᵀ − 1uᵀ + (medᵀmed) 11ᵀ, u = A·med
     const u = new Float64Array(m);
@@ -47,9 +94,8 @@ export function gramEigenvaluesRawAndCentred(a: Float64Array, m: number, n: numb
       for (let j = 0; j < n; j++) s += a[i * n + j]! * med[j]!;
       u[i] = s;
     }
-    for (let i = 0; i < m; i++) for (let j = 0; j <= i; j++) g0[i * m + j] += -u[i]! - u[j]! + mm;
+    for (let i = 0; i < m; i++) for (let j = 0; j < (both ? m : i + 1); j++) g[i * m + j] += -u[i]! - u[j]! + mm;
   }
-  return { raw: symmetricEigenvalues(g, size), centred: symmetricEigenvalues(g0, size) };
 }
 
 /** Singular values, descending, from ascending squared singular values (negatives from rounding → 0). */

@@ -1,0 +1,105 @@
+/**
+ * The float64 matrix products behind every spectrum, run by onnxruntime-node's CPU GEMM (MLAS)
+ * instead of TypeScript loops: the Gram matrix, and stage 1 of the two-stage eigensolver
+ * (linalg/bandReduction.ts). Each graph is a few MatMul/Gemm nodes built in memory; the sessions
+ * are created once per thread and reused. If onnxruntime cannot be loaded or refuses a graph,
+ * `ortLinalg()` resolves to undefined and the callers keep their TypeScript kernels.
+ */
+import * as os from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { buildOnnxModel, type NodeSpec } from '../formats/onnx/onnxBuilder.ts';
+import type { DenseKernels } from '../linalg/spectrum.ts';
+
+const DOUBLE = 11;
+
+type Io = { name: string; dims: string[] };
+
+function graph(inputs: Io[], outputs: Io[], nodes: NodeSpec[], initializers: Array<{ name: string; values: number[] | bigint[] }> = []): Uint8Array {
+  return buildOnnxModel({
+    producer: 'prunescope-linalg',
+    opset: 13,
+    graphName: 'linalg',
+    inputs: inputs.map((i) => ({ name: i.name, elemType: DOUBLE, dims: i.dims })),
+    outputs: outputs.map((o) => ({ name: o.name, elemType: DOUBLE, dims: o.dims })),
+    nodes,
+    initializers: initializers.map(({ name, values }) => {
+      const bytes = typeof values[0] === 'bigint' ? new Uint8Array(BigInt64Array.from(values as bigint[]).buffer) : new Uint8Array(Float64Array.from(values as number[]).buffer);
+      const raw = { length: bytes.length, produce: (emit: (chunk: Uint8Array) => void) => emit(bytes) };
+      return typeof values[0] === 'bigint' ? { name, dataType: 7 /* INT64 */, dims: [values.length], raw } : { name, dataType: DOUBLE, dims: [], raw };
+    }),
+  }).finish();
+}
+
+const transpose = (input: string, output: string): NodeSpec => ({ name: output, opType: 'Transpose', inputs: [input], outputs: [output], intLists: { perm: [1, 0] } });
+const matMul = (x: string, y: string, output: string): NodeSpec => ({ name: output, opType: 'MatMul', inputs: [x, y], outputs: [output] });
+
+/** G = A Aᵀ (rows) or Aᵀ A (cols). */
+function gramGraph(side: 'rows' | 'cols'): Uint8Array {
+  const nodes = side === 'rows' ? [transpose('A', 'At'), matMul('A', 'At', 'G')] : [transpose('A', 'At'), matMul('At', 'A', 'G')];
+  return graph([{ name: 'A', dims: ['m', 'n'] }], [{ name: 'G', dims: ['k', 'k'] }], nodes);
+}
+
+/** O = A − Z Vᵀ − V Zᵀ with A = S[b:, b:], X = A V T, Z = X − ½ V (Tᵀ Vᵀ X), as one Gemm for the rank-2r part. */
+function updateGraph(b: number): Uint8Array {
+  const big = 2n ** 62n;
+  return graph(
+    [{ name: 'S', dims: ['s', 's'] }, { name: 'V', dims: ['h', 'r'] }, { name: 'T', dims: ['r', 'r'] }],
+    [{ name: 'O', dims: ['h', 'h'] }],
+    [
+      { name: 'A', opType: 'Slice', inputs: ['S', 'starts', 'ends'], outputs: ['A'] },
+      matMul('V', 'T', 'VT'),
+      matMul('A', 'VT', 'X'),
+      transpose('VT', 'TtVt'),
+      matMul('TtVt', 'X', 'M'),
+      matMul('V', 'M', 'VM'),
+      { name: 'halfVM', opType: 'Mul', inputs: ['VM', 'half'], outputs: ['halfVM'] },
+      { name: 'Z', opType: 'Sub', inputs: ['X', 'halfVM'], outputs: ['Z'] },
+      { name: 'ZV', opType: 'Concat', inputs: ['Z', 'V'], outputs: ['ZV'], ints: { axis: 1 } },
+      { name: 'VZ', opType: 'Concat', inputs: ['V', 'Z'], outputs: ['VZ'], ints: { axis: 1 } },
+      { name: 'O', opType: 'Gemm', inputs: ['ZV', 'VZ', 'A'], outputs: ['O'], ints: { transB: 1 }, floats: { alpha: -1, beta: 1 } },
+    ],
+    [
+      { name: 'starts', values: [BigInt(b), BigInt(b)] },
+      { name: 'ends', values: [big, big] },
+      { name: 'half', values: [0.5] },
+    ],
+  );
+}
+
+let loaded: Promise<DenseKernels | undefined> | undefined;
+
+/**
+ * The thread's onnxruntime kernels (the smaller Gram, AᵀA or AAᵀ; stage 1's trailing update, one
+ * graph per panel width), or undefined when onnxruntime-node is not usable here.
+ */
+export function ortLinalg(): Promise<DenseKernels | undefined> {
+  loaded ??= create().catch(() => undefined);
+  return loaded;
+}
+
+async function create(): Promise<DenseKernels> {
+  const options: ort.InferenceSession.SessionOptions = {
+    logSeverityLevel: 4,
+    // No arena: it would keep the largest product's memory for the life of the thread.
+    enableCpuMemArena: false,
+    intraOpNumThreads: os.availableParallelism(),
+    // Idle pool threads would otherwise spin between the products and take the other workers' cores.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  };
+  const open = (bytes: Uint8Array) => ort.InferenceSession.create(bytes, options);
+  const [rows, cols] = await Promise.all([open(gramGraph('rows')), open(gramGraph('cols'))]);
+  const updates = new Map<number, Promise<ort.InferenceSession>>();
+  const tensor = (data: Float64Array, dims: number[]) => new ort.Tensor('float64', data, dims);
+  return {
+    async gram(a, m, n) {
+      const out = await (m >= n ? cols : rows).run({ A: tensor(a, [m, n]) });
+      return { g: out.G!.data as Float64Array, size: Math.min(m, n) };
+    },
+    async trailingUpdate(s, size, b, v, t, r) {
+      let session = updates.get(b);
+      if (!session) updates.set(b, (session = open(updateGraph(b))));
+      const out = await (await session).run({ S: tensor(s, [size, size]), V: tensor(v, [size - b, r]), T: tensor(t, [r, r]) });
+      return out.O!.data as Float64Array;
+    },
+  };
+}
