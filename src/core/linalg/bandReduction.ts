@@ -33,49 +33,57 @@ export interface SymmetricBand {
  */
 export function panelQr(p: Float64Array, h: number, k: number): { v: Float64Array; t: Float64Array; r: number } {
   const r = Math.min(h, k);
-  const v = new Float64Array(h * r);
-  const t = new Float64Array(r * r);
   const tau = new Float64Array(r);
+  // The reflectors are built in place below the diagonal (contiguous columns, as LAPACK keeps them).
   for (let j = 0; j < r; j++) {
     const col = j * h;
     let tail = 0;
     for (let i = j + 1; i < h; i++) tail += p[col + i]! * p[col + i]!;
-    const alpha = p[col + j]!;
-    v[j * r + j] = 1;
     if (tail === 0) continue; // H_j = I (τ = 0): nothing below the diagonal to remove
+    const alpha = p[col + j]!;
     const beta = -Math.sign(alpha || 1) * Math.sqrt(alpha * alpha + tail);
-    tau[j] = (beta - alpha) / beta;
+    const tj = (beta - alpha) / beta;
+    tau[j] = tj;
     const scale = 1 / (alpha - beta);
-    for (let i = j + 1; i < h; i++) {
-      const x = p[col + i]! * scale;
-      p[col + i] = 0;
-      v[i * r + j] = x;
-    }
+    for (let i = j + 1; i < h; i++) p[col + i] *= scale;
     p[col + j] = beta;
-    // H_j = I − τ v vᵀ on the panel's later columns
+    // H_j = I − τ v vᵀ on the panel's later columns (v = [1, p[col + j + 1 …]])
     for (let c = j + 1; c < k; c++) {
       const cc = c * h;
       let w = p[cc + j]!;
-      for (let i = j + 1; i < h; i++) w += v[i * r + j]! * p[cc + i]!;
-      w *= tau[j]!;
+      for (let i = j + 1; i < h; i++) w += p[col + i]! * p[cc + i]!;
+      w *= tj;
       p[cc + j] -= w;
-      for (let i = j + 1; i < h; i++) p[cc + i] -= w * v[i * r + j]!;
+      for (let i = j + 1; i < h; i++) p[cc + i] -= w * p[col + i]!;
     }
   }
   // T: T[j][j] = τ_j, T[0:j, j] = −τ_j · T[0:j, 0:j] · V[:, 0:j]ᵀ v_j
+  const t = new Float64Array(r * r);
   const y = new Float64Array(r);
   for (let j = 0; j < r; j++) {
     t[j * r + j] = tau[j]!;
     if (tau[j] === 0) continue;
+    const vj = j * h;
     for (let c = 0; c < j; c++) {
-      let s = 0;
-      for (let i = j; i < h; i++) s += v[i * r + c]! * v[i * r + j]!;
+      const vc = c * h;
+      let s = p[vc + j]!; // v_j[j] = 1
+      for (let i = j + 1; i < h; i++) s += p[vc + i]! * p[vj + i]!;
       y[c] = -tau[j]! * s;
     }
     for (let c = 0; c < j; c++) {
       let s = 0;
       for (let q = c; q < j; q++) s += t[c * r + q]! * y[q]!;
       t[c * r + j] = s;
+    }
+  }
+  // V row-major for the products, and R alone left in the panel.
+  const v = new Float64Array(h * r);
+  for (let j = 0; j < r; j++) {
+    const col = j * h;
+    v[j * r + j] = 1;
+    for (let i = j + 1; i < h; i++) {
+      v[i * r + j] = p[col + i]!;
+      p[col + i] = 0;
     }
   }
   return { v, t, r };
