@@ -144,13 +144,13 @@ test('the memory budget: with room for no two layers, two workers run one layer 
 test('what a layer holds while it is analysed, and the default budget (a quarter of the machine)', () => {
   const layer = (shape: number[]) => ({ shape, size: shape.reduce((a, b) => a * b, 1) }) as unknown as WeightTensor;
   const spectra = { ...DEFAULT_SETTINGS, spectra: true, maxSpectrumDim: 100 };
-  // 20 bytes per parameter, plus with spectra six matrices of the smaller side (the Gram, its
-  // centred copy, and onnxruntime's slice, output and our copy of it while one is reduced).
-  assert.equal(layerMemory(layer([30, 50]), spectra), 20 * 1500 + 48 * 30 * 30);
-  assert.equal(layerMemory(layer([64, 3, 3, 3]), spectra), 20 * 1728 + 48 * 27 * 27);
+  // 20 bytes per parameter, plus with spectra three matrices of the smaller side (the Gram, its
+  // centred copy, and the two-stage eigensolver's second buffer).
+  assert.equal(layerMemory(layer([30, 50]), spectra), 20 * 1500 + 24 * 30 * 30);
+  assert.equal(layerMemory(layer([64, 3, 3, 3]), spectra), 20 * 1728 + 24 * 27 * 27);
   assert.equal(layerMemory(layer([30, 50]), { ...spectra, spectra: false }), 20 * 1500);
   assert.equal(layerMemory(layer([200, 101]), spectra), 20 * 20200); // min side 101 > 100: no spectrum, no Gram
-  assert.equal(layerMemory(layer([200, 100]), spectra), 20 * 20000 + 48 * 100 * 100);
+  assert.equal(layerMemory(layer([200, 100]), spectra), 20 * 20000 + 24 * 100 * 100);
   assert.equal(defaultMemoryBudget(), Math.floor(os.totalmem() / 4));
   assert.equal(MEMORY_BUDGET_FRACTION, 0.25);
 });

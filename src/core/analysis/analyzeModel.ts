@@ -167,14 +167,14 @@ export function defaultMemoryBudget(): number {
 /**
  * What analysing one layer holds, in bytes: the float64 values and the work buffer (16 per
  * parameter, kept by the worker for the next layer), a stored copy while it is read and reordered
- * (up to 4 more), and with spectra six matrices of min(rows, cols)² (48 bytes per entry): the Gram,
- * its centred copy, and while one of them is reduced onnxruntime's slice and output and our copy.
+ * (up to 4 more), and with spectra three matrices of min(rows, cols)² (24 bytes per entry): the
+ * Gram, its centred copy, and the second buffer of the two-stage eigensolver.
  */
 export function layerMemory(w: WeightTensor, settings: AnalysisSettings): number {
   const rows = w.shape[0]!;
   const cols = w.size / rows;
   const side = Math.min(rows, cols);
-  return 20 * w.size + (settings.spectra && side <= settings.maxSpectrumDim ? 48 * side * side : 0);
+  return 20 * w.size + (settings.spectra && side <= settings.maxSpectrumDim ? 24 * side * side : 0);
 }
 
 function runPool(

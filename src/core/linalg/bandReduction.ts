@@ -11,12 +11,11 @@
 import { tridiagonalEigenvalues } from './symmetricEigenvalues.ts';
 
 /**
- * One trailing update of stage 1. `s` is the current trailing matrix (size × size, row-major, both
- * triangles); with A = s[b:, b:] (h × h, h = size − b), V (h × r, row-major, unit lower
- * trapezoidal) and T (r × r, upper triangular), Q = I − V T Vᵀ, it returns QᵀAQ (h × h, both
- * triangles) computed as A − Z Vᵀ − V Zᵀ with X = A V T and Z = X − ½ V (Tᵀ Vᵀ X).
+ * One trailing update of stage 1: with A (h × h, row-major, both triangles), V (h × r, row-major,
+ * unit lower trapezoidal) and T (r × r, upper triangular), Q = I − V T Vᵀ, it writes QᵀAQ into
+ * `out` (h × h) computed as A − Z Vᵀ − V Zᵀ with X = A V T and Z = X − ½ V (Tᵀ Vᵀ X).
  */
-export type TrailingUpdate = (s: Float64Array, size: number, b: number, v: Float64Array, t: Float64Array, r: number) => Promise<Float64Array>;
+export type TrailingUpdate = (a: Float64Array, h: number, v: Float64Array, t: Float64Array, r: number, out: Float64Array) => Promise<void>;
 
 /** The band of a symmetric matrix, lower side: band[c·width + d] = A[c + d][c], d < width. */
 export interface SymmetricBand {
@@ -92,12 +91,15 @@ export function panelQr(p: Float64Array, h: number, k: number): { v: Float64Arra
 /**
  * Stage 1: the band of half-width b of an orthogonally similar matrix. `a` (n × n, row-major, both
  * triangles) is consumed. Each step stores the leading b × b block and the panel's R in the band,
- * and replaces the trailing matrix by `update`'s result, until at most b + 1 rows are left.
+ * packs the trailing block to the front of its buffer and has `update` transform it into the other
+ * buffer, until at most b + 1 rows are left. The two buffers (`a` and `spare`, n² values each, for
+ * one solve after another) are all the memory the products use.
  */
-export async function reduceToBand(a: Float64Array, n: number, b: number, update: TrailingUpdate): Promise<SymmetricBand> {
+export async function reduceToBand(a: Float64Array, n: number, b: number, update: TrailingUpdate, spare: Float64Array = new Float64Array(n * n)): Promise<SymmetricBand> {
   const width = b + 2; // one more than the band: the bulge of stage 2
   const band = new Float64Array(n * width);
-  let s = a;
+  let s: Float64Array = a;
+  let other: Float64Array = spare;
   let size = n;
   let offset = 0;
   // Entry (rowOffset + i, j) of the current trailing matrix, for i ≤ last(j), into the band.
@@ -111,7 +113,10 @@ export async function reduceToBand(a: Float64Array, n: number, b: number, update
     for (let i = 0; i < h; i++) for (let j = 0; j < b; j++) p[j * h + i] = s[(b + i) * size + j]!;
     const { v, t, r } = panelQr(p, h, b);
     keep(b, () => 0, (j) => Math.min(j, h - 1), (i, j) => p[j * h + i]!, b); // R, upper trapezoidal: A[b + i][j] for i ≤ j
-    s = await update(s, size, b, v, t, r);
+    // A = s[b:, b:] packed to the front of s, row by row (each row moves to a lower index)
+    for (let i = 0; i < h; i++) s.copyWithin(i * h, (b + i) * size + b, (b + i) * size + size);
+    await update(s.subarray(0, h * h), h, v, t, r, other.subarray(0, h * h));
+    [s, other] = [other, s];
     offset += b;
     size = h;
   }
@@ -183,32 +188,28 @@ export function bandToTridiagonal({ n, width, band }: SymmetricBand): { d: Float
 }
 
 /** Eigenvalues (ascending) of the n × n symmetric matrix `a` (both triangles; consumed) by the two stages. */
-export async function twoStageEigenvalues(a: Float64Array, n: number, b: number, update: TrailingUpdate): Promise<Float64Array> {
+export async function twoStageEigenvalues(a: Float64Array, n: number, b: number, update: TrailingUpdate, spare?: Float64Array): Promise<Float64Array> {
   if (n === 0) return new Float64Array(0);
-  const { d, e } = bandToTridiagonal(await reduceToBand(a, n, b, update));
+  const { d, e } = bandToTridiagonal(await reduceToBand(a, n, b, update, spare));
   return tridiagonalEigenvalues(d, e);
 }
 
 /** The TrailingUpdate in plain TypeScript: the reference the onnxruntime graph is tested against. */
-export async function trailingUpdateReference(s: Float64Array, size: number, b: number, v: Float64Array, t: Float64Array, r: number): Promise<Float64Array> {
-  const h = size - b;
-  const a = (i: number, j: number) => s[(b + i) * size + b + j]!;
+export async function trailingUpdateReference(a: Float64Array, h: number, v: Float64Array, t: Float64Array, r: number, out: Float64Array): Promise<void> {
   const mul = (x: (i: number, j: number) => number, y: (i: number, j: number) => number, rows: number, inner: number, cols: number) => {
-    const out = new Float64Array(rows * cols);
-    for (let i = 0; i < rows; i++) for (let q = 0; q < inner; q++) for (let j = 0; j < cols; j++) out[i * cols + j] += x(i, q) * y(q, j);
-    return out;
+    const o = new Float64Array(rows * cols);
+    for (let i = 0; i < rows; i++) for (let q = 0; q < inner; q++) for (let j = 0; j < cols; j++) o[i * cols + j] += x(i, q) * y(q, j);
+    return o;
   };
   const vt = mul((i, q) => v[i * r + q]!, (q, j) => t[q * r + j]!, h, r, r);
-  const x = mul(a, (q, j) => vt[q * r + j]!, h, h, r);
+  const x = mul((i, q) => a[i * h + q]!, (q, j) => vt[q * r + j]!, h, h, r);
   const m = mul((i, q) => vt[q * r + i]!, (q, j) => x[q * r + j]!, r, h, r); // (VT)ᵀ X
   const vm = mul((i, q) => v[i * r + q]!, (q, j) => m[q * r + j]!, h, r, r);
-  const out = new Float64Array(h * h);
   for (let i = 0; i < h; i++) {
     for (let j = 0; j < h; j++) {
-      let s2 = a(i, j);
+      let s2 = a[i * h + j]!;
       for (let q = 0; q < r; q++) s2 -= (x[i * r + q]! - 0.5 * vm[i * r + q]!) * v[j * r + q]! + v[i * r + q]! * (x[j * r + q]! - 0.5 * vm[j * r + q]!);
       out[i * h + j] = s2;
     }
   }
-  return out;
 }

@@ -14,7 +14,7 @@ const DOUBLE = 11;
 
 type Io = { name: string; dims: string[] };
 
-function graph(inputs: Io[], outputs: Io[], nodes: NodeSpec[], initializers: Array<{ name: string; values: number[] | bigint[] }> = []): Uint8Array {
+function graph(inputs: Io[], outputs: Io[], nodes: NodeSpec[], initializers: Array<{ name: string; values: number[] }> = []): Uint8Array {
   return buildOnnxModel({
     producer: 'prunescope-linalg',
     opset: 13,
@@ -23,9 +23,8 @@ function graph(inputs: Io[], outputs: Io[], nodes: NodeSpec[], initializers: Arr
     outputs: outputs.map((o) => ({ name: o.name, elemType: DOUBLE, dims: o.dims })),
     nodes,
     initializers: initializers.map(({ name, values }) => {
-      const bytes = typeof values[0] === 'bigint' ? new Uint8Array(BigInt64Array.from(values as bigint[]).buffer) : new Uint8Array(Float64Array.from(values as number[]).buffer);
-      const raw = { length: bytes.length, produce: (emit: (chunk: Uint8Array) => void) => emit(bytes) };
-      return typeof values[0] === 'bigint' ? { name, dataType: 7 /* INT64 */, dims: [values.length], raw } : { name, dataType: DOUBLE, dims: [], raw };
+      const bytes = new Uint8Array(Float64Array.from(values).buffer);
+      return { name, dataType: DOUBLE, dims: [], raw: { length: bytes.length, produce: (emit: (chunk: Uint8Array) => void) => emit(bytes) } };
     }),
   }).finish();
 }
@@ -39,14 +38,12 @@ function gramGraph(side: 'rows' | 'cols'): Uint8Array {
   return graph([{ name: 'A', dims: ['m', 'n'] }], [{ name: 'G', dims: ['k', 'k'] }], nodes);
 }
 
-/** O = A − Z Vᵀ − V Zᵀ with A = S[b:, b:], X = A V T, Z = X − ½ V (Tᵀ Vᵀ X), as one Gemm for the rank-2r part. */
-function updateGraph(b: number): Uint8Array {
-  const big = 2n ** 62n;
+/** O = A − Z Vᵀ − V Zᵀ with X = A V T, Z = X − ½ V (Tᵀ Vᵀ X), as one Gemm for the rank-2r part. */
+function updateGraph(): Uint8Array {
   return graph(
-    [{ name: 'S', dims: ['s', 's'] }, { name: 'V', dims: ['h', 'r'] }, { name: 'T', dims: ['r', 'r'] }],
+    [{ name: 'A', dims: ['h', 'h'] }, { name: 'V', dims: ['h', 'r'] }, { name: 'T', dims: ['r', 'r'] }],
     [{ name: 'O', dims: ['h', 'h'] }],
     [
-      { name: 'A', opType: 'Slice', inputs: ['S', 'starts', 'ends'], outputs: ['A'] },
       matMul('V', 'T', 'VT'),
       matMul('A', 'VT', 'X'),
       transpose('VT', 'TtVt'),
@@ -58,22 +55,18 @@ function updateGraph(b: number): Uint8Array {
       { name: 'VZ', opType: 'Concat', inputs: ['V', 'Z'], outputs: ['VZ'], ints: { axis: 1 } },
       { name: 'O', opType: 'Gemm', inputs: ['ZV', 'VZ', 'A'], outputs: ['O'], ints: { transB: 1 }, floats: { alpha: -1, beta: 1 } },
     ],
-    [
-      { name: 'starts', values: [BigInt(b), BigInt(b)] },
-      { name: 'ends', values: [big, big] },
-      { name: 'half', values: [0.5] },
-    ],
+    [{ name: 'half', values: [0.5] }],
   );
 }
 
 let loaded: Promise<DenseKernels | undefined> | undefined;
 
 /**
- * The thread's onnxruntime kernels (the smaller Gram, AᵀA or AAᵀ; stage 1's trailing update, one
- * graph per panel width), or undefined when onnxruntime-node is not usable here.
+ * The thread's onnxruntime kernels (the smaller Gram, AᵀA or AAᵀ; stage 1's trailing update), or undefined when onnxruntime-node is not usable here.
  */
 export function ortLinalg(): Promise<DenseKernels | undefined> {
-  loaded ??= create().catch(() => undefined);
+  // PRUNESCOPE_KERNELS=typescript: the TypeScript kernels only (to compare, or where onnxruntime misbehaves).
+  loaded ??= process.env.PRUNESCOPE_KERNELS === 'typescript' ? Promise.resolve(undefined) : create().catch(() => undefined);
   return loaded;
 }
 
@@ -82,24 +75,25 @@ async function create(): Promise<DenseKernels> {
     logSeverityLevel: 4,
     // No arena: it would keep the largest product's memory for the life of the thread.
     enableCpuMemArena: false,
+    enableMemPattern: false,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
     intraOpNumThreads: os.availableParallelism(),
     // Idle pool threads would otherwise spin between the products and take the other workers' cores.
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   };
   const open = (bytes: Uint8Array) => ort.InferenceSession.create(bytes, options);
   const [rows, cols] = await Promise.all([open(gramGraph('rows')), open(gramGraph('cols'))]);
-  const updates = new Map<number, Promise<ort.InferenceSession>>();
+  const update = await open(updateGraph());
   const tensor = (data: Float64Array, dims: number[]) => new ort.Tensor('float64', data, dims);
   return {
     async gram(a, m, n) {
       const out = await (m >= n ? cols : rows).run({ A: tensor(a, [m, n]) });
       return { g: out.G!.data as Float64Array, size: Math.min(m, n) };
     },
-    async trailingUpdate(s, size, b, v, t, r) {
-      let session = updates.get(b);
-      if (!session) updates.set(b, (session = open(updateGraph(b))));
-      const out = await (await session).run({ S: tensor(s, [size, size]), V: tensor(v, [size - b, r]), T: tensor(t, [r, r]) });
-      return out.O!.data as Float64Array;
+    async trailingUpdate(a, h, v, t, r, out) {
+      // onnxruntime writes the result into `out` (a preallocated output: no allocation per panel)
+      await update.run({ A: tensor(a, [h, h]), V: tensor(v, [h, r]), T: tensor(t, [r, r]) }, { O: tensor(out, [h, h]) });
     },
   };
 }
