@@ -14,10 +14,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { columnMedians } from '../src/core/analysis/order.ts';
 import { Mulberry32 } from '../src/core/analysis/prng.ts';
-import { twoStageEigenvalues } from '../src/core/linalg/bandReduction.ts';
 import { smallerGram } from '../src/core/linalg/gram.ts';
-import { gramEigenvaluesRawAndCentred, gramEigenvaluesRawAndCentredOn, TWO_STAGE_MIN, twoStageBand } from '../src/core/linalg/spectrum.ts';
-import { symmetricEigenvalues } from '../src/core/linalg/symmetricEigenvalues.ts';
+import { eigenvaluesOn, gramEigenvaluesRawAndCentred, gramEigenvaluesRawAndCentredOn, TWO_STAGE_MIN, twoStageBand } from '../src/core/linalg/spectrum.ts';
 import { ortLinalg } from '../src/core/runtime/ortLinalg.ts';
 
 export const KERNEL_SHAPES: Array<[number, number]> = [[768, 768], [768, 3072], [768, 30522], [4096, 4096], [4096, 11008]];
@@ -52,8 +50,7 @@ export async function kernelBench(root: string, shapes: Array<[number, number]>)
     const { g: gram, size } = kernels ? await kernels.gram(a, m, n) : smallerGram(a, m, n);
     const gramMs = performance.now() - t;
     t = performance.now();
-    if (kernels && size >= TWO_STAGE_MIN) await twoStageEigenvalues(gram, size, twoStageBand(size), kernels.trailingUpdate);
-    else symmetricEigenvalues(gram, size);
+    await eigenvaluesOn(kernels, gram, size);
     const eigMs = performance.now() - t;
     t = performance.now();
     await gramEigenvaluesRawAndCentredOn(kernels, a, m, n, med);

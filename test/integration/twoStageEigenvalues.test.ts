@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { columnMedians } from '../../src/core/analysis/order.ts';
-import { bandToTridiagonal, panelQr, reduceToBand, trailingUpdateReference, twoStageEigenvalues } from '../../src/core/linalg/bandReduction.ts';
+import { bandToTridiagonal, panelQr, reduceToBand, twoStageEigenvalues } from '../../src/core/linalg/bandReduction.ts';
+import { trailingUpdateReference } from '../trailingUpdateReference.ts';
 import { smallerGram } from '../../src/core/linalg/gram.ts';
 import { gramEigenvaluesOn, gramEigenvaluesRawAndCentred, gramEigenvaluesRawAndCentredOn, TWO_STAGE_MIN } from '../../src/core/linalg/spectrum.ts';
 import { tridiagonalEigenvalues } from '../../src/core/linalg/symmetricEigenvalues.ts';

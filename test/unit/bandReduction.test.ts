@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bandToTridiagonal, panelQr, reduceToBand, trailingUpdateReference, twoStageEigenvalues } from '../../src/core/linalg/bandReduction.ts';
+import { bandToTridiagonal, panelQr, reduceToBand, twoStageEigenvalues } from '../../src/core/linalg/bandReduction.ts';
+import { trailingUpdateReference } from '../trailingUpdateReference.ts';
 import { tridiagonalEigenvalues } from '../../src/core/linalg/symmetricEigenvalues.ts';
 
 /** H diag(λ) H with H = I − 2uuᵀ/uᵀu, u_i = 1 + sin(3i): both triangles. */

@@ -17,8 +17,7 @@ function gramScale(a: ArrayLike<number>): number {
 export function gramEigenvalues(a: Float64Array, m: number, n: number): Float64Array {
   const s = gramScale(a);
   const { g, size } = smallerGram(s === 1 ? a : a.map((v) => v * s), m, n);
-  const lambda = symmetricEigenvalues(g, size);
-  return s === 1 ? lambda : lambda.map((v) => v / (s * s));
+  return unscaleValues(symmetricEigenvalues(g, size), s);
 }
 
 /**
@@ -65,17 +64,21 @@ export async function gramEigenvaluesOn(kernels: DenseKernels | undefined, a: Fl
   if (!kernels) return gramEigenvalues(a, m, n);
   const s = gramScale(a);
   const { g, size } = await kernels.gram(s === 1 ? a : a.map((v) => v * s), m, n);
-  const lambda = await eigenvaluesOn(kernels, g, size);
-  return s === 1 ? lambda : lambda.map((v) => v / (s * s));
+  return unscaleValues(await eigenvaluesOn(kernels, g, size), s);
 }
 
-/** Eigenvalues of a Gram matrix with both triangles filled (consumed; `spare`, size² values, too). */
-function eigenvaluesOn(kernels: DenseKernels, g: Float64Array, size: number, spare?: Float64Array): Promise<Float64Array> | Float64Array {
-  return size >= TWO_STAGE_MIN ? twoStageEigenvalues(g, size, twoStageBand(size), kernels.trailingUpdate, spare) : symmetricEigenvalues(g, size);
+/**
+ * Eigenvalues of a symmetric matrix (consumed; `spare`, size² values, too): the two-stage solver on
+ * `kernels` from TWO_STAGE_MIN on (both triangles filled), the one-stage one (lower triangle) else.
+ */
+export function eigenvaluesOn(kernels: DenseKernels | undefined, g: Float64Array, size: number, spare?: Float64Array): Promise<Float64Array> | Float64Array {
+  return kernels && size >= TWO_STAGE_MIN ? twoStageEigenvalues(g, size, twoStageBand(size), kernels.trailingUpdate, spare) : symmetricEigenvalues(g, size);
 }
+
+const unscaleValues = (v: Float64Array, s: number) => (s === 1 ? v : v.map((x) => x / (s * s)));
 
 function unscale(r: { raw: Float64Array; centred: Float64Array }, s: number): { raw: Float64Array; centred: Float64Array } {
-  return { raw: r.raw.map((v) => v / (s * s)), centred: r.centred.map((v) => v / (s * s)) };
+  return { raw: unscaleValues(r.raw, s), centred: unscaleValues(r.centred, s) };
 }
 
 /** Turns the smaller Gram of A into that of A − 1·medᵀ: the lower triangle, or `both` triangles. */

@@ -6,7 +6,7 @@
  * `ortLinalg()` resolves to undefined and the callers keep their TypeScript kernels.
  */
 import * as os from 'node:os';
-import * as ort from 'onnxruntime-node';
+import type * as Ort from 'onnxruntime-node';
 import { buildOnnxModel, type NodeSpec } from '../formats/onnx/onnxBuilder.ts';
 import type { DenseKernels } from '../linalg/spectrum.ts';
 
@@ -71,7 +71,10 @@ export function ortLinalg(): Promise<DenseKernels | undefined> {
 }
 
 async function create(): Promise<DenseKernels> {
-  const options: ort.InferenceSession.SessionOptions = {
+  // Loaded on the first spectrum, not at import: a worker that never computes one (--no-spectra)
+  // does not pay for onnxruntime's native runtime.
+  const ort = require('onnxruntime-node') as typeof Ort;
+  const options: Ort.InferenceSession.SessionOptions = {
     logSeverityLevel: 4,
     // No arena: it would keep the largest product's memory for the life of the thread.
     enableCpuMemArena: false,
