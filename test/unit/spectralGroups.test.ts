@@ -1,0 +1,100 @@
+/**
+ * Which layers spectral pruning can use (pruning/structured/spectralGroups.ts), on committed
+ * exports whose architecture says the answer (make_onnx_fixtures.py, make_coverage_fixtures.py,
+ * make_structured_zoo.py): a chain's hidden layers are targets, read at the activation after their
+ * nonlinearity; the output layer, a flattened spatial map, conv groups / depthwise couplings and
+ * residual streams are refused, each with its exact reason. No onnxruntime: the dependency analysis
+ * only.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
+import { analyseStructure } from '../../src/core/pruning/structured/pruneNodes.ts';
+import { spectralTargets } from '../../src/core/pruning/structured/spectralGroups.ts';
+import { fixture } from '../helpers.ts';
+
+type Expected = Record<string, { tensor: string; units: number } | string>;
+
+function check(file: string, expected: Expected): void {
+  const ck = openCheckpoint(file);
+  try {
+    const a = analyseStructure(ck);
+    const layers = [...new Set(a.dg.layers.map((l) => l.stored))];
+    assert.deepEqual(layers, Object.keys(expected), 'the weight layers, in graph order');
+    const { targets, refused } = spectralTargets(a, layers);
+    const got: Expected = Object.fromEntries(layers.map((l) => [l, targets.get(l) ?? refused.get(l) ?? 'neither']));
+    assert.deepEqual(got, expected);
+  } finally {
+    ck.close();
+  }
+}
+
+const OUTPUT = (group: number, output: string) => `group ${group}: it reaches the graph output '${output}'`;
+const RESIDUAL = (group: number) => `group ${group}: its consumers read 2 different activations (a residual stream); spectral pruning needs one`;
+
+test('an MLP: both hidden layers, at their ReLU outputs; the last layer feeds the output', () => {
+  check(fixture('onnx', 'mlp.onnx'), {
+    'fc1.weight': { tensor: '/Relu_output_0', units: 32 },
+    'fc2.weight': { tensor: '/Relu_1_output_0', units: 16 },
+    'fc3.weight': OUTPUT(2, 'output'),
+  });
+});
+
+test('Conv → MaxPool → Flatten → Gemm: the conv is refused (its Gemm reads a flattened map), the hidden Gemm is a target', () => {
+  check(fixture('onnx', 'conv_pool_flatten.onnx'), {
+    'conv.weight': "group 0: its consumer Gemm 'fc1' does not read unit k at index k (a flattened spatial map)",
+    'fc1.weight': { tensor: 'hr', units: 32 },
+    'fc2.weight': OUTPUT(2, 'y'),
+  });
+});
+
+test('a depthwise and a grouped conv couple conv1, dw and pw into one group of multi-channel units', () => {
+  const grouped = 'group 0: its units are not single channels (heads or conv groups)';
+  check(fixture('onnx', 'cnn_bn.onnx'), { 'conv1.weight': grouped, 'dw.weight': grouped, 'pw.weight': grouped, 'fc.weight': OUTPUT(1, 'output') });
+});
+
+test('conv → BN and conv → global pool → Flatten: read after the BatchNorm, and after the Flatten (unit k at index k)', () => {
+  check(fixture('onnx', 'cnn_plain_bn.onnx'), {
+    'conv1.weight': { tensor: '/bn1/BatchNormalization_output_0', units: 8 },
+    'conv2.weight': { tensor: '/Flatten_output_0', units: 12 },
+    'fc.weight': OUTPUT(2, 'output'),
+  });
+});
+
+test("a ResNet: the blocks' inner convs are targets; the stem and identity-skip streams are refused, projected blocks read once", () => {
+  check(fixture('onnx', 'zoo', 'resnet_op13.onnx'), {
+    'onnx::Conv_126': RESIDUAL(0), // the stem, added to b1's output
+    'onnx::Conv_129': { tensor: '/b1/relu/Relu_output_0', units: 8 },
+    'onnx::Conv_132': RESIDUAL(0),
+    'onnx::Conv_135': { tensor: '/b2/relu/Relu_output_0', units: 16 },
+    // b2's second conv and its 1×1 projection are added, and only b3 reads the sum's ReLU
+    'onnx::Conv_138': { tensor: '/b2/relu_1/Relu_output_0', units: 16 },
+    'onnx::Conv_141': { tensor: '/b2/relu_1/Relu_output_0', units: 16 },
+    'onnx::Conv_144': { tensor: '/b3/relu/Relu_output_0', units: 8 },
+    'onnx::Conv_147': { tensor: '/b3/relu_1/Relu_output_0', units: 8 },
+    'onnx::Conv_150': RESIDUAL(6),
+    'onnx::Conv_153': RESIDUAL(6),
+    'onnx::Conv_156': { tensor: '/b4/relu/Relu_output_0', units: 8 },
+    'onnx::Conv_159': { tensor: '/b4/relu_1/Relu_output_0', units: 8 },
+    'onnx::Conv_162': RESIDUAL(6),
+    'fc.weight': OUTPUT(9, 'output'),
+  });
+});
+
+test('a QDQ export: every consumer reads a dequantized (computed) weight', () => {
+  const ck = openCheckpoint(fixture('onnx', 'zoo', 'qdq_cnn_op13.onnx'));
+  try {
+    const a = analyseStructure(ck);
+    const layers = [...new Set(a.dg.layers.map((l) => l.stored))];
+    const { targets, refused } = spectralTargets(a, layers);
+    assert.equal(targets.size, 0);
+    const reasons = [...refused.values()].map((r) => r.replace(/^group \d+: /, '').replace(/'[^']*'/, "'…'"));
+    assert.deepEqual(reasons.filter((r) => !r.startsWith('it reaches')).sort(), [
+      ...Array(8).fill("its consumer Conv '…' reads a computed or quantized weight"),
+      "its consumer Gemm '…' reads a computed or quantized weight",
+    ].sort());
+    assert.equal(reasons.filter((r) => r.startsWith('it reaches the graph output')).length, 1);
+  } finally {
+    ck.close();
+  }
+});
