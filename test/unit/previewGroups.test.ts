@@ -1,0 +1,96 @@
+/**
+ * The structured preview called directly (pruning/structured/previewGroups.ts) on a hand-made
+ * structure summary: which groups take part, the group planner's choice, and every cut tensor's
+ * size after it, counted by hand: sliced in place, copied for one of two uses (the original
+ * stays), or a computed constant (only its copy is stored). previewStructured.test.ts checks the
+ * same sizes against real exports.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { StructureGroup, StructureReport, StructureTensor } from '../../src/core/report/structure.ts';
+import { eligibleGroups, previewNodeGroups } from '../../src/core/pruning/structured/previewGroups.ts';
+
+const tensor = (name: string, dims: number[], extra: Partial<StructureTensor> = {}): StructureTensor => ({ name, dims, bytes: 4, counted: true, write: 'slice', uses: 1, ...extra });
+
+/** Group 0's four units: scores [4, 1, 3, 2], so the lowest are 1, 3, 2, 0; each carries 9 parameters. */
+const scores = { raw: [4, 1, 3, 2], normalized: [1.6, 0.4, 1.2, 0.8], energy: [16, 1, 9, 4], totalEnergy: 30 };
+const g0: StructureGroup = {
+  id: 0,
+  layers: [{ name: 'W1', units: 4, perClass: 1 }],
+  classes: 4,
+  approximate: [],
+  scores,
+  paramsPerClass: [9, 9, 9, 9],
+  cuts: [
+    { tensor: 0, axis: 0, perClass: 1 }, // W1 4×3, its rows
+    { tensor: 1, axis: 0, perClass: 1 }, // its bias
+    { tensor: 2, axis: 1, perClass: [1, 1, 1, 1] }, // the consumer W2 5×4, its columns
+    { tensor: 3, axis: 0, use: 'n1:2', perClass: 1 }, // an int8 zero point shared with an uncut use
+    { tensor: 4, axis: 0, use: 'n2:1', perClass: 1 }, // a computed constant with one use
+    { tensor: 5, axis: 1, perClass: 2 }, // a 3×8 weight whose columns come in pairs
+  ],
+};
+const refused: StructureGroup = { id: 1, layers: [{ name: 'W3', units: 2, perClass: 1 }], classes: 2, approximate: [], refused: 'it reaches the graph output' };
+const unselected: StructureGroup = { ...g0, id: 2, layers: [{ name: 'W4', units: 4, perClass: 1 }], cuts: [{ tensor: 6, axis: 0, perClass: 1 }] };
+const report: StructureReport = {
+  ms: 0,
+  inputsChosen: [],
+  tensors: [
+    tensor('W1', [4, 3]),
+    tensor('b1', [4]),
+    tensor('W2', [5, 4]),
+    tensor('zp', [4], { bytes: 1, write: 'copy', uses: 2 }),
+    tensor('c', [4], { write: 'copy', computed: true, counted: false }),
+    tensor('W5', [3, 8]),
+    tensor('W4', [4, 4]),
+  ],
+  groups: [g0, refused, unselected],
+  refusals: {},
+  graphBytesSaved: 0,
+};
+const selected = (l: string) => l !== 'W4';
+
+test('only groups that are not refused, are scored and hold a selected layer take part', () => {
+  assert.deepEqual(eligibleGroups(report, selected), [g0]);
+  assert.deepEqual(eligibleGroups(report, () => true), [g0, unselected]);
+  assert.deepEqual(eligibleGroups(report, () => false), []);
+});
+
+test('every cut tensor is sized as the export writes it', () => {
+  const p = previewNodeGroups(report, selected, { kind: 'ratio', ratio: 0.5 });
+  assert.equal(p.choices.length, 1);
+  assert.deepEqual(p.choices[0]!.remove, [1, 3]);
+  assert.ok(Math.abs(p.choices[0]!.relErr - Math.sqrt(5 / 30)) < 1e-15);
+  assert.deepEqual(Object.fromEntries(p.sizeAfter), {
+    W1: 2 * 3,
+    b1: 2,
+    W2: 5 * 2,
+    zp: 2 + 4, // the copy for n1 and the original, which the other use still reads
+    c: 2, // computed: only the copy is stored
+    W5: 3 * 4, // two columns per unit
+  });
+  // Removed: W1 6, b1 2, W2 10, zp −2 (one more tensor), W5 12; c is not a parameter.
+  assert.equal(p.paramsRemoved, 6 + 2 + 10 - 2 + 12);
+  assert.equal(p.problem, undefined);
+});
+
+test('nothing removed: no tensor is cut', () => {
+  const p = previewNodeGroups(report, selected, { kind: 'ratio', ratio: 0 });
+  assert.deepEqual(p.choices[0]!.remove, []);
+  assert.equal(p.sizeAfter.size, 0);
+  assert.equal(p.paramsRemoved, 0);
+  assert.equal(p.bytesRemoved, 0);
+});
+
+test("a budget counts the parameters outside the groups as fixed (never below zero), and passes the planner's refusal on", () => {
+  // 100 parameters in all, 36 in the group: 64 fixed; 82 left needs two units out (64 + 36 − 18).
+  assert.deepEqual(previewNodeGroups(report, selected, { kind: 'budget', params: 82, totalParams: 100 }).choices[0]!.remove, [1, 3]);
+  assert.deepEqual(previewNodeGroups(report, selected, { kind: 'budget', params: 83, totalParams: 100 }).choices[0]!.remove, [1, 3]);
+  assert.deepEqual(previewNodeGroups(report, selected, { kind: 'budget', params: 91, totalParams: 100 }).choices[0]!.remove, [1]);
+  // A total below the group's own parameters: nothing is fixed, 18 left is two units out again.
+  assert.deepEqual(previewNodeGroups(report, selected, { kind: 'budget', params: 18, totalParams: 10 }).choices[0]!.remove, [1, 3]);
+  const p = previewNodeGroups(report, selected, { kind: 'budget', params: 50, totalParams: 100 });
+  assert.equal(p.problem, 'a budget of 50 parameters is below what node pruning of these groups reaches (73)');
+  assert.deepEqual(p.choices[0]!.remove, []);
+  assert.equal(p.paramsRemoved, 0);
+});
