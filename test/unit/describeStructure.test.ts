@@ -1,0 +1,96 @@
+/**
+ * The structure summary a report carries (pruning/structured/describeStructure.ts), on two
+ * committed exports, against values recomputed here from the stored weights (spec §4): a group's
+ * class score is the mean over its scored members (weight matrices, normalisation scales) of the
+ * squared norm of the slices the class owns, its energy their sum; the parameters a class takes
+ * are every constant slice it owns; every stored tensor is sliced in place (one group reads it).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Checkpoint } from '../../src/core/checkpoint.ts';
+import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
+import { analyseStructure } from '../../src/core/pruning/structured/pruneNodes.ts';
+import { describeStructure } from '../../src/core/pruning/structured/describeStructure.ts';
+import type { StructureGroup } from '../../src/core/report/structure.ts';
+import { fixture } from '../helpers.ts';
+
+/** Squared norm of index `c` of `axis` of a stored tensor, by explicit index arithmetic. */
+function sliceEnergy(ck: Checkpoint, name: string, axis: number, c: number): number {
+  const w = ck.weights.find((x) => x.name === name)!;
+  const v = w.read();
+  const inner = w.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const d = w.shape[axis]!;
+  let s = 0;
+  for (let i = 0; i < v.length; i++) if (Math.floor(i / inner) % d === c) s += v[i]! * v[i]!;
+  return s;
+}
+
+function totalEnergy(ck: Checkpoint, names: string[]): number {
+  let s = 0;
+  for (const n of names) for (const x of ck.weights.find((w) => w.name === n)!.read()) s += x * x;
+  return s;
+}
+
+function close(actual: readonly number[], expected: readonly number[], what: string): void {
+  assert.equal(actual.length, expected.length, what);
+  actual.forEach((x, i) => assert.ok(Math.abs(x - expected[i]!) <= 1e-12 * Math.max(1, Math.abs(expected[i]!)), `${what}[${i}]: ${x} vs ${expected[i]}`));
+}
+
+/** Checks a group's scores from its scored members: [tensor, axis] pairs. */
+function checkScores(ck: Checkpoint, g: StructureGroup, scored: Array<[string, number]>, paramsPerClass: number): void {
+  const energy = Array.from({ length: g.classes }, (_, c) => scored.reduce((a, [n, axis]) => a + sliceEnergy(ck, n, axis, c), 0));
+  const raw = energy.map((e) => e / scored.length);
+  const mean = raw.reduce((a, b) => a + b, 0) / raw.length;
+  close(g.scores!.energy, energy, 'energy');
+  close(g.scores!.raw, raw, 'raw');
+  close(g.scores!.normalized, raw.map((r) => r / mean), 'normalized');
+  close([g.scores!.totalEnergy], [totalEnergy(ck, scored.map(([n]) => n))], 'totalEnergy');
+  assert.deepEqual(g.paramsPerClass, new Array(g.classes).fill(paramsPerClass));
+}
+
+const slice = (name: string, dims: number[]) => ({ name, dims, bytes: 4, counted: true, write: 'slice', uses: 1 });
+
+test('an MLP: two groups of hidden units, each cut from its layer, its bias and the next layer; the output layer refused', () => {
+  const ck = openCheckpoint(fixture('onnx', 'mlp.onnx'));
+  const s = describeStructure(ck, analyseStructure(ck));
+  assert.deepEqual(s.inputsChosen, []);
+  assert.deepEqual(s.tensors, [slice('fc1.weight', [32, 20]), slice('fc1.bias', [32]), slice('fc2.weight', [16, 32]), slice('fc2.bias', [16]), slice('fc3.weight', [10, 16])]);
+  assert.deepEqual(s.refusals, { 'fc3.weight': "group 2: it reaches the graph output 'output'" });
+  assert.equal(s.graphBytesSaved, 0);
+  const [g0, g1, g2] = s.groups as [StructureGroup, StructureGroup, StructureGroup];
+  assert.deepEqual(s.groups.map((g) => [g.id, g.classes, g.layers, g.approximate, g.refused ?? null, g.spectralRefused ?? null]), [
+    [0, 32, [{ name: 'fc1.weight', units: 32, perClass: 1 }], [], null, null],
+    [1, 16, [{ name: 'fc2.weight', units: 16, perClass: 1 }], [], null, null],
+    [2, 0, [{ name: 'fc3.weight', units: 10, perClass: [] }], [], "it reaches the graph output 'output'", null],
+  ]);
+  // Gemm nodes 0 and 2 read the biases as input 2.
+  assert.deepEqual(g0.cuts, [{ tensor: 0, axis: 0, perClass: 1 }, { tensor: 1, axis: 0, use: '0:2', perClass: 1 }, { tensor: 2, axis: 1, perClass: 1 }]);
+  assert.deepEqual(g1.cuts, [{ tensor: 2, axis: 0, perClass: 1 }, { tensor: 3, axis: 0, use: '2:2', perClass: 1 }, { tensor: 4, axis: 1, perClass: 1 }]);
+  checkScores(ck, g0, [['fc1.weight', 0], ['fc2.weight', 1]], 20 + 1 + 16);
+  checkScores(ck, g1, [['fc2.weight', 0], ['fc3.weight', 1]], 32 + 1 + 10);
+  assert.equal(g2.scores, undefined);
+  assert.equal(g2.cuts, undefined);
+  ck.close();
+});
+
+test("conv → BN → conv: the BatchNorm's scale is scored with the filters; its four vectors go with each filter", () => {
+  const ck = openCheckpoint(fixture('onnx', 'cnn_plain_bn.onnx'));
+  const s = describeStructure(ck, analyseStructure(ck));
+  assert.deepEqual(s.tensors.map((t) => t.name), ['conv1.weight', 'conv1.bias', 'bn1.weight', 'bn1.bias', 'bn1.running_mean', 'bn1.running_var', 'conv2.weight', 'conv2.bias', 'fc.weight']);
+  assert.ok(s.tensors.every((t) => t.write === 'slice' && t.uses === 1 && t.counted && t.bytes === 4));
+  const [g0, g1] = s.groups as [StructureGroup, StructureGroup];
+  assert.deepEqual(g0.cuts!.map((c) => [s.tensors[c.tensor]!.name, c.axis, c.use ?? null]), [
+    ['conv1.weight', 0, null],
+    ['conv1.bias', 0, '0:2'],
+    ['bn1.weight', 0, '2:1'],
+    ['bn1.bias', 0, '2:2'],
+    ['bn1.running_mean', 0, '2:3'],
+    ['bn1.running_var', 0, '2:4'],
+    ['conv2.weight', 1, null],
+  ]);
+  // A filter: 3·3·3 weights, a bias, four BN values, and 12 · 3·3 weights of conv2.
+  checkScores(ck, g0, [['conv1.weight', 0], ['bn1.weight', 0], ['conv2.weight', 1]], 27 + 1 + 4 + 12 * 9);
+  // conv2's filters feed the classifier through a global pool and Flatten: one column each.
+  checkScores(ck, g1, [['conv2.weight', 0], ['fc.weight', 1]], 8 * 9 + 1 + 5);
+  ck.close();
+});
