@@ -74,6 +74,7 @@ test("a plan file's ratios: a group takes the largest of its layers', and none w
   assert.deepEqual(removed({ kind: 'plan', ratioOf: (l) => (l === 'b' ? 0.1 : undefined) }), { counts: [0, 0] }); // B keeps ⌈1.8⌉ = 2
   assert.deepEqual(removed({ kind: 'plan', ratioOf: () => undefined }), { counts: [0, 0] });
   assert.deepEqual(removed({ kind: 'plan', ratioOf: (l) => (l === 'a' ? 1 : 0) }), { counts: [3, 0] });
+  assert.deepEqual(removed({ kind: 'plan', ratioOf: (l) => (l === 'b' ? 0.6 : undefined) }), { counts: [0, 1] }); // c unlisted: b's ratio
 });
 
 test('a global ratio removes that fraction of all units with the lowest normalised scores, each group keeping one', () => {
@@ -85,6 +86,14 @@ test('a global ratio removes that fraction of all units with the lowest normalis
   assert.deepEqual(removed({ kind: 'global', ratio: 0.65 }), { counts: [2, 1] }); // ⌊3.9⌋ = 3 units
   assert.deepEqual(removed({ kind: 'global', ratio: 4 / 6 }), { counts: [3, 1] });
   assert.deepEqual(removed({ kind: 'global', ratio: 0.9 }), { counts: [3, 1] }); // B1 and A0 would empty their groups
+});
+
+test('a global ratio skips the last unit of a group and takes the next one of another', () => {
+  // B with scores [1, 1.1]: normalised [0.952, 1.048]; lowest first A1 0.4, A3 0.8, B0, B1, A2 1.2, A0.
+  const b = group(1, [1, 1.1], [1, 9], [7, 70], ['b']);
+  const { choices } = planGroups([A, b], { kind: 'global', ratio: 4 / 6 });
+  // four units: A1, A3, B0, then B1 would empty B, so A2
+  assert.deepEqual(choices.map((c) => c.remove), [[1, 3, 2], [0]]);
 });
 
 test("a budget finds the smallest common ε that fits, with the parameters each group's removal frees", () => {

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
-import { analyseStructure } from '../../src/core/pruning/structured/pruneNodes.ts';
+import { analyseStructure, layerRefusal } from '../../src/core/pruning/structured/pruneNodes.ts';
 import { spectralTargets } from '../../src/core/pruning/structured/spectralGroups.ts';
 import { fixture } from '../helpers.ts';
 
@@ -97,4 +97,28 @@ test('a QDQ export: every consumer reads a dequantized (computed) weight', () =>
   } finally {
     ck.close();
   }
+});
+
+test('why a layer keeps its outputs: a subgraph reads them, it sits in an If/Loop body, or a node other than a weight op reads it', () => {
+  const refusals = (file: string) => {
+    const ck = openCheckpoint(file);
+    const a = analyseStructure(ck);
+    const out = Object.fromEntries(ck.weights.map((w) => [w.name, layerRefusal(a, w.name) ?? 'cut']));
+    ck.close();
+    return out;
+  };
+  // constants.onnx: x → MatMul(w1) → h, and h is read inside both If branches (by MatMuls with w_else and w_then):
+  // cutting h's columns would break them, so w1's group is refused.
+  assert.deepEqual(refusals(fixture('onnx', 'constants.onnx')), {
+    w1: "group 0: 'h' is read inside a subgraph, whose nodes the dependency analysis does not follow (If node 'branch')",
+    w_else: "it is read inside the else_branch body of If node 'branch' (by MatMul node 'else_matmul'); weights in If/Loop bodies are not pruned",
+    w_then: "it is read inside the then_branch body of If node 'branch' (by MatMul node 'then_matmul'); weights in If/Loop bodies are not pruned",
+    w_loop: "it is read inside the body body of Loop node 'loop' (by MatMul node 'loop_matmul'); weights in If/Loop bodies are not pruned",
+    w_loop_init: "it is read inside the body body of Loop node 'loop' (by MatMul node 'loop_matmul2'); weights in If/Loop bodies are not pruned",
+  });
+  const lstm = refusals(fixture('onnx', 'lstm.onnx'));
+  assert.equal(lstm['emb.weight'], "group 0: LSTM is not covered by the dependency rules (LSTM node '/lstm/LSTM')");
+  assert.equal(lstm['onnx::LSTM_119'], "it is read by LSTM node '/lstm/LSTM' (input 1), not as a Conv/Gemm/MatMul weight whose output units could go");
+  assert.equal(lstm['head.bias'], "it is read by Gemm node '/head/Gemm' (input 2), not as a Conv/Gemm/MatMul weight whose output units could go");
+  assert.equal(lstm['head.weight'], "group 1: it reaches the graph output 'output'");
 });

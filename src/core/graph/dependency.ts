@@ -80,6 +80,12 @@ export class DependencyGraph {
   readonly layers: WeightLayer[];
   readonly groups: Group[] = [];
   private readonly dynamic = new Set<string>();
+  /**
+   * Main-graph tensors read inside an If/Loop/Scan body (captured from the outer scope), with the
+   * main-graph node that holds the body: their consumers there are not analysed, so a group that
+   * reaches one is refused.
+   */
+  private readonly captured = new Map<string, GNode>();
   /** The group of each weight layer, by stored name. */
   readonly groupOf = new Map<string, Group>();
 
@@ -90,6 +96,12 @@ export class DependencyGraph {
     interned = new Map();
     for (const i of g.inputs) this.dynamic.add(i.name);
     for (const n of g.nodes) if (n.graph === '' && n.inputs.some((i) => this.dynamic.has(i))) for (const o of n.outputs) this.dynamic.add(o);
+    const producedInBodies = new Set(g.nodes.filter((n) => n.graph !== '').flatMap((n) => n.outputs));
+    for (const n of g.nodes) {
+      if (n.graph === '') continue;
+      const host = g.nodes.find((h) => h.graph === '' && h.name === n.graph.split('/')[0]);
+      for (const i of n.inputs) if (i && !producedInBodies.has(i) && g.tensors.has(i) && host && !this.captured.has(i)) this.captured.set(i, host);
+    }
     this.ctx = {
       g,
       shapes,
@@ -262,6 +274,8 @@ export class DependencyGraph {
           const t = this.g.tensor(m.slot.tensor);
           if (t.input) throw new Refusal(undefined, `it reaches the graph input '${t.name}'`);
           if (t.output) throw new Refusal(undefined, `it reaches the graph output '${t.name}'`);
+          const host = this.captured.get(t.name);
+          if (host) throw new Refusal(host, `'${t.name}' is read inside a subgraph, whose nodes the dependency analysis does not follow`);
         }
         const positions = m.pseudo ? [{ node: creators.get(m.slot.tensor)!, pos: { slot: m.slot, side: 'out' as const, index: -1 } }] : this.positions(m);
         for (const { node, pos } of positions) {

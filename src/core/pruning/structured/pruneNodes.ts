@@ -103,7 +103,6 @@ export function nodeEdits(a: StructureAnalysis, cuts: readonly Cut[]): { edits: 
   return planGroupEdits(a.dg, cuts, a.values, a.shapes2);
 }
 
-/** Why a weight layer's own outputs are not cut, or undefined when they can be. */
 /** Why no group holds a weight: where it is read instead. */
 function noGroupReason(a: StructureAnalysis, stored: string): string {
   const inner = a.g.nodes.find((n) => n.graph !== '' && n.inputs.includes(stored));
@@ -118,6 +117,7 @@ function noGroupReason(a: StructureAnalysis, stored: string): string {
   return 'the dependency analysis found no node reading it as a weight whose output units could go';
 }
 
+/** Why a weight layer's own outputs are not cut, or undefined when they can be. */
 export function layerRefusal(a: StructureAnalysis, stored: string): string | undefined {
   const gr = a.dg.groupOf.get(stored);
   if (!gr) return noGroupReason(a, stored);
