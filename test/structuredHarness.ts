@@ -91,10 +91,10 @@ export async function checkExactGroups(file: string, ck: Checkpoint, a: Structur
     const base = path.basename(file);
     const zf = path.join(dir, `zero-${gr.id}-${base}`);
     const pf = path.join(dir, `cut-${gr.id}-${base}`);
-    writeOnnxWithEdits(file, zf, toOnnxEdits(ck, a.g, zeroedEdits(a, gr, remove)));
+    writeOnnxWithEdits(file, zf, toOnnxEdits(a.g, zeroedEdits(a, gr, remove)));
     const cut = nodeEdits(a, [{ group: gr, remove }]);
     if (cut.refused.length) throw new Error(`group ${gr.id} cannot be cut: ${cut.refused.map((x) => x.reason).join('; ')}`);
-    writeOnnxWithEdits(file, pf, toOnnxEdits(ck, a.g, cut.edits));
+    writeOnnxWithEdits(file, pf, toOnnxEdits(a.g, cut.edits));
     const ref = (await runFirstOutput(zf, feed)).data as Float32Array;
     const got = (await runFirstOutput(pf, feed)).data as Float32Array;
     let maxD = 0;

@@ -51,7 +51,7 @@ export function pruneOnnxNodes(ck: Checkpoint, selected: readonly WeightTensor[]
   const notes: string[] = [];
   if (a.inputs.chosen.length) notes.push(`dynamic input dims chosen for the analysis: ${a.inputs.chosen.join('; ')} (set them with --input-shape)`);
   for (const [id, reason] of refusedLate) notes.push(`group ${id} was left whole: ${reason}`);
-  layerRows(a, selected, chosen, refusedLate, out.edits, o, layers);
+  layerRows(a, selected, chosen, refusedLate, out.edits, layers);
   const groups: GroupReport[] = a.dg.groups.map((gr) => {
     const c = chosen.get(gr.id);
     const late = refusedLate.get(gr.id) ?? a.late.get(gr.id);
@@ -76,7 +76,7 @@ export function pruneOnnxNodes(ck: Checkpoint, selected: readonly WeightTensor[]
       return c ? { name: w.name, ratio: c.remove.length / c.group.classes } : { name: w.name, ratio: 0, skip: true };
     }),
   };
-  return { edits: toOnnxEdits(ck, a.g, out.edits), plan, groups, notes, analysis: a };
+  return { edits: toOnnxEdits(a.g, out.edits), plan, groups, notes, analysis: a };
 }
 
 /** The size of a stored tensor after the edits (its slice, or its per-use copies, or as it was). */
@@ -84,10 +84,10 @@ export function sizeAfter(e: GraphEdits, name: string, before: number): number {
   const r = e.replace.get(name);
   if (r) return r.dims.reduce((x, y) => x * y, 1);
   const copies = [...e.add].filter(([k]) => k.startsWith(`${name}__pruned_`)).reduce((s, [, t]) => s + t.dims.reduce((x, y) => x * y, 1), 0);
-  return copies + (e.dropStored.has(name) ? 0 : copies ? before : before);
+  return copies + (e.dropStored.has(name) ? 0 : before);
 }
 
-function layerRows(a: StructureAnalysis, selected: readonly WeightTensor[], chosen: ReadonlyMap<number, GroupChoice>, late: ReadonlyMap<number, string>, e: GraphEdits, o: PruneOptions, layers: PruneLayerReport[]): void {
+function layerRows(a: StructureAnalysis, selected: readonly WeightTensor[], chosen: ReadonlyMap<number, GroupChoice>, late: ReadonlyMap<number, string>, e: GraphEdits, layers: PruneLayerReport[]): void {
   for (const w of selected) {
     const after = sizeAfter(e, w.name, w.size);
     const gr = a.dg.groupOf.get(w.name);
@@ -116,6 +116,5 @@ function layerRows(a: StructureAnalysis, selected: readonly WeightTensor[], chos
       reason: `${units - removedUnits.size} of ${units} units kept (group ${gr.id}${coupled.length ? `, coupled with ${coupled.slice(0, 3).join(', ')}${coupled.length > 3 ? ` and ${coupled.length - 3} more` : ''}` : ''})${gr.approximate.length ? '; approximate: normalisation statistics change' : ''}`,
       group: { id: gr.id, coupled, approximate: gr.approximate.length > 0 },
     });
-    void o;
   }
 }

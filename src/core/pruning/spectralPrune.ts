@@ -171,7 +171,7 @@ export async function spectralPrune(file: string, a: StructureAnalysis, eligible
   }
   const out = planGroupEdits(a.dg, cuts, values, a.shapes2);
   for (const r of out.refused) result.late.push({ group: r.group.id, reason: r.reason });
-  result.edits = toOnnxEdits(undefined, a.g, out.edits);
+  result.edits = toOnnxEdits(a.g, out.edits);
   result.graphEdits = out.edits;
   return result;
 }

@@ -78,7 +78,7 @@ export function constantsAsInitializers(ck: Checkpoint, e: OnnxEdits): OnnxEdits
   return { ...e, replace, add, remove, dropNodes };
 }
 
-export function toOnnxEdits(ck: Checkpoint | undefined, g: Graph, e: GraphEdits): OnnxEdits {
+export function toOnnxEdits(g: Graph, e: GraphEdits): OnnxEdits {
   // Position of each main-graph node among the main graph's nodes (the writer's addressing).
   const ordinal = new Map<number, number>();
   let k = 0;
@@ -103,6 +103,5 @@ export function toOnnxEdits(ck: Checkpoint | undefined, g: Graph, e: GraphEdits)
     if (inputs || ints) editNodes.set(ordinal.get(n.index)!, { ...(inputs ? { inputs } : {}), ...(ints ? { ints } : {}) });
   }
   const remove = new Set([...e.dropStored].filter((name) => !g.tensor(name).producer));
-  void ck;
   return { replace, add, remove, editNodes, dropNodes, removeValueInfo: e.changed };
 }
