@@ -82,15 +82,20 @@ test('nothing removed: no tensor is cut', () => {
   assert.equal(p.bytesRemoved, 0);
 });
 
-test("a budget counts the parameters outside the groups as fixed (never below zero), and passes the planner's refusal on", () => {
-  // 100 parameters in all, 36 in the group: 64 fixed; 82 left needs two units out (64 + 36 − 18).
-  assert.deepEqual(previewNodeGroups(report, selected, { kind: 'budget', params: 82, totalParams: 100 }).choices[0]!.remove, [1, 3]);
-  assert.deepEqual(previewNodeGroups(report, selected, { kind: 'budget', params: 83, totalParams: 100 }).choices[0]!.remove, [1, 3]);
-  assert.deepEqual(previewNodeGroups(report, selected, { kind: 'budget', params: 91, totalParams: 100 }).choices[0]!.remove, [1]);
-  // A total below the group's own parameters: nothing is fixed, 18 left is two units out again.
-  assert.deepEqual(previewNodeGroups(report, selected, { kind: 'budget', params: 18, totalParams: 10 }).choices[0]!.remove, [1, 3]);
-  const p = previewNodeGroups(report, selected, { kind: 'budget', params: 50, totalParams: 100 });
-  assert.equal(p.problem, 'a budget of 50 parameters is below what node pruning of these groups reaches (73)');
+test('a budget counts what a plan keeps tensor by tensor, as sized above, and passes the planner\'s refusal on', () => {
+  // n units out remove 3n (W1) + n (b1) + 5n (W2) + 6n (W5) − (4 − n) (zp's copy beside its original) = 16n − 4:
+  // of 100 parameters, 88 stay with one unit out, 72 with two, 56 with three (each group keeps one).
+  const remove = (params: number) => previewNodeGroups(report, selected, { kind: 'budget', params, totalParams: 100 }).choices[0]!.remove;
+  assert.deepEqual(remove(100), []);
+  assert.deepEqual(remove(88), [1]);
+  assert.deepEqual(remove(87), [1, 3]);
+  assert.deepEqual(remove(72), [1, 3]);
+  assert.deepEqual(remove(71), [1, 3, 2]);
+  assert.deepEqual(remove(56), [1, 3, 2]);
+  const p = previewNodeGroups(report, selected, { kind: 'budget', params: 55, totalParams: 100 });
+  assert.equal(p.problem, 'a budget of 55 parameters is below what node pruning of these groups reaches (56)');
   assert.deepEqual(p.choices[0]!.remove, []);
   assert.equal(p.paramsRemoved, 0);
+  // What is planned is what is sized: 100 − 72 = 28 removed.
+  assert.equal(previewNodeGroups(report, selected, { kind: 'budget', params: 72, totalParams: 100 }).paramsRemoved, 28);
 });

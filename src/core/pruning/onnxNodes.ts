@@ -9,7 +9,9 @@ import type { OnnxEdits } from '../formats/onnx/writeOnnx.ts';
 import { groupCurve } from '../graph/importance.ts';
 import type { GraphEdits } from '../graph/pruneGroups.ts';
 import { type GroupChoice, type GroupTarget, planGroups } from './structured/groupPlanner.ts';
+import { describeStructure } from './structured/describeStructure.ts';
 import { toOnnxEdits } from './structured/onnxGraphEdits.ts';
+import { budgetTarget } from './structured/previewGroups.ts';
 import { analyseStructure, layerRefusal, nodeEdits, type StructureAnalysis } from './structured/pruneNodes.ts';
 import { parsePlan, type PrunePlan } from './plan.ts';
 import type { GroupReport, PruneLayerReport, PruneOptions } from './types.ts';
@@ -23,7 +25,7 @@ export interface OnnxNodePrune {
 }
 
 /** The group target the options ask for. */
-function targetOf(ck: Checkpoint, o: PruneOptions, a: StructureAnalysis): GroupTarget {
+function targetOf(ck: Checkpoint, o: PruneOptions, a: StructureAnalysis, eligible: StructureAnalysis['planned']): GroupTarget {
   if (o.plan !== undefined) {
     const plan = parsePlan(o.plan, ck, 'node');
     const byName = new Map(plan.layers.map((l) => [l.name, l]));
@@ -31,9 +33,10 @@ function targetOf(ck: Checkpoint, o: PruneOptions, a: StructureAnalysis): GroupT
   }
   if (o.eps !== undefined) return { kind: 'eps', eps: o.eps };
   if (o.budget !== undefined) {
-    const inGroups = a.planned.reduce((s, g) => s + g.paramsPerClass.reduce((x, p) => x + p, 0), 0);
-    const total = ck.weights.reduce((s, w) => s + w.size, 0);
-    return { kind: 'budget', params: o.budget, fixed: Math.max(0, total - inGroups) };
+    // Counted as the preview counts it: tensor by tensor, as the export writes them.
+    const s = describeStructure(ck, a);
+    const groups = eligible.map((g) => s.groups.find((x) => x.id === g.id)!);
+    return budgetTarget(s, groups, o.budget, ck.weights.reduce((n, w) => n + w.size, 0));
   }
   return o.global ? { kind: 'global', ratio: o.ratio! } : { kind: 'ratio', ratio: o.ratio! };
 }
@@ -42,7 +45,7 @@ export function pruneOnnxNodes(ck: Checkpoint, selected: readonly WeightTensor[]
   const a = analyseStructure(ck, o.inputShapes ?? []);
   const wanted = new Set(selected.map((w) => w.name));
   const eligible = a.planned.filter((g) => g.layers.some((l) => wanted.has(l)));
-  const { choices, problem } = planGroups(eligible, targetOf(ck, o, a));
+  const { choices, problem } = planGroups(eligible, targetOf(ck, o, a, eligible));
   if (problem) throw new UsageError(problem);
   const cuts = choices.filter((c) => c.remove.length > 0).map((c) => ({ group: a.planned.find((p) => p.id === c.group.id)!.group, remove: c.remove }));
   const out = nodeEdits(a, cuts);

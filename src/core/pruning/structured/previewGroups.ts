@@ -6,7 +6,7 @@
  */
 import type { GroupScores } from '../../graph/importance.ts';
 import { type PerClass, perClassAt, type StructureGroup, type StructureReport } from '../../report/structure.ts';
-import { type GroupTarget, type PlannedGroup, planGroups } from './groupPlanner.ts';
+import { type GroupChoice, type GroupTarget, type PlannedGroup, planGroups } from './groupPlanner.ts';
 
 export interface GroupChoicePreview {
   group: StructureGroup;
@@ -44,14 +44,20 @@ const sumOver = (p: PerClass, remove: readonly number[]) => remove.reduce((a, c)
 export function previewNodeGroups(s: StructureReport, selected: (layer: string) => boolean, target: GroupTarget | { kind: 'budget'; params: number; totalParams: number }): StructurePreview {
   const groups = eligibleGroups(s, selected);
   const planned = groups.map(plannedGroup);
-  let t: GroupTarget;
-  if (target.kind === 'budget' && 'totalParams' in target) {
-    const inGroups = planned.reduce((a, g) => a + g.paramsPerClass.reduce((x, p) => x + p, 0), 0);
-    t = { kind: 'budget', params: target.params, fixed: Math.max(0, target.totalParams - inGroups) };
-  } else t = target as GroupTarget;
+  const t = target.kind === 'budget' && 'totalParams' in target ? budgetTarget(s, groups, target.params, target.totalParams) : (target as GroupTarget);
   const { choices, problem } = planGroups(planned, t);
   const out = sizeChoices(s, choices.map((c, i) => ({ group: groups[i]!, remove: c.remove, relErr: c.relErr })));
   return problem ? { ...out, problem } : out;
+}
+
+/**
+ * A budget of `params` kept parameters over `groups` (in the order they are planned), out of
+ * `totalParams`: what a plan keeps is counted tensor by tensor as the export writes it, so a
+ * tensor cut by two groups (a hidden layer's rows and columns) is counted once.
+ */
+export function budgetTarget(s: StructureReport, groups: readonly StructureGroup[], params: number, totalParams: number): GroupTarget {
+  const keptAfter = (choices: GroupChoice[]) => totalParams - sizeChoices(s, choices.map((c, i) => ({ group: groups[i]!, remove: c.remove, relErr: c.relErr }))).paramsRemoved;
+  return { kind: 'budget', params, fixed: 0, keptAfter };
 }
 
 /** Sizes the stored tensors after the chosen removals, as the export writes them. */

@@ -1,0 +1,118 @@
+/**
+ * `prune --method node` on ONNX up to the writer (pruning/onnxNodes.ts), on the committed MLP
+ * (fc1 32×20 → fc2 16×32 → fc3 10×16, Gemm with transB): the report rows, the group rows and the
+ * plan, and the edits' tensors, against the weights: each hidden unit's score is the squared norm
+ * of its row in its own layer plus its column in the next, the lowest go, and the kept rows and
+ * columns are written in their order.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Checkpoint } from '../../src/core/checkpoint.ts';
+import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
+import { pruneOnnxNodes } from '../../src/core/pruning/onnxNodes.ts';
+import type { PruneLayerReport } from '../../src/core/pruning/types.ts';
+import { fixture } from '../helpers.ts';
+
+const ck = openCheckpoint(fixture('onnx', 'mlp.onnx'));
+const values = (name: string) => Array.from(ck.weights.find((w) => w.name === name)!.read());
+const dense = ck.weights.filter((w) => w.layer.kind === 'dense');
+
+/** Units of the layer `w` (rows × cols, feeding `next`, nextRows × rows) in the order they go, and the curve √(removed / total). */
+function byScore(w: string, cols: number, next: string, nextRows: number): { order: number[]; curve: number[] } {
+  const a = values(w);
+  const b = values(next);
+  const rows = a.length / cols;
+  const e = Array.from({ length: rows }, (_, r) => {
+    let s = 0;
+    for (let j = 0; j < cols; j++) s += a[r * cols + j]! ** 2;
+    for (let i = 0; i < nextRows; i++) s += b[i * rows + r]! ** 2;
+    return s;
+  });
+  const order = e.map((_, i) => i).sort((x, y) => e[x]! - e[y]! || x - y);
+  const total = e.reduce((s, x) => s + x, 0);
+  const curve = [0];
+  let acc = 0;
+  for (const u of order) curve.push(Math.sqrt((acc += e[u]!) / total));
+  return { order, curve };
+}
+
+function floats(raw: Uint8Array): number[] {
+  return Array.from(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)));
+}
+
+test('ratio 0.5: half of each hidden group goes, the output layer keeps its units and loses inputs', () => {
+  const layers: PruneLayerReport[] = [];
+  const r = pruneOnnxNodes(ck as Checkpoint, dense, { method: 'node', ratio: 0.5 }, layers);
+  const g0 = byScore('fc1.weight', 20, 'fc2.weight', 16);
+  const g1 = byScore('fc2.weight', 32, 'fc3.weight', 10);
+  assert.deepEqual(
+    layers.map((l) => ({ ...l, relErr: l.relErr === null ? null : Math.round(l.relErr * 1e12) / 1e12 })),
+    [
+      { name: 'fc1.weight', method: 'node', ratio: 0.5, paramsBefore: 640, paramsAfter: 320, relErr: Math.round(g0.curve[16]! * 1e12) / 1e12, skipped: false, reason: '16 of 32 units kept (group 0)', group: { id: 0, coupled: [], approximate: false } },
+      { name: 'fc2.weight', method: 'node', ratio: 0.5, paramsBefore: 512, paramsAfter: 128, relErr: Math.round(g1.curve[8]! * 1e12) / 1e12, skipped: false, reason: '8 of 16 units kept (group 1)', group: { id: 1, coupled: [], approximate: false } },
+      { name: 'fc3.weight', method: 'node', ratio: 0, paramsBefore: 160, paramsAfter: 80, relErr: null, skipped: false, reason: "own outputs kept: group 2: it reaches the graph output 'output'; its inputs shrink with the layers before it" },
+    ],
+  );
+  assert.deepEqual(r.groups.map((g) => ({ ...g, relErr: g.relErr === null ? null : Math.round(g.relErr * 1e12) / 1e12 })), [
+    { id: 0, layers: ['fc1.weight'], units: 32, removed: 16, relErr: Math.round(g0.curve[16]! * 1e12) / 1e12, approximate: [] },
+    { id: 1, layers: ['fc2.weight'], units: 16, removed: 8, relErr: Math.round(g1.curve[8]! * 1e12) / 1e12, approximate: [] },
+    { id: 2, layers: ['fc3.weight'], units: 0, removed: 0, relErr: null, approximate: [], refused: "it reaches the graph output 'output'" },
+  ]);
+  assert.deepEqual(r.plan, { version: 1, method: 'node', centre: 'none', layers: [{ name: 'fc1.weight', ratio: 0.5 }, { name: 'fc2.weight', ratio: 0.5 }, { name: 'fc3.weight', ratio: 0, skip: true }] });
+  assert.deepEqual(r.notes, []);
+
+  // The written tensors: fc1's kept rows, fc2's kept rows of kept columns, fc3's kept columns, in order.
+  const keep0 = [...Array(32).keys()].filter((u) => !g0.order.slice(0, 16).includes(u));
+  const keep1 = [...Array(16).keys()].filter((u) => !g1.order.slice(0, 8).includes(u));
+  const fc1 = values('fc1.weight');
+  const fc2 = values('fc2.weight');
+  const fc3 = values('fc3.weight');
+  const expect = new Map<string, { dims: number[]; values: number[] }>([
+    ['fc1.weight', { dims: [16, 20], values: keep0.flatMap((u) => fc1.slice(u * 20, u * 20 + 20)) }],
+    ['fc1.bias', { dims: [16], values: keep0.map((u) => values('fc1.bias')[u]!) }],
+    ['fc2.weight', { dims: [8, 16], values: keep1.flatMap((r) => keep0.map((c) => fc2[r * 32 + c]!)) }],
+    ['fc2.bias', { dims: [8], values: keep1.map((u) => values('fc2.bias')[u]!) }],
+    ['fc3.weight', { dims: [10, 8], values: [...Array(10).keys()].flatMap((r) => keep1.map((c) => fc3[r * 16 + c]!)) }],
+  ]);
+  assert.deepEqual([...r.edits.replace.keys()].sort(), [...expect.keys()].sort());
+  for (const [name, e] of expect) {
+    const got = r.edits.replace.get(name)!;
+    assert.deepEqual(got.dims, e.dims, name);
+    assert.equal(got.dataType, 1);
+    assert.deepEqual(floats(got.raw), Array.from(Float32Array.from(e.values)), name);
+  }
+  assert.deepEqual(r.edits.add, []);
+  assert.equal(r.edits.dropNodes?.size ?? 0, 0);
+});
+
+test('ε: each group loses the most units whose curve stays strictly below it; a layer not selected keeps its units', () => {
+  const g0 = byScore('fc1.weight', 20, 'fc2.weight', 16);
+  const eps = (g0.curve[5]! + g0.curve[6]!) / 2;
+  const layers: PruneLayerReport[] = [];
+  const r = pruneOnnxNodes(ck as Checkpoint, dense.filter((w) => w.name === 'fc1.weight'), { method: 'node', eps }, layers);
+  assert.deepEqual(r.groups.map((g) => g.removed), [5, 0, 0]);
+  assert.deepEqual(layers.map((l) => [l.name, l.paramsAfter, l.reason]), [['fc1.weight', 27 * 20, '27 of 32 units kept (group 0)']]);
+  assert.deepEqual(r.plan.layers, [{ name: 'fc1.weight', ratio: 5 / 32 }]);
+  assert.throws(() => pruneOnnxNodes(ck as Checkpoint, dense, { method: 'node', budget: 10 }, []), { name: 'UsageError', message: /^a budget of 10 parameters is below what node pruning of these groups reaches \(\d+\)$/ });
+});
+
+test('a budget: the parameters kept are counted once per tensor, so the model written is the largest common-ε plan within it', () => {
+  // fc2.weight loses rows with group 1 and columns with group 0: adding the groups' per-unit
+  // parameters would count its corner twice (a budget of 1300 used to keep 835 parameters).
+  const kept = (budget: number) => {
+    const r = pruneOnnxNodes(ck as Checkpoint, dense, { method: 'node', budget }, []);
+    const n = ck.weights.reduce((a, w) => a + (r.edits.replace.get(w.name)?.dims.reduce((x, y) => x * y, 1) ?? w.size), 0);
+    return { removed: r.groups.map((g) => g.removed), kept: n };
+  };
+  // 1370 parameters in all; one fc1 unit takes 20 + 1 + 16 = 37 of them.
+  assert.deepEqual(kept(1370), { removed: [0, 0, 0], kept: 1370 });
+  assert.deepEqual(kept(1369), { removed: [1, 0, 0], kept: 1333 });
+  for (const budget of [1300, 1000, 700, 400]) {
+    const k = kept(budget);
+    assert.ok(k.kept <= budget && k.kept > budget - 40, `budget ${budget}: ${k.kept} kept, units out ${k.removed}`);
+    // Counted by hand from the units out: fc1 (32 − a)·20 + (32 − a), fc2 (16 − b)·(32 − a) + (16 − b), fc3 10·(16 − b) + 10.
+    const [a, b] = k.removed as [number, number];
+    assert.equal(k.kept, (32 - a) * 21 + (16 - b) * (32 - a) + (16 - b) + 10 * (16 - b) + 10);
+  }
+});
+
