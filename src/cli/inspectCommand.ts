@@ -40,7 +40,7 @@ export function inspectText(r: InspectResult): string {
     '',
     formatTable(['name', 'kind', 'op', 'shape (out×in×kh×kw)', 'dtype', 'params'], rows, new Set([5])),
     '',
-    `${r.layers.length} weight tensors · ${formatCount(r.totals.params)} params · ${formatCount(r.totals.weightParams)} in weight matrices/kernels · ${formatBytes(r.totals.bytes)} stored`,
+    `${r.layers.length} weight tensors · ${formatCount(r.totals.params)} params · ${formatCount(r.totals.weightParams)} in weight matrices/kernels · ${formatBytes(r.totals.bytes)} stored · ${formatBytes(r.totals.fileBytes)} on disk in ${r.totals.files} file${r.totals.files === 1 ? '' : 's'}`,
   ];
   if (r.layers.some((l) => l.quantized)) lines.push('(q) = quantized; values are dequantized when read');
   for (const w of r.warnings) lines.push(`warning: ${w}`);

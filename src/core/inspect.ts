@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import type { Checkpoint, LayerKind } from './checkpoint.ts';
 import { MATRIX_KINDS } from './checkpoint.ts';
 import { canonicalShape } from './tensor/layout.ts';
@@ -23,11 +24,15 @@ export interface InspectResult {
   producer: string;
   opset: number | null;
   layers: InspectLayer[];
-  totals: { params: number; weightParams: number; bytes: number };
+  /**
+   * `bytes`: the weight tensors' stored bytes. `fileBytes`: every file of the model on disk (the
+   * model file, its external data, weight shards or index shards), and `files` how many.
+   */
+  totals: { params: number; weightParams: number; bytes: number; fileBytes: number; files: number };
   warnings: string[];
 }
 
-/** Summarises a checkpoint's weights without reading any tensor bytes. */
+/** Summarises a checkpoint's weights without reading any tensor bytes (the files are only stat'ed). */
 export function inspectCheckpoint(ck: Checkpoint): InspectResult {
   const layers: InspectLayer[] = ck.weights.map((w) => ({
     name: w.name,
@@ -55,7 +60,7 @@ export function inspectCheckpoint(ck: Checkpoint): InspectResult {
     producer: ck.producer,
     opset: ck.opset ?? null,
     layers,
-    totals: { params, weightParams, bytes },
+    totals: { params, weightParams, bytes, fileBytes: ck.files.reduce((a, f) => a + fs.statSync(f).size, 0), files: ck.files.length },
     warnings: ck.warnings,
   };
 }

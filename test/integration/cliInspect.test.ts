@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import { expected, fixture, runCli } from '../helpers.ts';
 
@@ -26,6 +28,11 @@ for (const [file, ref, format] of CASES) {
     assert.equal(out.format, format);
     assert.equal(out.totals.params, exp.params);
     assert.equal(out.totals.weightParams, exp.weightParams);
+    // Every file of the model: a TF.js or sharded folder is all model files; ONNX external data is one more.
+    const main = fixture(...file.split('/'));
+    const files = format.startsWith('tfjs') || file.includes('sharded') ? fs.readdirSync(path.dirname(main)).map((f) => path.join(path.dirname(main), f)) : file.includes('external') ? [main, fixture('onnx', 'mlp_external.weights')] : [main];
+    assert.equal(out.totals.files, files.length);
+    assert.equal(out.totals.fileBytes, files.reduce((a, f) => a + fs.statSync(f).size, 0));
     assert.equal(out.layers.reduce((n: number, l: { params: number }) => n + l.params, 0), exp.params);
     for (const key of ['format', 'producer', 'opset', 'layers', 'totals']) assert.ok(key in out, key);
     for (const l of out.layers) {
@@ -53,5 +60,5 @@ test('inspect (text) prints the layer table and the totals line', () => {
   assert.match(lines[0]!, /^cnn_bn\.onnx: onnx, made by pytorch 1\.13\.0, opset 13$/);
   assert.match(lines[2]!, /^name\s+kind\s+op\s+shape \(out×in×kh×kw\)\s+dtype\s+params$/);
   assert.ok(lines.some((l) => /^\S+\s+depthwise-conv\s+Conv\s+8×1×3×3\s+float32\s+72$/.test(l)), r.stdout);
-  assert.match(r.stdout, /11 weight tensors · 570 params · 512 in weight matrices\/kernels · 2\.2 KiB stored/);
+  assert.match(r.stdout, new RegExp(`11 weight tensors · 570 params · 512 in weight matrices/kernels · 2\\.2 KiB stored · ${(fs.statSync(fixture('onnx', 'cnn_bn.onnx')).size / 1024).toFixed(1).replace('.', '\\.')} KiB on disk in 1 file$`, 'm'));
 });
