@@ -68,15 +68,17 @@ export async function finish(ck: Checkpoint, tx: OutputTransaction, o: PruneOpti
       writeOnnxWithEdits(input, tx, { ...edits, sparse: new Map() });
     }
   }
+  // Counted before anything is committed: a bad --input-shape is refused with nothing written.
+  const macsBefore = countMultiplyAdds(ck, o.inputShapes ?? []);
+  if (macsBefore.inputsChosen.length && !notes.some((n) => n.startsWith('dynamic input dims chosen'))) notes.push(`multiply-adds per sample are counted with dynamic input dims chosen: ${macsBefore.inputsChosen.join('; ')} (set them with --input-shape)`);
   const verify = await verifyStaged(verifyOn, (on) => verifyOnnx(input, tx.stagedModel, on), o.signal);
   await tx.commit(o.signal);
   const paramsBefore = weights.reduce((a, w) => a + w.size, 0);
   const after = totalSize(tx.files);
   for (const f of tx.files.slice(1)) notes.push(`initializer bytes are in ${path.basename(f)} (keep it next to the model)`);
   const order = new Map(weights.map((w, i) => [w.name, i]));
-  const macsBefore = countMultiplyAdds(ck);
   const pruned = openCheckpoint(out);
-  const macsAfter = countMultiplyAdds(pruned);
+  const macsAfter = countMultiplyAdds(pruned, o.inputShapes ?? []);
   const paramsWritten = pruned.weights.reduce((a, w) => a + w.size, 0);
   pruned.close();
   return {

@@ -1,7 +1,7 @@
 import type { StreamedBytes } from '../protobufWriter.ts';
 import { ProtobufWriter } from '../protobufWriter.ts';
 
-/** A node to encode; attributes are INT or FLOAT scalars. */
+/** A node to encode; attributes are INT, FLOAT or STRING scalars, or INT lists. */
 export interface NodeSpec {
   name: string;
   opType: string;
@@ -10,6 +10,7 @@ export interface NodeSpec {
   ints?: Record<string, number>;
   floats?: Record<string, number>;
   intLists?: Record<string, number[]>;
+  strings?: Record<string, string>;
 }
 
 /** Encodes a NodeProto as field `field` (1 in GraphProto) of `w`. */
@@ -21,6 +22,7 @@ export function encodeNode(w: ProtobufWriter, n: NodeSpec): void {
     node.string(4, n.opType);
     for (const [name, value] of Object.entries(n.ints ?? {})) node.message(5, (a) => a.string(1, name).int64(3, value).varint(20, 2 /* INT */));
     for (const [name, value] of Object.entries(n.floats ?? {})) node.message(5, (a) => a.string(1, name).float(2, value).varint(20, 1 /* FLOAT */));
+    for (const [name, value] of Object.entries(n.strings ?? {})) node.message(5, (a) => a.string(1, name).string(4, value).varint(20, 3 /* STRING */));
     for (const [name, values] of Object.entries(n.intLists ?? {})) {
       node.message(5, (a) => {
         a.string(1, name);
