@@ -87,7 +87,8 @@ export async function runPrune(file: string, args: ReturnType<typeof parsePruneO
   ];
   for (const n of report.notes) lines.push(`note: ${n}`);
   const f = report.multiplyAdds;
-  if (f) {
+  // No line when the main graph has no weight layer to count (weights only in If/Loop bodies).
+  if (f && (f.before > 0 || f.unknownLayers.length > 0)) {
     lines.push(`multiply-adds per sample: ${formatCount(f.before)} → ${formatCount(f.after)}${f.unknownLayers.length ? ` (not counted, shapes unknown: ${f.unknownLayers.join(', ')})` : ''}`);
   }
   const v = report.verify;
