@@ -56,5 +56,16 @@ test('a main-graph Constant that is replaced becomes an initializer and its node
   assert.deepEqual([...d.remove!], ['w_loop_init']);
   assert.deepEqual([...d.dropNodes!], [0]);
   assert.deepEqual(d.add, []);
+  // A name no Constant produces (the MatMul's output) is left as it is; no remove list is fine.
+  const h = constantsAsInitializers(ck, { replace: new Map([['h', r(2)]]) });
+  assert.deepEqual([...h.replace.keys()], ['h']);
+  assert.deepEqual([...h.dropNodes!], []);
+  assert.deepEqual([...h.remove!], []);
   ck.close();
+  // Positions count main-graph nodes: the export whose weights are all Constant nodes, third of them.
+  const rc = openCheckpoint(fixture('onnx', 'zoo', 'resnet_constants_op13.onnx'));
+  const c = constantsAsInitializers(rc, { replace: new Map([['onnx::Conv_126', r(1)]]), remove: new Set(['fc.bias']) });
+  assert.deepEqual([...c.dropNodes!].sort(), [1, 2]);
+  assert.deepEqual(c.add!.map((a) => a.name), ['onnx::Conv_126']);
+  rc.close();
 });

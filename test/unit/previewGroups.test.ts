@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { StructureGroup, StructureReport, StructureTensor } from '../../src/core/report/structure.ts';
-import { eligibleGroups, previewNodeGroups } from '../../src/core/pruning/structured/previewGroups.ts';
+import { eligibleGroups, plannedGroup, previewNodeGroups } from '../../src/core/pruning/structured/previewGroups.ts';
 
 const tensor = (name: string, dims: number[], extra: Partial<StructureTensor> = {}): StructureTensor => ({ name, dims, bytes: 4, counted: true, write: 'slice', uses: 1, ...extra });
 
@@ -54,6 +54,20 @@ test('only groups that are not refused, are scored and hold a selected layer tak
   assert.deepEqual(eligibleGroups(report, selected), [g0]);
   assert.deepEqual(eligibleGroups(report, () => true), [g0, unselected]);
   assert.deepEqual(eligibleGroups(report, () => false), []);
+  // A group with one selected layer of two takes part; a refused one does not, even with scores.
+  const two: StructureGroup = { ...g0, id: 3, layers: [{ name: 'W4', units: 4, perClass: 1 }, { name: 'W1', units: 4, perClass: 1 }] };
+  const refusedScored: StructureGroup = { ...g0, id: 4, refused: 'a reason' };
+  assert.deepEqual(eligibleGroups({ ...report, groups: [two, refusedScored] }, selected), [two]);
+  assert.deepEqual(plannedGroup(two).layers, ['W4', 'W1']);
+});
+
+test('a cut that removes no index of a tensor leaves it out of the sizes', () => {
+  // W6 is cut only for classes 0 and 2; removing 1 and 3 leaves it whole.
+  const sparse: StructureGroup = { ...g0, cuts: [...g0.cuts!, { tensor: 7, axis: 0, use: 'n3:1', perClass: [1, 0, 1, 0] }] };
+  const p = previewNodeGroups({ ...report, tensors: [...report.tensors, tensor('W6', [2], { write: 'copy' })], groups: [sparse] }, selected, { kind: 'ratio', ratio: 0.5 });
+  assert.deepEqual(p.choices[0]!.remove, [1, 3]);
+  assert.equal(p.sizeAfter.has('W6'), false);
+  assert.equal(p.sizeAfter.size, 6);
 });
 
 test('every cut tensor is sized as the export writes it', () => {

@@ -23,18 +23,22 @@ export function encodeByDataType(values: ArrayLike<number>, dataType: number): U
     case 16:
       return encodeFloats(values, 'bfloat16');
     case 2:
+    // Stryker disable next-line ConditionalExpression: two's complement: uint8 and bool here, int8 below, store every integer in the same bytes
     case 9:
       return Uint8Array.from(ints(values));
     case 3:
       return new Uint8Array(Int8Array.from(ints(values)).buffer);
+    // Stryker disable next-line ConditionalExpression: two's complement: uint16 and int16 store every integer in the same bytes
     case 4:
       return new Uint8Array(Uint16Array.from(ints(values)).buffer);
     case 5:
       return new Uint8Array(Int16Array.from(ints(values)).buffer);
+    // Stryker disable next-line ConditionalExpression: two's complement: int32 and uint32 store every integer in the same bytes
     case 6:
       return new Uint8Array(Int32Array.from(ints(values)).buffer);
     case 12:
       return new Uint8Array(Uint32Array.from(ints(values)).buffer);
+    // Stryker disable next-line ConditionalExpression: two's complement: int64 and uint64 store every integer in the same bytes
     case 7:
       return new Uint8Array(BigInt64Array.from(ints(values), (v) => BigInt(v)).buffer);
     case 13:
