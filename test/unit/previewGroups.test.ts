@@ -46,7 +46,7 @@ const report: StructureReport = {
   ],
   groups: [g0, refused, unselected],
   refusals: {},
-  graphBytesSaved: 0,
+  graphBytesSaved: 100,
 };
 const selected = (l: string) => l !== 'W4';
 
@@ -88,7 +88,7 @@ test('every cut tensor is sized as the export writes it', () => {
   assert.equal(p.problem, undefined);
 });
 
-test('nothing removed: no tensor is cut', () => {
+test('nothing removed: no tensor is cut, and no graph structure is dropped', () => {
   const p = previewNodeGroups(report, selected, { kind: 'ratio', ratio: 0 });
   assert.deepEqual(p.choices[0]!.remove, []);
   assert.equal(p.sizeAfter.size, 0);
