@@ -96,11 +96,13 @@ export class DependencyGraph {
     interned = new Map();
     for (const i of g.inputs) this.dynamic.add(i.name);
     for (const n of g.nodes) if (n.graph === '' && n.inputs.some((i) => this.dynamic.has(i))) for (const o of n.outputs) this.dynamic.add(o);
-    const producedInBodies = new Set(g.nodes.filter((n) => n.graph !== '').flatMap((n) => n.outputs));
-    for (const n of g.nodes) {
-      if (n.graph === '') continue;
-      const host = g.nodes.find((h) => h.graph === '' && h.name === n.graph.split('/')[0]);
-      for (const i of n.inputs) if (i && !producedInBodies.has(i) && g.tensors.has(i) && host && !this.captured.has(i)) this.captured.set(i, host);
+    const bodyNodes = g.nodes.filter((n) => n.graph !== '');
+    const producedInBodies = new Set(bodyNodes.flatMap((n) => n.outputs));
+    const mainByName = new Map(g.mainNodes.map((n) => [n.name, n]));
+    for (const n of bodyNodes) {
+      const host = mainByName.get(n.graph.split('/')[0]!);
+      if (!host) continue;
+      for (const i of n.inputs) if (i && !producedInBodies.has(i) && g.tensors.has(i) && !this.captured.has(i)) this.captured.set(i, host);
     }
     this.ctx = {
       g,
