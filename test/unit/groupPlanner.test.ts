@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type GroupTarget, type PlannedGroup, planGroups } from '../../src/core/pruning/structured/groupPlanner.ts';
+import { type GroupChoice, type GroupTarget, type PlannedGroup, planGroups } from '../../src/core/pruning/structured/groupPlanner.ts';
 
 function group(id: number, raw: number[], energy: number[], params: number[], layers: string[]): PlannedGroup {
   const mean = raw.reduce((a, x) => a + x, 0) / raw.length;
@@ -99,7 +99,10 @@ test('a global ratio skips the last unit of a group and takes the next one of an
 test("a budget finds the smallest common ε that fits, with the parameters each group's removal frees", () => {
   // Parameters kept (fixed 5 + A's + B's) as ε grows: 1193 (nothing), 1192 (A1), 1185 (A1, B0),
   // 185 (A1, A3, B0), 85 (A1, A3, A2, B0).
-  const budget = (params: number) => removed({ kind: 'budget', params, fixed: 5 });
+  // Neither group's tensors are shared here, so what a plan keeps is `fixed` plus each group's
+  // parameters less those of its removed classes.
+  const keptAfter = (fixed: number) => (choices: GroupChoice[]) => fixed + choices.reduce((a, c) => a + c.group.paramsPerClass.reduce((s, p, k) => s + (c.remove.includes(k) ? 0 : p), 0), 0);
+  const budget = (params: number) => removed({ kind: 'budget', params, keptAfter: keptAfter(5) });
   assert.deepEqual(budget(1193), { counts: [0, 0] });
   assert.deepEqual(budget(1192), { counts: [1, 0] });
   assert.deepEqual(budget(1191), { counts: [1, 1] });
@@ -109,5 +112,5 @@ test("a budget finds the smallest common ε that fits, with the parameters each 
   assert.deepEqual(budget(184), { counts: [3, 1] });
   assert.deepEqual(budget(85), { counts: [3, 1] });
   assert.deepEqual(budget(84), { counts: [0, 0], problem: 'a budget of 84 parameters is below what node pruning of these groups reaches (85)' });
-  assert.deepEqual(removed({ kind: 'budget', params: 89, fixed: 10 }), { counts: [0, 0], problem: 'a budget of 89 parameters is below what node pruning of these groups reaches (90)' });
+  assert.deepEqual(removed({ kind: 'budget', params: 89, keptAfter: keptAfter(10) }), { counts: [0, 0], problem: 'a budget of 89 parameters is below what node pruning of these groups reaches (90)' });
 });

@@ -23,12 +23,10 @@ export type GroupTarget =
   | { kind: 'global'; ratio: number }
   | { kind: 'eps'; eps: number }
   /**
-   * At most `params` parameters kept. `keptAfter` counts what a set of choices keeps, tensor by
-   * tensor (previewGroups.budgetTarget); without it the count is `fixed` plus each group's
-   * parameters less its removed classes', which is exact only when no tensor is cut by two groups
-   * (a hidden layer's rows go with its own group and its columns with the previous one).
+   * At most `params` parameters kept; `keptAfter` counts what a set of choices keeps, tensor by
+   * tensor (previewGroups.budgetTarget: a hidden layer cut by two groups is counted once).
    */
-  | { kind: 'budget'; params: number; fixed: number; keptAfter?: (choices: GroupChoice[]) => number }
+  | { kind: 'budget'; params: number; keptAfter: (choices: GroupChoice[]) => number }
   | { kind: 'plan'; ratioOf: (layer: string) => number | undefined };
 
 export interface GroupChoice {
@@ -85,16 +83,7 @@ export function planGroups(groups: readonly PlannedGroup[], t: GroupTarget): { c
       return { choices: groups.map((g) => removal(g, take.get(g) ?? 0)) };
     }
     case 'budget': {
-      const keptAfter = t.keptAfter;
-      const keptAt = (eps: number) =>
-        keptAfter
-          ? keptAfter(groups.map((g) => removal(g, countForEps(g, eps))))
-          : t.fixed +
-            groups.reduce((a, g) => {
-              const n = countForEps(g, eps);
-              const removed = lowest(g.scores.raw, n).reduce((s, c) => s + g.paramsPerClass[c]!, 0);
-              return a + g.paramsPerClass.reduce((s, p) => s + p, 0) - removed;
-            }, 0);
+      const keptAt = (eps: number) => t.keptAfter(groups.map((g) => removal(g, countForEps(g, eps))));
       // ε just above 1 removes all but each group's last class. (Just below 1 does too: raw scores
       // are proportional to the energies, so the last class has the most energy and the curve before
       // it is at most √(1 − 1/classes).)

@@ -57,7 +57,7 @@ export function previewNodeGroups(s: StructureReport, selected: (layer: string) 
  */
 export function budgetTarget(s: StructureReport, groups: readonly StructureGroup[], params: number, totalParams: number): GroupTarget {
   const keptAfter = (choices: GroupChoice[]) => totalParams - sizeChoices(s, choices.map((c, i) => ({ group: groups[i]!, remove: c.remove, relErr: c.relErr }))).paramsRemoved;
-  return { kind: 'budget', params, fixed: 0, keptAfter };
+  return { kind: 'budget', params, keptAfter };
 }
 
 /** Sizes the stored tensors after the chosen removals, as the export writes them. */
