@@ -94,3 +94,92 @@ test("conv → BN → conv: the BatchNorm's scale is scored with the filters; it
   checkScores(ck, g1, [['conv2.weight', 0], ['fc.weight', 1]], 8 * 9 + 1 + 5);
   ck.close();
 });
+
+test('shared, deduplicated and computed constants: copied per use, counted through Identity, and the original kept while an uncut use reads it', async () => {
+  // x → Gemm(W1, c) → Relu → Add(bId) → Add(bId) → Gemm(Transpose(W2s)) → y, and z = x2 + c.
+  // c: the bias of gemm1 and also read by addz, which no group cuts: a copy for gemm1, the original stays.
+  // bId = Identity(bsrc), read by both Adds: two per-use copies of bsrc (torch's deduplicated weights).
+  // W2 = Transpose(W2s): a computed float constant, cut in its copy and counted as parameters.
+  const { buildOnnxModel } = await import('../../src/core/formats/onnx/onnxBuilder.ts');
+  const { floatBytes, tempDir } = await import('../helpers.ts');
+  const path = await import('node:path');
+  const tmp = tempDir();
+  const w = (name: string, dims: number[]) => ({ name, dataType: 1, dims, raw: floatBytes(Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i + name.length))) });
+  const file = path.join(tmp.dir, 'shared.onnx');
+  buildOnnxModel({
+    producer: 'test',
+    opset: 13,
+    graphName: 'g',
+    inputs: [{ name: 'x', elemType: 1, dims: [1, 4] }, { name: 'x2', elemType: 1, dims: [1, 6] }],
+    outputs: [{ name: 'y', elemType: 1, dims: [1, 3] }, { name: 'z', elemType: 1, dims: [1, 6] }],
+    nodes: [
+      { name: 'gemm1', opType: 'Gemm', inputs: ['x', 'W1', 'c'], outputs: ['h'], ints: { transB: 1 } },
+      { name: 'relu', opType: 'Relu', inputs: ['h'], outputs: ['r'] },
+      { name: 'id', opType: 'Identity', inputs: ['bsrc'], outputs: ['bId'] },
+      { name: 'add1', opType: 'Add', inputs: ['r', 'bId'], outputs: ['h2'] },
+      { name: 'add2', opType: 'Add', inputs: ['h2', 'bId'], outputs: ['h3'] },
+      { name: 'tr', opType: 'Transpose', inputs: ['W2s'], outputs: ['W2'], intLists: { perm: [1, 0] } },
+      { name: 'gemm2', opType: 'Gemm', inputs: ['h3', 'W2'], outputs: ['y'] },
+      { name: 'addz', opType: 'Add', inputs: ['x2', 'c'], outputs: ['z'] },
+    ],
+    initializers: [w('W1', [6, 4]), w('c', [6]), w('bsrc', [6]), w('W2s', [3, 6])],
+  }).writeToFile(file);
+  const ck = openCheckpoint(file);
+  try {
+    const s = describeStructure(ck, analyseStructure(ck));
+    assert.deepEqual(s.tensors, [
+      slice('W1', [6, 4]),
+      { ...slice('c', [6]), write: 'copy', uses: 2 },
+      { ...slice('bsrc', [6]), write: 'copy', uses: 2 },
+      { ...slice('W2', [6, 3]), write: 'copy', computed: true },
+    ]);
+    assert.equal(s.groups.length, 1);
+    const g = s.groups[0]!;
+    assert.deepEqual(g.layers, [{ name: 'W1', units: 6, perClass: 1 }]);
+    // gemm1 is node 0 (c is its input 2); add1 and add2 are nodes 3 and 4.
+    assert.deepEqual(g.cuts, [
+      { tensor: 0, axis: 0, perClass: 1 },
+      { tensor: 1, axis: 0, use: '0:2', perClass: 1 },
+      { tensor: 2, axis: 0, use: '3:1', perClass: 1 },
+      { tensor: 2, axis: 0, use: '4:1', perClass: 1 },
+      { tensor: 3, axis: 0, perClass: 1 },
+    ]);
+    // A unit: 4 weights of W1, c's copy, one of each bsrc copy, 3 of W2.
+    assert.deepEqual(g.paramsPerClass, [10, 10, 10, 10, 10, 10]);
+    // Scored: W1's rows and the consumer's columns (W2's rows are W2s's columns).
+    checkScores(ck, g, [['W1', 0], ['W2s', 1]], 10);
+    assert.equal(g.spectralRefused, "its consumer Gemm 'gemm2' reads a computed or quantized weight");
+    assert.deepEqual(s.refusals, { W2s: "it is read by Transpose node 'tr' (input 0), not as a Conv/Gemm/MatMul weight whose output units could go" });
+  } finally {
+    ck.close();
+    tmp.cleanup();
+  }
+});
+
+test('each tensor carries its stored element size, whether it is a parameter, and a wrapper exactly when a Constant node holds it', () => {
+  const BYTES: Record<number, number> = { 1: 4, 2: 1, 3: 1, 6: 4, 7: 8 };
+  for (const name of ['qdq_cnn_op13.onnx', 'resnet_constants_op13.onnx']) {
+    const ck = openCheckpoint(fixture('onnx', 'zoo', name));
+    try {
+      const s = describeStructure(ck, analyseStructure(ck));
+      const weights = new Set(ck.weights.map((w) => w.name));
+      const kinds = new Set<string>();
+      for (const t of s.tensors) {
+        const stored = ck.tensorValue!(t.name);
+        if (!stored) {
+          assert.equal(t.computed, true, `${name}: ${t.name}`);
+          continue;
+        }
+        kinds.add(`${stored.dataType}/${stored.origin}`);
+        assert.equal(t.bytes, BYTES[stored.dataType], `${name}: ${t.name} (type ${stored.dataType})`);
+        assert.equal(t.counted, weights.has(t.name), `${name}: ${t.name}`);
+        assert.equal(t.computed, undefined, `${name}: ${t.name}`);
+        assert.equal(t.wrapper !== undefined && t.wrapper > 0, stored.origin === 'constant', `${name}: ${t.name}`);
+      }
+      // The QDQ export holds int8 weights, float scales and int32 biases in Constant nodes; the other only floats.
+      assert.deepEqual([...kinds].sort(), name.startsWith('qdq') ? ['1/constant', '3/constant', '6/constant'] : ['1/constant']);
+    } finally {
+      ck.close();
+    }
+  }
+});
