@@ -114,6 +114,13 @@ test('what inference cannot follow is listed as unknown; a pool with pads and Fl
     { opType: 'MatMul', inputs: ['f', 'w'], outputs: ['y'] },
   ]);
   assert.equal(fl.multiplyAdds, 4 * 3 * 3 * 2 + 9 * 3);
+  // A MatMul with a stacked 3-D weight, one with a 1-D output, and a batch of 0 are not counted.
+  const mm = (x: number[], w: number[]) => count([{ name: 'x', dims: x }], [{ name: 'w', dims: w }], [{ opType: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }]);
+  assert.deepEqual(mm([2, 3, 4], [2, 4, 5]), { multiplyAdds: 0, unknown: ['n0'], inputsChosen: [] });
+  assert.deepEqual(mm([4], [4, 5]), { multiplyAdds: 0, unknown: ['n0'], inputsChosen: [] });
+  assert.deepEqual(mm([1, 4], [4, 5]), { multiplyAdds: 20, unknown: [], inputsChosen: [] });
+  const empty = count([{ name: 'x', dims: ['b', 8] }], [{ name: 'w', dims: [3, 8] }], [{ opType: 'Gemm', inputs: ['x', 'w'], outputs: ['y'], ints: { transB: 1 } }], [{ name: 'x', dims: [0, 8] }]);
+  assert.deepEqual(empty, { multiplyAdds: 0, unknown: ['n0'], inputsChosen: [] });
 });
 
 test('every weight layer of every committed zoo export is counted (the shape arithmetic of ViT, DenseNet, U-Net, ShuffleNet and QDQ included)', () => {

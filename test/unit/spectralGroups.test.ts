@@ -8,10 +8,24 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import * as path from 'node:path';
+import { after } from 'node:test';
 import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
+import { buildOnnxModel, type NodeSpec } from '../../src/core/formats/onnx/onnxBuilder.ts';
 import { analyseStructure, layerRefusal } from '../../src/core/pruning/structured/pruneNodes.ts';
-import { spectralTargets } from '../../src/core/pruning/structured/spectralGroups.ts';
-import { fixture } from '../helpers.ts';
+import { spectralGroup, spectralTargets } from '../../src/core/pruning/structured/spectralGroups.ts';
+import { fixture, floatBytes, tempDir } from '../helpers.ts';
+
+const tmp = tempDir();
+after(tmp.cleanup);
+
+/** A graph written here: float input x and output y, and the given weights (any values: only shapes matter). */
+function build(name: string, x: number[], y: number[], nodes: NodeSpec[], weights: Record<string, number[]>): string {
+  const file = path.join(tmp.dir, `${name}.onnx`);
+  const initializers = Object.entries(weights).map(([n, dims]) => ({ name: n, dataType: 1, dims, raw: floatBytes(new Array(dims.reduce((a, b) => a * b, 1)).fill(0.25)) }));
+  buildOnnxModel({ producer: 'test', opset: 13, graphName: name, inputs: [{ name: 'x', elemType: 1, dims: x }], outputs: [{ name: 'y', elemType: 1, dims: y }], nodes, initializers }).writeToFile(file);
+  return file;
+}
 
 type Expected = Record<string, { tensor: string; units: number } | string>;
 
@@ -121,4 +135,48 @@ test('why a layer keeps its outputs: a subgraph reads them, it sits in an If/Loo
   assert.equal(lstm['onnx::LSTM_119'], "it is read by LSTM node '/lstm/LSTM' (input 1), not as a Conv/Gemm/MatMul weight whose output units could go");
   assert.equal(lstm['head.bias'], "it is read by Gemm node '/head/Gemm' (input 2), not as a Conv/Gemm/MatMul weight whose output units could go");
   assert.equal(lstm['head.weight'], "group 1: it reaches the graph output 'output'");
+});
+
+test('MatMul consumers read rows, a Gemm without transB reads rows too; a depthwise conv is no consumer but shares its channels', () => {
+  // x·W1 + b1 → Relu → ·W2 → Relu → Gemm(W3, transB 0) → y.
+  const mlp = build('matmul', [1, 4], [1, 3], [
+    { name: 'm1', opType: 'MatMul', inputs: ['x', 'W1'], outputs: ['h1'] },
+    { name: 'a1', opType: 'Add', inputs: ['h1', 'b1'], outputs: ['h1b'] },
+    { name: 'r1', opType: 'Relu', inputs: ['h1b'], outputs: ['r1'] },
+    { name: 'm2', opType: 'MatMul', inputs: ['r1', 'W2'], outputs: ['h2'] },
+    { name: 'r2', opType: 'Relu', inputs: ['h2'], outputs: ['r2'] },
+    { name: 'g3', opType: 'Gemm', inputs: ['r2', 'W3'], outputs: ['y'] },
+  ], { W1: [4, 6], b1: [6], W2: [6, 5], W3: [5, 3] });
+  check(mlp, { W1: { tensor: 'r1', units: 6 }, W2: { tensor: 'r2', units: 5 }, W3: "group 2: it reaches the graph output 'y'" });
+  // conv → Relu → depthwise (group 4) → Relu → 1×1 conv → global pool → Flatten → Gemm: the depthwise
+  // conv keeps channel k at k, so conv1's and its units are read by the pointwise conv, after its Relu.
+  const dw = build('depthwise', [1, 2, 6, 6], [1, 2], [
+    { name: 'c1', opType: 'Conv', inputs: ['x', 'C1'], outputs: ['h1'], intLists: { pads: [1, 1, 1, 1] } },
+    { name: 'r1', opType: 'Relu', inputs: ['h1'], outputs: ['r1'] },
+    { name: 'dw', opType: 'Conv', inputs: ['r1', 'DW'], outputs: ['h2'], ints: { group: 4 }, intLists: { pads: [1, 1, 1, 1] } },
+    { name: 'r2', opType: 'Relu', inputs: ['h2'], outputs: ['r2'] },
+    { name: 'pw', opType: 'Conv', inputs: ['r2', 'PW'], outputs: ['h3'] },
+    { name: 'gp', opType: 'GlobalAveragePool', inputs: ['h3'], outputs: ['p'] },
+    { name: 'fl', opType: 'Flatten', inputs: ['p'], outputs: ['f'] },
+    { name: 'fc', opType: 'Gemm', inputs: ['f', 'FC'], outputs: ['y'], ints: { transB: 1 } },
+  ], { C1: [4, 2, 3, 3], DW: [4, 1, 3, 3], PW: [3, 4, 1, 1], FC: [2, 3] });
+  check(dw, { C1: { tensor: 'r2', units: 4 }, DW: { tensor: 'r2', units: 4 }, PW: { tensor: 'f', units: 3 }, FC: "group 2: it reaches the graph output 'y'" });
+});
+
+test("a conv read channels-last through a Transpose: measured at the Transpose's output, on its last axis", () => {
+  const file = build('nhwc', [1, 2, 4, 4], [1, 4, 4, 3], [
+    { name: 'c1', opType: 'Conv', inputs: ['x', 'C1'], outputs: ['h1'] },
+    { name: 'r1', opType: 'Relu', inputs: ['h1'], outputs: ['r1'] },
+    { name: 't', opType: 'Transpose', inputs: ['r1'], outputs: ['t1'], intLists: { perm: [0, 2, 3, 1] } },
+    { name: 'm', opType: 'MatMul', inputs: ['t1', 'W'], outputs: ['y'] },
+  ], { C1: [6, 2, 1, 1], W: [6, 3] });
+  const ck = openCheckpoint(file);
+  try {
+    const a = analyseStructure(ck);
+    const sg = spectralGroup(a, a.planned[0]!);
+    assert.ok(typeof sg !== 'string', String(sg));
+    assert.deepEqual({ layer: sg.layer, tensor: sg.tensor, axis: sg.axis, units: sg.units, consumers: sg.consumers }, { layer: 'C1', tensor: 't1', axis: 3, units: 6, consumers: [{ weight: 'W', axis: 0 }] });
+  } finally {
+    ck.close();
+  }
 });

@@ -35,9 +35,11 @@ export function spectralGroup(a: StructureAnalysis, p: StructureAnalysis['planne
   const consumers: SpectralGroup['consumers'] = [];
   const read = new Set<string>();
   for (const m of gr.members.values()) {
+    // Stryker disable next-line LogicalOperator: a non-matrix constant (a bias, a BN vector) has no use consumerAxis names
     if (!m.constant || !m.matrix) continue;
     for (const u of a.g.tensor(m.slot.tensor).consumers) {
       const axis = consumerAxis(u.node.op, u.index, u.node.attrs['transB'] === 1, (u.node.attrs['group'] as number | undefined) ?? 1);
+      // Stryker disable next-line ConditionalExpression: an undefined axis fails the second test too
       if (axis === undefined || axis !== m.slot.axis) continue;
       if (!a.g.tensor(m.slot.tensor).stored) return `its consumer ${u.node.op} '${u.node.name}' reads a computed or quantized weight`;
       if (m.images.some((img, k) => img.length !== 1 || img[0] !== k)) return `its consumer ${u.node.op} '${u.node.name}' does not read unit k at index k (a flattened spatial map)`;
@@ -49,6 +51,7 @@ export function spectralGroup(a: StructureAnalysis, p: StructureAnalysis['planne
   if (read.size > 1) return `its consumers read ${read.size} different activations (a residual stream); spectral pruning needs one`;
   const tensor = [...read][0]!;
   const member = [...gr.members.values()].find((m) => m.slot.tensor === tensor && !m.constant);
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,MethodExpression,ArrowFunction: a guard: the consumers' weights passed the same test on the axis that reads this activation, index for index
   if (!member || member.images.some((img, k) => img.length !== 1 || img[0] !== k)) return `the activation '${tensor}' does not carry unit k at index k`;
   return { planned: p, layer: gr.layers[0]!.stored, tensor, axis: member.slot.axis, units: gr.units, consumers };
 }
