@@ -180,3 +180,23 @@ test("a conv read channels-last through a Transpose: measured at the Transpose's
     ck.close();
   }
 });
+
+test('a conv read only by a ConvTranspose has no consumer spectral pruning can fold into; a name no node reads is refused by the dependency analysis', () => {
+  const file = build('transposed', [1, 2, 4, 4], [1, 3, 8, 8], [
+    { name: 'c1', opType: 'Conv', inputs: ['x', 'C1'], outputs: ['h1'] },
+    { name: 'r1', opType: 'Relu', inputs: ['h1'], outputs: ['r1'] },
+    { name: 'ct', opType: 'ConvTranspose', inputs: ['r1', 'CT'], outputs: ['y'], intLists: { strides: [2, 2], kernel_shape: [2, 2] } },
+  ], { C1: [6, 2, 1, 1], CT: [6, 3, 2, 2] });
+  const ck = openCheckpoint(file);
+  try {
+    const { targets, refused } = spectralTargets(analyseStructure(ck), ['C1', 'CT', 'nothing']);
+    assert.equal(targets.size, 0);
+    assert.deepEqual(Object.fromEntries(refused), {
+      C1: 'group 0: no weight reads its units',
+      CT: "group 1: it reaches the graph output 'y'",
+      nothing: 'the dependency analysis found no node reading it as a weight whose output units could go',
+    });
+  } finally {
+    ck.close();
+  }
+});
