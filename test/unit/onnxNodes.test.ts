@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Checkpoint } from '../../src/core/checkpoint.ts';
 import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
-import { pruneOnnxNodes } from '../../src/core/pruning/onnxNodes.ts';
+import { pruneOnnxNodes, sizeAfter } from '../../src/core/pruning/onnxNodes.ts';
+import type { GraphEdits } from '../../src/core/graph/pruneGroups.ts';
 import type { PruneLayerReport } from '../../src/core/pruning/types.ts';
 import { fixture } from '../helpers.ts';
 
@@ -116,3 +117,52 @@ test('a budget: the parameters kept are counted once per tensor, so the model wr
   }
 });
 
+
+test('report rows name the coupled layers (three, then a count) and approximate groups; group rows give the refusing node', () => {
+  const run = (file: string) => {
+    const c = openCheckpoint(file);
+    try {
+      const rows: PruneLayerReport[] = [];
+      const sel = c.weights.filter((w) => w.layer.kind === 'dense' || w.layer.kind === 'conv');
+      const r = pruneOnnxNodes(c, sel, { method: 'node', ratio: 0.5 }, rows);
+      return { reason: (name: string) => rows.find((l) => l.name === name)!.reason, groups: r.groups };
+    } finally {
+      c.close();
+    }
+  };
+  // ResNet: the stem's group holds the first block's residual add (its second conv); a projected block couples three.
+  const resnet = run(fixture('onnx', 'zoo', 'resnet_op13.onnx'));
+  assert.equal(resnet.reason('onnx::Conv_126'), '4 of 8 units kept (group 0, coupled with onnx::Conv_132)');
+  assert.equal(resnet.reason('onnx::Conv_129'), '4 of 8 units kept (group 1)');
+  assert.equal(resnet.reason('onnx::Conv_150'), '16 of 32 units kept (group 6, coupled with onnx::Conv_153, onnx::Conv_162)');
+  assert.equal(resnet.reason('fc.weight'), "own outputs kept: group 9: it reaches the graph output 'output'; its inputs shrink with the layers before it");
+  // ViT: the residual stream couples the patch embedding with every attention output and MLP output (7 layers), through LayerNorms.
+  const vit = run(fixture('onnx', 'zoo', 'vit_op13.onnx'));
+  const stream = 'encoder.layers.encoder_layer_0.self_attention.out_proj.weight, onnx::MatMul_514, encoder.layers.encoder_layer_1.self_attention.out_proj.weight and 3 more';
+  assert.equal(vit.reason('conv_proj.weight'), `16 of 32 units kept (group 0, coupled with ${stream}); approximate: normalisation statistics change`);
+  const g0 = vit.groups[0]!;
+  assert.deepEqual([g0.layers.length, g0.units, g0.removed, g0.approximate.length > 0, g0.refused], [7, 32, 16, true, undefined]);
+  assert.equal(vit.reason('onnx::MatMul_512'), '48 of 96 units kept (group 1)');
+  // Refusals that name a node: a tensor read inside an If branch, an LSTM.
+  assert.deepEqual(run(fixture('onnx', 'constants.onnx')).groups.filter((g) => g.refused).map((g) => g.refused), ["'h' is read inside a subgraph, whose nodes the dependency analysis does not follow (If node 'branch')"]);
+  assert.deepEqual(run(fixture('onnx', 'lstm.onnx')).groups.filter((g) => g.refused).map((g) => g.refused), ["LSTM is not covered by the dependency rules (LSTM node '/lstm/LSTM')", "it reaches the graph output 'output'"]);
+});
+
+test("a tensor's size after the edits: its replacement, else its per-use copies plus the original unless it is dropped", () => {
+  const t = (dims: number[]) => ({ dims, dataType: 1, values: new Float32Array(dims.reduce((a, b) => a * b, 1)) });
+  const e: GraphEdits = {
+    replace: new Map([['w', t([3, 4])]]),
+    add: new Map([['b__pruned_2_2', t([3])], ['b__pruned_5_1', t([2, 1])], ['c__pruned_1_1', t([4])], ['xb__pruned_1_1', t([7])], ['n__pruned_shape', t([2])]]),
+    rewire: new Map(),
+    attrs: new Map(),
+    changed: new Set(),
+    dropNodes: new Set(),
+    dropStored: new Set(['b']),
+  };
+  assert.equal(sizeAfter(e, 'w', 40), 12);
+  assert.equal(sizeAfter(e, 'b', 6), 3 + 2); // both uses copied: the original goes
+  assert.equal(sizeAfter(e, 'c', 6), 4 + 6); // one use copied, the original stays for the other
+  assert.equal(sizeAfter(e, 'x', 9), 9); // 'xb__pruned_…' is another tensor's copy
+  assert.equal(sizeAfter(e, 'n', 5), 5); // a shape operand named after node 'n' is no copy of tensor 'n'
+  assert.equal(sizeAfter({ ...e, add: new Map([['a.b__pruned_1_2', t([2])], ['axb__pruned_1_2', t([3])]]) }, 'a.b', 4), 2 + 4);
+});
