@@ -1,8 +1,8 @@
 /**
  * The prune panel's preview of node pruning on real graphs against the export: on four zoo
  * models (a ResNet, a MobileNetV2, a ViT with heads, tied weights), for a ratio, a global threshold, ε and a
- * budget, the preview's parameter count is the written model's, its dense size is to within 1%
- * (the protobuf overhead of copied tensors is estimated), every layer's and every cut tensor's
+ * budget, the preview's parameter count is the written model's, its dense size is to within 32
+ * bytes, or 1% where tensors are copied or held by Constant nodes (their protobuf overhead is estimated), every layer's and every cut tensor's
  * count is the export's (read back from the written file), and a layer the export keeps is shown
  * kept, with its reason.
  */
@@ -59,7 +59,15 @@ function storedPerSource(original: string, written: string): Map<string, number>
   }
 }
 
-for (const name of ['resnet_op13.onnx', 'mobilenet_v2_op17.onnx', 'vit_op13.onnx', 'tied_op13.onnx', 'resnet_constants_op13.onnx', 'qdq_cnn_op13.onnx']) {
+/**
+ * Models whose dense size the preview gives to within 32 bytes: no tensor is copied per use or
+ * held by a Constant node, whose protobuf overhead the preview estimates (the rest is exact but for
+ * varint widths of shrunken dims). The encoder's graph structure (shape arithmetic made constant)
+ * is most of its saving.
+ */
+const bytesExact = new Set(['resnet_op13.onnx', 'mobilenet_v2_op17.onnx', 'tied_op13.onnx', 'encoder_op13.onnx']);
+
+for (const name of ['resnet_op13.onnx', 'mobilenet_v2_op17.onnx', 'vit_op13.onnx', 'tied_op13.onnx', 'resnet_constants_op13.onnx', 'qdq_cnn_op13.onnx', 'encoder_op13.onnx']) {
   test(`node preview equals the export on ${name} (ratio, global, ε, budget)`, async () => {
     const file = fixture('onnx', 'zoo', name);
     const report = await analyzeModel(file, { workers: 0 });
@@ -74,7 +82,8 @@ for (const name of ['resnet_op13.onnx', 'mobilenet_v2_op17.onnx', 'vit_op13.onnx
       const real = await pruneModel(file, out, { method: 'node', ...c.options });
       const what = `${name} ${c.req.kind}${c.global ? ' global' : ''}`;
       assert.equal(preview.paramsAfter, real.paramsAfter, `${what}: params`);
-      assert.ok(Math.abs(preview.bytesAfter - real.bytes.after) <= 0.01 * real.bytes.after, `${what}: bytes ${preview.bytesAfter} vs ${real.bytes.after}`);
+      const slack = bytesExact.has(name) ? 32 : 0.01 * real.bytes.after;
+      assert.ok(Math.abs(preview.bytesAfter - real.bytes.after) <= slack, `${what}: bytes ${preview.bytesAfter} vs ${real.bytes.after}`);
       assert.ok(real.paramsAfter < real.paramsBefore, `${what}: the export removed something`);
       if (c.req.kind === 'ratio' && !c.global) {
         // Every tensor the preview sizes, as written.

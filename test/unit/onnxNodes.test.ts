@@ -166,3 +166,41 @@ test("a tensor's size after the edits: its replacement, else its per-use copies 
   assert.equal(sizeAfter(e, 'n', 5), 5); // a shape operand named after node 'n' is no copy of tensor 'n'
   assert.equal(sizeAfter({ ...e, add: new Map([['a.b__pruned_1_2', t([2])], ['axb__pruned_1_2', t([3])]]) }, 'a.b', 4), 2 + 4);
 });
+
+test('a layer of one unit: its group has one class, nothing to choose, and every row says so', async () => {
+  const { buildOnnxModel } = await import('../../src/core/formats/onnx/onnxBuilder.ts');
+  const { floatBytes, tempDir } = await import('../helpers.ts');
+  const { analyseStructure, layerRefusal } = await import('../../src/core/pruning/structured/pruneNodes.ts');
+  const tmp = tempDir();
+  const file = `${tmp.dir}/one.onnx`;
+  const w = (name: string, dims: number[]) => ({ name, dataType: 1, dims, raw: floatBytes(new Array(dims.reduce((a, b) => a * b, 1)).fill(0.25)) });
+  buildOnnxModel({
+    producer: 'test',
+    opset: 13,
+    graphName: 'g',
+    inputs: [{ name: 'x', elemType: 1, dims: [1, 4] }],
+    outputs: [{ name: 'y', elemType: 1, dims: [1, 3] }],
+    nodes: [
+      { name: 'g1', opType: 'Gemm', inputs: ['x', 'W1'], outputs: ['h'], ints: { transB: 1 } },
+      { name: 'r', opType: 'Relu', inputs: ['h'], outputs: ['r'] },
+      { name: 'g2', opType: 'Gemm', inputs: ['r', 'W2'], outputs: ['y'], ints: { transB: 1 } },
+    ],
+    initializers: [w('W1', [1, 4]), w('W2', [3, 1])],
+  }).writeToFile(file);
+  const c = openCheckpoint(file);
+  try {
+    const a = analyseStructure(c);
+    assert.equal(a.planned.length, 0);
+    assert.equal(layerRefusal(a, 'W1'), 'group 0: its units are all tied together');
+    const rows: PruneLayerReport[] = [];
+    const r = pruneOnnxNodes(c, c.weights, { method: 'node', ratio: 0.5 }, rows);
+    assert.deepEqual(r.groups.map((g) => [g.id, g.units, g.removed, g.refused]), [[0, 1, 0, 'its units are all tied together'], [1, 0, 0, "it reaches the graph output 'y'"]]);
+    assert.deepEqual(rows.map((x) => [x.name, x.paramsAfter, x.skipped, x.reason]), [
+      ['W1', 4, true, 'own outputs kept: group 0: its units are all tied together'],
+      ['W2', 3, true, "own outputs kept: group 1: it reaches the graph output 'y'"],
+    ]);
+  } finally {
+    c.close();
+    tmp.cleanup();
+  }
+});
