@@ -27,6 +27,8 @@ test('sizes count every file: bytes as stat reports them, gzip per file at level
   const gz = external.map((f) => zlib.gzipSync(fs.readFileSync(f), { level: 6 }).length);
   assert.equal(await gzipSize(external), gz[0]! + gz[1]!);
   assert.equal(await gzipSize([]), 0);
+  // A file that cannot be read fails the count (it used to crash the process: the read stream's error event had no handler).
+  await assert.rejects(gzipSize([external[0]!, path.join(tmp.dir, 'missing.bin')]), /ENOENT/);
   const d = await denseOutputBytes(external, tfjsFiles);
   assert.deepEqual(d, {
     before: bytes[0]! + bytes[1]!,
@@ -61,6 +63,7 @@ test('side files: a TF.js shard, ONNX external data only when asked for, none fo
   assert.deepEqual(sideFilesOf('onnx', out, { method: 'node', externalData: 'always' }), ['pruned.onnx.data']);
   assert.deepEqual(sideFilesOf('onnx', out, { method: 'node' }), []);
   assert.deepEqual(sideFilesOf('safetensors', path.join(tmp.dir, 'm.safetensors'), { method: 'magnitude' }), []);
+  assert.deepEqual(sideFilesOf('safetensors', path.join(tmp.dir, 'm.safetensors'), { method: 'magnitude', externalData: 'always' }), []);
 });
 
 test("a forced prune replaces the old output's side files; a file that is not a model has none", () => {
