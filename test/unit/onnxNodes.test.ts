@@ -125,7 +125,7 @@ test('report rows name the coupled layers (three, then a count) and approximate 
       const rows: PruneLayerReport[] = [];
       const sel = c.weights.filter((w) => w.layer.kind === 'dense' || w.layer.kind === 'conv');
       const r = pruneOnnxNodes(c, sel, { method: 'node', ratio: 0.5 }, rows);
-      return { reason: (name: string) => rows.find((l) => l.name === name)!.reason, groups: r.groups };
+      return { reason: (name: string) => rows.find((l) => l.name === name)!.reason, row: (name: string) => rows.find((l) => l.name === name)!, groups: r.groups };
     } finally {
       c.close();
     }
@@ -136,6 +136,8 @@ test('report rows name the coupled layers (three, then a count) and approximate 
   assert.equal(resnet.reason('onnx::Conv_129'), '4 of 8 units kept (group 1)');
   assert.equal(resnet.reason('onnx::Conv_150'), '16 of 32 units kept (group 6, coupled with onnx::Conv_153, onnx::Conv_162)');
   assert.equal(resnet.reason('fc.weight'), "own outputs kept: group 9: it reaches the graph output 'output'; its inputs shrink with the layers before it");
+  assert.equal(resnet.row('fc.weight').skipped, false); // its inputs shrink: it is rewritten
+  assert.ok(resnet.row('fc.weight').paramsAfter < resnet.row('fc.weight').paramsBefore);
   // ViT: the residual stream couples the patch embedding with every attention output and MLP output (7 layers), through LayerNorms.
   const vit = run(fixture('onnx', 'zoo', 'vit_op13.onnx'));
   const stream = 'encoder.layers.encoder_layer_0.self_attention.out_proj.weight, onnx::MatMul_514, encoder.layers.encoder_layer_1.self_attention.out_proj.weight and 3 more';
@@ -202,5 +204,28 @@ test('a layer of one unit: its group has one class, nothing to choose, and every
   } finally {
     c.close();
     tmp.cleanup();
+  }
+});
+
+test('a plan: its ratios per layer; a layer it skips or leaves out keeps its units', () => {
+  const run = (layers: Array<{ name: string; ratio: number; skip?: boolean }>) => {
+    const rows: PruneLayerReport[] = [];
+    pruneOnnxNodes(ck, dense, { method: 'node', plan: { version: 1, method: 'node', layers } }, rows);
+    return rows.map((l) => [l.name, l.ratio]);
+  };
+  assert.deepEqual(run([{ name: 'fc1.weight', ratio: 0.25 }, { name: 'fc2.weight', ratio: 0.5 }]), [['fc1.weight', 8 / 32], ['fc2.weight', 8 / 16], ['fc3.weight', 0]]);
+  assert.deepEqual(run([{ name: 'fc1.weight', ratio: 0.25 }]), [['fc1.weight', 8 / 32], ['fc2.weight', 0], ['fc3.weight', 0]]);
+  assert.deepEqual(run([{ name: 'fc1.weight', ratio: 0.25 }, { name: 'fc2.weight', ratio: 0.5, skip: true }]), [['fc1.weight', 8 / 32], ['fc2.weight', 0], ['fc3.weight', 0]]);
+});
+
+test("selecting one layer of a coupled group cuts the whole group, the other layer's outputs with it", () => {
+  const c = openCheckpoint(fixture('onnx', 'zoo', 'resnet_op13.onnx'));
+  try {
+    const rows: PruneLayerReport[] = [];
+    const r = pruneOnnxNodes(c, c.weights.filter((w) => w.name === 'onnx::Conv_126'), { method: 'node', ratio: 0.5 }, rows);
+    assert.deepEqual(rows.map((l) => [l.name, l.ratio, l.reason]), [['onnx::Conv_126', 0.5, '4 of 8 units kept (group 0, coupled with onnx::Conv_132)']]);
+    assert.deepEqual(r.groups.filter((g) => g.removed > 0).map((g) => [g.id, g.layers, g.removed]), [[0, ['onnx::Conv_126', 'onnx::Conv_132'], 4]]);
+  } finally {
+    c.close();
   }
 });

@@ -47,6 +47,7 @@ export function pruneOnnxNodes(ck: Checkpoint, selected: readonly WeightTensor[]
   const eligible = a.planned.filter((g) => g.layers.some((l) => wanted.has(l)));
   const { choices, problem } = planGroups(eligible, targetOf(ck, o, a, eligible));
   if (problem) throw new UsageError(problem);
+  // Stryker disable next-line MethodExpression,ConditionalExpression,EqualityOperator: a shortcut: a cut of no units edits nothing
   const cuts = choices.filter((c) => c.remove.length > 0).map((c) => ({ group: a.planned.find((p) => p.id === c.group.id)!.group, remove: c.remove }));
   const out = nodeEdits(a, cuts);
   const refusedLate = new Map(out.refused.map((r) => [r.group.id, r.reason]));
@@ -99,6 +100,7 @@ function layerRows(a: StructureAnalysis, selected: readonly WeightTensor[], chos
     const refusal = layerRefusal(a, w.name) ?? (gr && late.has(gr.id) ? `group ${gr.id}: ${late.get(gr.id)}` : undefined);
     const c = gr ? chosen.get(gr.id) : undefined;
     const inputsCut = after < w.size ? '; its inputs shrink with the layers before it' : '';
+    // Stryker disable next-line LogicalOperator,ConditionalExpression: a refused layer's group is never chosen, so !c alone decides
     if (refusal || !gr || !c) {
       layers.push({ name: w.name, method: 'node', ratio: 0, paramsBefore: w.size, paramsAfter: after, relErr: null, skipped: after === w.size, reason: `own outputs kept: ${refusal ?? 'not selected'}${inputsCut}` });
       continue;
@@ -107,6 +109,7 @@ function layerRows(a: StructureAnalysis, selected: readonly WeightTensor[], chos
     const rootMember = gr.members.get(`${layer.root.axis}@${layer.root.tensor}`);
     const units = a.shapes.shape.get(layer.root.tensor)![layer.root.axis]!;
     const removedUnits = new Set<number>();
+    // Stryker disable next-line OptionalChaining,ArrayDeclaration: a layer's root is always a member of its group
     for (const cls of c.remove) for (const u of gr.classes[cls]!) for (const j of rootMember?.images[u] ?? []) removedUnits.add(j);
     const coupled = [...new Set(gr.layers.map((l) => l.stored))].filter((n) => n !== w.name);
     const curve = groupCurve(a.planned.find((p) => p.id === gr.id)!.scores);
