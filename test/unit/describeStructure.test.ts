@@ -140,8 +140,8 @@ test('shared, deduplicated and computed constants: copied per use, counted throu
     assert.deepEqual(g.cuts, [
       { tensor: 0, axis: 0, perClass: 1 },
       { tensor: 1, axis: 0, use: '0:2', perClass: 1 },
-      { tensor: 2, axis: 0, use: '3:1', perClass: 1 },
-      { tensor: 2, axis: 0, use: '4:1', perClass: 1 },
+      { tensor: 2, axis: 0, use: '3:1', reads: 'bId', perClass: 1 },
+      { tensor: 2, axis: 0, use: '4:1', reads: 'bId', perClass: 1 },
       { tensor: 3, axis: 0, perClass: 1 },
     ]);
     // A unit: 4 weights of W1, c's copy, one of each bsrc copy, 3 of W2.

@@ -116,10 +116,11 @@ test('a budget counts what a plan keeps tensor by tensor, as sized above, and pa
 
 test('bytes: a sliced tensor drops its cut values and its wrapper; each copy adds its initializer record', () => {
   // The byte model of sizeChoices: a copy is a new initializer `<name>__pruned_<node>_<input>`
-  // (the name plus 14 characters, 8 bytes of field tags and lengths, 2 per dimension) read by a
-  // node input of the same length; an original that no use reads any more drops its own record
-  // (name, 8, 2 per dimension) and its wrapper. previewStructured.test.ts checks the sum against
-  // real exports.
+  // (the name plus 9 + the length of 'node:input', or 14 where every use is cut alike; 8 bytes of
+  // field tags and lengths, 2 per dimension) read by a node input of the same length; a use that
+  // reads an Identity of the tensor names its copy after that; an original that no use reads any
+  // more drops its own record (name, 8, 2 per dimension) and its wrapper.
+  // previewStructured.test.ts checks the sum against real exports.
   const g: StructureGroup = {
     id: 0,
     layers: [{ name: 'Wa', units: 4, perClass: 1 }],
@@ -131,6 +132,7 @@ test('bytes: a sliced tensor drops its cut values and its wrapper; each copy add
       { tensor: 0, axis: 0, perClass: 1 }, // Wa 4×3, sliced in place
       { tensor: 1, axis: 0, perClass: 1 }, // sh 4×1, read by two nodes, cut for both ('*')
       { tensor: 2, axis: 0, use: 'n5:0', perClass: 1 }, // kept 4×1, its one use cut
+      { tensor: 3, axis: 0, use: 'n6:1', reads: 'dedup.alias', perClass: 1 }, // dd 4, one of its two uses, through an Identity
     ],
   };
   const s: StructureReport = {
@@ -140,6 +142,7 @@ test('bytes: a sliced tensor drops its cut values and its wrapper; each copy add
       tensor('Wa', [4, 3], { wrapper: 9 }),
       tensor('sh', [4, 1], { write: 'copy', uses: 2, wrapper: 5 }),
       tensor('kept', [4, 1], { write: 'copy', wrapper: 3 }),
+      tensor('dd', [4], { write: 'copy', uses: 2 }),
     ],
     groups: [g],
     refusals: {},
@@ -147,13 +150,15 @@ test('bytes: a sliced tensor drops its cut values and its wrapper; each copy add
   };
   const p = previewNodeGroups(s, () => true, { kind: 'ratio', ratio: 0.5 });
   assert.deepEqual(p.choices[0]!.remove, [1, 3]);
-  assert.deepEqual(Object.fromEntries(p.sizeAfter), { Wa: 6, sh: 4, kept: 2 });
-  assert.equal(p.paramsRemoved, 6 + 0 + 2);
+  assert.deepEqual(Object.fromEntries(p.sizeAfter), { Wa: 6, sh: 4, kept: 2, dd: 2 + 4 });
+  assert.equal(p.paramsRemoved, 6 + 0 + 2 - 2);
   const wa = (12 - 6) * 4 + 9;
   // Two copies of 2 (one per use) replace the original of 4: no values saved, two records added.
   const sh = -2 * ('sh'.length + 14 + 8 + 2 * 2 + 14) + ('sh'.length + 8 + 2 * 2) + 5;
-  const kept = (4 - 2) * 4 - ('kept'.length + 14 + 8 + 2 * 2 + 14) + ('kept'.length + 8 + 2 * 2) + 3;
-  assert.equal(p.bytesRemoved, wa + sh + kept + 50);
+  const kept = (4 - 2) * 4 - ('kept'.length + 13 + 8 + 2 * 2 + 13) + ('kept'.length + 8 + 2 * 2) + 3;
+  // dd's copy is named after the alias its use reads; the original stays for the other use.
+  const dd = -2 * 4 - ('dedup.alias'.length + 13 + 8 + 2 + 13);
+  assert.equal(p.bytesRemoved, wa + sh + kept + dd + 50);
   // A group with no cuts (a summary from an older report) cuts nothing.
   const bare = previewNodeGroups({ ...s, groups: [{ ...g, cuts: undefined }] }, () => true, { kind: 'ratio', ratio: 0.5 });
   assert.equal(bare.sizeAfter.size, 0);

@@ -10,9 +10,10 @@ import type { StructureReport } from './structure.ts';
 /**
  * 1.1.0: layers carry a weight `histogram`. 1.2.0: optional `calibration` and layers'
  * `activationSpectrum` (analyze --data). 1.3.0: ONNX reports carry `structure` (the dependency
- * groups, their scores and cuts); `model.size` counts every file of the model.
+ * groups, their scores and cuts); `model.size` counts every file of the model. 1.4.0: a structure
+ * cut of a tensor read through an Identity names what its use `reads`.
  */
-export const SCHEMA_VERSION = '1.3.0';
+export const SCHEMA_VERSION = '1.4.0';
 
 export interface AnalysisReport {
   schemaVersion: string;

@@ -129,7 +129,7 @@ export const REPORT_SCHEMA = {
               refused: { type: 'string' },
               scores: { type: 'object', required: ['raw', 'normalized', 'energy', 'totalEnergy'], properties: { raw: numArray, normalized: numArray, energy: numArray, totalEnergy: num } },
               paramsPerClass: numArray,
-              cuts: { type: 'array', items: { type: 'object', required: ['tensor', 'axis', 'perClass'], properties: { tensor: { type: 'integer', minimum: 0 }, axis: { type: 'integer', minimum: 0 }, use: { type: 'string' }, perClass: perClass } } },
+              cuts: { type: 'array', items: { type: 'object', required: ['tensor', 'axis', 'perClass'], properties: { tensor: { type: 'integer', minimum: 0 }, axis: { type: 'integer', minimum: 0 }, use: { type: 'string' }, reads: { type: 'string' }, perClass: perClass } } },
               spectralRefused: { type: 'string' },
             },
           },

@@ -1,5 +1,5 @@
 /**
- * The dependency-group summary an analysis report carries for ONNX models (schema 1.3.0): enough
+ * The dependency-group summary an analysis report carries for ONNX models (schema 1.3.0; `reads` since 1.4.0): enough
  * for the prune preview to run the same group planner as the export and to size its result tensor
  * by tensor, without the weights. Written by describeStructure, read by previewGroups.
  */
@@ -36,6 +36,8 @@ export interface StructureCut {
   axis: number;
   /** For 'copy' tensors: which use ('node:input'). */
   use?: string;
+  /** The name that use reads when it is not the tensor's own (an Identity of it): its copy is named after it. */
+  reads?: string;
   /** Indices of the axis removed with each class. */
   perClass: PerClass;
 }

@@ -19,10 +19,10 @@ export function describeStructure(ck: Checkpoint, a: StructureAnalysis): Structu
   const groupsReading = groupsPerTensor(a);
   const planned = new Map(a.planned.map((p) => [p.id, p]));
   // Cuts by tensor name first: whether a tensor is sliced in place depends on all of them.
-  const raw = new Map<number, Array<{ tensor: string; axis: number; use?: string; perClass: PerClass }>>();
+  const raw = new Map<number, Array<{ tensor: string; axis: number; use?: string; reads?: string; perClass: PerClass }>>();
   const viaIdentity = new Set<string>();
   for (const p of a.planned) {
-    const list: Array<{ tensor: string; axis: number; use?: string; perClass: PerClass }> = [];
+    const list: Array<{ tensor: string; axis: number; use?: string; reads?: string; perClass: PerClass }> = [];
     for (const m of p.group.members.values()) {
       if (m.pseudo || !m.constant) continue;
       const t = a.g.tensor(m.slot.tensor);
@@ -36,7 +36,10 @@ export function describeStructure(ck: Checkpoint, a: StructureAnalysis): Structu
         // Read through Identity (torch's deduplicated weights): a copy per use, the source dropped once every use has one.
         viaIdentity.add(source);
         const uses = m.use ? [m.use] : a.dg.matrixUses(m.slot.tensor);
-        for (const u of uses) list.push({ tensor: source, axis: m.slot.axis, use: `${u.node.index}:${u.index}`, perClass: compact(perClass) });
+        for (const u of uses) {
+          const reads = u.node.inputs[u.index]!;
+          list.push({ tensor: source, axis: m.slot.axis, use: `${u.node.index}:${u.index}`, ...(reads !== source ? { reads } : {}), perClass: compact(perClass) });
+        }
       } else list.push({ tensor: m.slot.tensor, axis: m.slot.axis, ...(m.use ? { use: `${m.use.node.index}:${m.use.index}` } : {}), perClass: compact(perClass) });
     }
     raw.set(p.id, list);
@@ -74,7 +77,7 @@ export function describeStructure(ck: Checkpoint, a: StructureAnalysis): Structu
     };
     const p = planned.get(gr.id);
     if (!p) return { ...base, refused: (layerRefusal(a, gr.layers[0]!.stored) ?? 'not prunable').replace(/^group \d+: /, '') };
-    const cuts: StructureCut[] = raw.get(gr.id)!.map((c) => ({ tensor: entry(c.tensor), axis: c.axis, ...(c.use ? { use: c.use } : {}), perClass: c.perClass }));
+    const cuts: StructureCut[] = raw.get(gr.id)!.map((c) => ({ tensor: entry(c.tensor), axis: c.axis, ...(c.use ? { use: c.use } : {}), ...(c.reads ? { reads: c.reads } : {}), perClass: c.perClass }));
     const sg = spectralGroup(a, p);
     return {
       ...base,

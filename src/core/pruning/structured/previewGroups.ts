@@ -64,6 +64,8 @@ export function budgetTarget(s: StructureReport, groups: readonly StructureGroup
 export function sizeChoices(s: StructureReport, choices: GroupChoicePreview[]): StructurePreview {
   // Per tensor: use ('*' for in-place) → axis → removed count.
   const removed = new Map<number, Map<string, Map<number, number>>>();
+  // Per tensor: use → the name it reads, when that is an Identity of the tensor (its copy is named after it).
+  const reads = new Map<number, Map<string, string>>();
   for (const c of choices) {
     // Stryker disable next-line ConditionalExpression: a shortcut: an empty removal cuts nothing below either
     if (c.remove.length === 0) continue;
@@ -77,6 +79,7 @@ export function sizeChoices(s: StructureReport, choices: GroupChoicePreview[]): 
       axes.set(cut.axis, Math.max(axes.get(cut.axis) ?? 0, n));
       uses.set(key, axes);
       removed.set(cut.tensor, uses);
+      if (cut.reads) reads.set(cut.tensor, (reads.get(cut.tensor) ?? new Map<string, string>()).set(key, cut.reads));
     }
   }
   let paramsRemoved = 0;
@@ -97,9 +100,12 @@ export function sizeChoices(s: StructureReport, choices: GroupChoicePreview[]): 
       const count = uses.has('*') ? t.uses : uses.size;
       originalGoes = count >= t.uses;
       after = copies + (originalGoes ? 0 : before);
-      // Each copy is a new initializer named `<name>__pruned_<node>_<input>`, and its node reads that name.
-      const suffix = 14;
-      bytesRemoved -= count * (t.name.length + suffix + 8 + 2 * t.dims.length + suffix) - (originalGoes && !t.computed ? t.name.length + 8 + 2 * t.dims.length : 0);
+      // Each copy is a new initializer named `<read name>__pruned_<node>_<input>` (for a use 'node:input',
+      // a suffix of 9 + its length; 14 where every use is cut alike), and its node reads that name.
+      const named = reads.get(i);
+      const records = uses.has('*') ? new Array<[string, number]>(t.uses).fill([t.name, 14]) : [...uses.keys()].map((use): [string, number] => [named?.get(use) ?? t.name, 9 + use.length]);
+      for (const [name, suffix] of records) bytesRemoved -= name.length + suffix + 8 + 2 * t.dims.length + suffix;
+      if (originalGoes && !t.computed) bytesRemoved += t.name.length + 8 + 2 * t.dims.length;
     }
     sizeAfter.set(t.name, after);
     bytesRemoved += (before - after) * t.bytes + (originalGoes ? t.wrapper ?? 0 : 0);
