@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Checkpoint, LayerKind } from '../src/core/checkpoint.ts';
 import { readNpy } from '../src/core/formats/npy.ts';
+import { buildOnnxModel, type NodeSpec } from '../src/core/formats/onnx/onnxBuilder.ts';
 import { chromium, type Frame, type Page } from 'playwright-core';
 
 export const ROOT = path.resolve(__dirname, '..');
@@ -159,6 +160,17 @@ export async function onnxPythonCheck(t: TestContext, name: string, script: stri
 export function floatBytes(values: ArrayLike<number>): { length: number; produce(emit: (c: Uint8Array) => void): void } {
   const bytes = new Uint8Array(Float32Array.from(values).buffer);
   return { length: bytes.length, produce: (emit) => emit(bytes) };
+}
+
+/**
+ * Writes a small float ONNX graph (opset 13) for a structure test and returns its path. Weight
+ * values are sin(i + name length): distinct, so scores that depend on them are not tied.
+ */
+export function writeTestGraph(file: string, g: { inputs: Array<{ name: string; dims: number[] }>; outputs: Array<{ name: string; dims: number[] }>; nodes: NodeSpec[]; weights: Record<string, number[]> }): string {
+  const initializers = Object.entries(g.weights).map(([name, dims]) => ({ name, dataType: 1, dims, raw: floatBytes(Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i + name.length))) }));
+  const float = (v: { name: string; dims: number[] }) => ({ ...v, elemType: 1 });
+  buildOnnxModel({ producer: 'test', opset: 13, graphName: path.basename(file, '.onnx'), inputs: g.inputs.map(float), outputs: g.outputs.map(float), nodes: g.nodes, initializers }).writeToFile(file);
+  return file;
 }
 
 /** Writes a C-order .npy (format 1.0) with the given dtype descriptor, e.g. '<f4' or '<i4'. */

@@ -6,13 +6,14 @@
  * are every constant slice it owns; every stored tensor is sliced in place (one group reads it).
  */
 import assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import type { Checkpoint } from '../../src/core/checkpoint.ts';
 import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
 import { analyseStructure } from '../../src/core/pruning/structured/pruneNodes.ts';
 import { describeStructure } from '../../src/core/pruning/structured/describeStructure.ts';
 import type { StructureGroup } from '../../src/core/report/structure.ts';
-import { fixture } from '../helpers.ts';
+import { fixture, tempDir, writeTestGraph } from '../helpers.ts';
 
 /** Squared norm of index `c` of `axis` of a stored tensor, by explicit index arithmetic. */
 function sliceEnergy(ck: Checkpoint, name: string, axis: number, c: number): number {
@@ -95,23 +96,15 @@ test("conv → BN → conv: the BatchNorm's scale is scored with the filters; it
   ck.close();
 });
 
-test('shared, deduplicated and computed constants: copied per use, counted through Identity, and the original kept while an uncut use reads it', async () => {
+test('shared, deduplicated and computed constants: copied per use, counted through Identity, and the original kept while an uncut use reads it', () => {
   // x → Gemm(W1, c) → Relu → Add(bId) → Add(bId) → Gemm(Transpose(W2s)) → y, and z = x2 + c.
   // c: the bias of gemm1 and also read by addz, which no group cuts: a copy for gemm1, the original stays.
   // bId = Identity(bsrc), read by both Adds: two per-use copies of bsrc (torch's deduplicated weights).
   // W2 = Transpose(W2s): a computed float constant, cut in its copy and counted as parameters.
-  const { buildOnnxModel } = await import('../../src/core/formats/onnx/onnxBuilder.ts');
-  const { floatBytes, tempDir } = await import('../helpers.ts');
-  const path = await import('node:path');
   const tmp = tempDir();
-  const w = (name: string, dims: number[]) => ({ name, dataType: 1, dims, raw: floatBytes(Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i + name.length))) });
-  const file = path.join(tmp.dir, 'shared.onnx');
-  buildOnnxModel({
-    producer: 'test',
-    opset: 13,
-    graphName: 'g',
-    inputs: [{ name: 'x', elemType: 1, dims: [1, 4] }, { name: 'x2', elemType: 1, dims: [1, 6] }],
-    outputs: [{ name: 'y', elemType: 1, dims: [1, 3] }, { name: 'z', elemType: 1, dims: [1, 6] }],
+  const file = writeTestGraph(path.join(tmp.dir, 'shared.onnx'), {
+    inputs: [{ name: 'x', dims: [1, 4] }, { name: 'x2', dims: [1, 6] }],
+    outputs: [{ name: 'y', dims: [1, 3] }, { name: 'z', dims: [1, 6] }],
     nodes: [
       { name: 'gemm1', opType: 'Gemm', inputs: ['x', 'W1', 'c'], outputs: ['h'], ints: { transB: 1 } },
       { name: 'relu', opType: 'Relu', inputs: ['h'], outputs: ['r'] },
@@ -122,8 +115,8 @@ test('shared, deduplicated and computed constants: copied per use, counted throu
       { name: 'gemm2', opType: 'Gemm', inputs: ['h3', 'W2'], outputs: ['y'] },
       { name: 'addz', opType: 'Add', inputs: ['x2', 'c'], outputs: ['z'] },
     ],
-    initializers: [w('W1', [6, 4]), w('c', [6]), w('bsrc', [6]), w('W2s', [3, 6])],
-  }).writeToFile(file);
+    weights: { W1: [6, 4], c: [6], bsrc: [6], W2s: [3, 6] },
+  });
   const ck = openCheckpoint(file);
   try {
     const s = describeStructure(ck, analyseStructure(ck));

@@ -6,13 +6,15 @@
  * columns are written in their order.
  */
 import assert from 'node:assert/strict';
+import * as path from 'node:path';
 import { test } from 'node:test';
 import type { Checkpoint } from '../../src/core/checkpoint.ts';
 import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
 import { pruneOnnxNodes, sizeAfter } from '../../src/core/pruning/onnxNodes.ts';
 import type { GraphEdits } from '../../src/core/graph/pruneGroups.ts';
 import type { PruneLayerReport } from '../../src/core/pruning/types.ts';
-import { fixture } from '../helpers.ts';
+import { analyseStructure, layerRefusal } from '../../src/core/pruning/structured/pruneNodes.ts';
+import { fixture, tempDir, writeTestGraph } from '../helpers.ts';
 
 const ck = openCheckpoint(fixture('onnx', 'mlp.onnx'));
 const values = (name: string) => Array.from(ck.weights.find((w) => w.name === name)!.read());
@@ -169,26 +171,18 @@ test("a tensor's size after the edits: its replacement, else its per-use copies 
   assert.equal(sizeAfter({ ...e, add: new Map([['a.b__pruned_1_2', t([2])], ['axb__pruned_1_2', t([3])]]) }, 'a.b', 4), 2 + 4);
 });
 
-test('a layer of one unit: its group has one class, nothing to choose, and every row says so', async () => {
-  const { buildOnnxModel } = await import('../../src/core/formats/onnx/onnxBuilder.ts');
-  const { floatBytes, tempDir } = await import('../helpers.ts');
-  const { analyseStructure, layerRefusal } = await import('../../src/core/pruning/structured/pruneNodes.ts');
+test('a layer of one unit: its group has one class, nothing to choose, and every row says so', () => {
   const tmp = tempDir();
-  const file = `${tmp.dir}/one.onnx`;
-  const w = (name: string, dims: number[]) => ({ name, dataType: 1, dims, raw: floatBytes(new Array(dims.reduce((a, b) => a * b, 1)).fill(0.25)) });
-  buildOnnxModel({
-    producer: 'test',
-    opset: 13,
-    graphName: 'g',
-    inputs: [{ name: 'x', elemType: 1, dims: [1, 4] }],
-    outputs: [{ name: 'y', elemType: 1, dims: [1, 3] }],
+  const file = writeTestGraph(path.join(tmp.dir, 'one.onnx'), {
+    inputs: [{ name: 'x', dims: [1, 4] }],
+    outputs: [{ name: 'y', dims: [1, 3] }],
     nodes: [
       { name: 'g1', opType: 'Gemm', inputs: ['x', 'W1'], outputs: ['h'], ints: { transB: 1 } },
       { name: 'r', opType: 'Relu', inputs: ['h'], outputs: ['r'] },
       { name: 'g2', opType: 'Gemm', inputs: ['r', 'W2'], outputs: ['y'], ints: { transB: 1 } },
     ],
-    initializers: [w('W1', [1, 4]), w('W2', [3, 1])],
-  }).writeToFile(file);
+    weights: { W1: [1, 4], W2: [3, 1] },
+  });
   const c = openCheckpoint(file);
   try {
     const a = analyseStructure(c);

@@ -7,25 +7,20 @@
  * only.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import * as path from 'node:path';
-import { after } from 'node:test';
+import { after, test } from 'node:test';
 import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
-import { buildOnnxModel, type NodeSpec } from '../../src/core/formats/onnx/onnxBuilder.ts';
+import type { NodeSpec } from '../../src/core/formats/onnx/onnxBuilder.ts';
 import { analyseStructure, layerRefusal } from '../../src/core/pruning/structured/pruneNodes.ts';
 import { spectralGroup, spectralTargets } from '../../src/core/pruning/structured/spectralGroups.ts';
-import { fixture, floatBytes, tempDir } from '../helpers.ts';
+import { fixture, tempDir, writeTestGraph } from '../helpers.ts';
 
 const tmp = tempDir();
 after(tmp.cleanup);
 
-/** A graph written here: float input x and output y, and the given weights (any values: only shapes matter). */
-function build(name: string, x: number[], y: number[], nodes: NodeSpec[], weights: Record<string, number[]>): string {
-  const file = path.join(tmp.dir, `${name}.onnx`);
-  const initializers = Object.entries(weights).map(([n, dims]) => ({ name: n, dataType: 1, dims, raw: floatBytes(new Array(dims.reduce((a, b) => a * b, 1)).fill(0.25)) }));
-  buildOnnxModel({ producer: 'test', opset: 13, graphName: name, inputs: [{ name: 'x', elemType: 1, dims: x }], outputs: [{ name: 'y', elemType: 1, dims: y }], nodes, initializers }).writeToFile(file);
-  return file;
-}
+/** A graph written here: float input x and output y, and the given weights. */
+const build = (name: string, x: number[], y: number[], nodes: NodeSpec[], weights: Record<string, number[]>) =>
+  writeTestGraph(path.join(tmp.dir, `${name}.onnx`), { inputs: [{ name: 'x', dims: x }], outputs: [{ name: 'y', dims: y }], nodes, weights });
 
 type Expected = Record<string, { tensor: string; units: number } | string>;
 
