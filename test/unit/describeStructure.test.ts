@@ -53,7 +53,13 @@ const slice = (name: string, dims: number[]) => ({ name, dims, bytes: 4, counted
 
 test('an MLP: two groups of hidden units, each cut from its layer, its bias and the next layer; the output layer refused', () => {
   const ck = openCheckpoint(fixture('onnx', 'mlp.onnx'));
-  const s = describeStructure(ck, analyseStructure(ck));
+  const t0 = performance.now();
+  const a = analyseStructure(ck);
+  const wall = performance.now() - t0;
+  const s = describeStructure(ck, a);
+  // The analysis times itself: its milliseconds are within the wall time around the call.
+  assert.ok(a.ms >= 0 && a.ms <= wall, `${a.ms} ms of ${wall}`);
+  assert.equal(s.ms, Math.round(a.ms));
   assert.deepEqual(s.inputsChosen, []);
   assert.deepEqual(s.tensors, [slice('fc1.weight', [32, 20]), slice('fc1.bias', [32]), slice('fc2.weight', [16, 32]), slice('fc2.bias', [16]), slice('fc3.weight', [10, 16])]);
   assert.deepEqual(s.refusals, { 'fc3.weight': "group 2: it reaches the graph output 'output'" });
