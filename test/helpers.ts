@@ -164,11 +164,19 @@ export function floatBytes(values: ArrayLike<number>): { length: number; produce
 
 /**
  * Writes a small float ONNX graph (opset 13) for a structure test and returns its path. Weight
- * values are sin(i + name length): distinct, so scores that depend on them are not tied.
+ * values are sin(i + name length): distinct, so scores that depend on them are not tied; `ints`
+ * are 1-D int64 constants (indices, shapes).
  */
-export function writeTestGraph(file: string, g: { inputs: Array<{ name: string; dims: number[] }>; outputs: Array<{ name: string; dims: number[] }>; nodes: NodeSpec[]; weights: Record<string, number[]> }): string {
-  const initializers = Object.entries(g.weights).map(([name, dims]) => ({ name, dataType: 1, dims, raw: floatBytes(Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i + name.length))) }));
-  const float = (v: { name: string; dims: number[] }) => ({ ...v, elemType: 1 });
+type TestValue = { name: string; dims: Array<number | string> };
+export function writeTestGraph(file: string, g: { inputs: TestValue[]; outputs: TestValue[]; nodes: NodeSpec[]; weights: Record<string, number[]>; ints?: Record<string, number[]> }): string {
+  const initializers = [
+    ...Object.entries(g.weights).map(([name, dims]) => ({ name, dataType: 1, dims, raw: floatBytes(Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.sin(i + name.length))) })),
+    ...Object.entries(g.ints ?? {}).map(([name, v]) => {
+      const bytes = new Uint8Array(BigInt64Array.from(v.map(BigInt)).buffer);
+      return { name, dataType: 7, dims: [v.length], raw: { length: bytes.length, produce: (emit: (c: Uint8Array) => void) => emit(bytes) } };
+    }),
+  ];
+  const float = (v: TestValue) => ({ ...v, elemType: 1 });
   buildOnnxModel({ producer: 'test', opset: 13, graphName: path.basename(file, '.onnx'), inputs: g.inputs.map(float), outputs: g.outputs.map(float), nodes: g.nodes, initializers }).writeToFile(file);
   return file;
 }

@@ -13,6 +13,7 @@ import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
 import { pruneOnnxNodes, sizeAfter } from '../../src/core/pruning/onnxNodes.ts';
 import type { GraphEdits } from '../../src/core/graph/pruneGroups.ts';
 import type { PruneLayerReport } from '../../src/core/pruning/types.ts';
+import { describeStructure } from '../../src/core/pruning/structured/describeStructure.ts';
 import { analyseStructure, layerRefusal } from '../../src/core/pruning/structured/pruneNodes.ts';
 import { fixture, tempDir, writeTestGraph } from '../helpers.ts';
 
@@ -221,5 +222,44 @@ test("selecting one layer of a coupled group cuts the whole group, the other lay
     assert.deepEqual(r.groups.filter((g) => g.removed > 0).map((g) => [g.id, g.layers, g.removed]), [[0, ['onnx::Conv_126', 'onnx::Conv_132'], 4]]);
   } finally {
     c.close();
+  }
+});
+
+test("a group the rules accept but whose edits cannot apply (a Reshape target two dynamic dims follow) is refused late, with the Reshape's reason everywhere", () => {
+  // x [B, T, 4] → MatMul(W1) → Relu → Reshape to [T, B, 6], the target computed from Shape → Gather → Concat → MatMul(W2).
+  const tmp = tempDir();
+  const file = writeTestGraph(path.join(tmp.dir, 'late.onnx'), {
+    inputs: [{ name: 'x', dims: ['B', 'T', 4] }],
+    outputs: [{ name: 'y', dims: ['T', 'B', 3] }],
+    nodes: [
+      { name: 'm1', opType: 'MatMul', inputs: ['x', 'W1'], outputs: ['h'] },
+      { name: 'relu', opType: 'Relu', inputs: ['h'], outputs: ['r'] },
+      { name: 'shape', opType: 'Shape', inputs: ['r'], outputs: ['s'] },
+      { name: 'g1', opType: 'Gather', inputs: ['s', 'i1'], outputs: ['a'] },
+      { name: 'g0', opType: 'Gather', inputs: ['s', 'i0'], outputs: ['b'] },
+      { name: 'cat', opType: 'Concat', inputs: ['a', 'b', 'c6'], outputs: ['tgt'], ints: { axis: 0 } },
+      { name: 'reshape', opType: 'Reshape', inputs: ['r', 'tgt'], outputs: ['rs'] },
+      { name: 'm2', opType: 'MatMul', inputs: ['rs', 'W2'], outputs: ['y'] },
+    ],
+    weights: { W1: [4, 6], W2: [6, 3] },
+    ints: { i1: [1], i0: [0], c6: [6] },
+  });
+  const why = "the shape arithmetic of Reshape 'reshape' cannot follow the pruned sizes: dims 1 and more follow the inputs' sizes in ways one constant cannot say";
+  const c = openCheckpoint(file);
+  try {
+    const a = analyseStructure(c);
+    assert.deepEqual([...a.late], [[0, why]]);
+    assert.equal(a.planned.length, 0);
+    assert.equal(layerRefusal(a, 'W1'), `group 0: ${why}`);
+    const s = describeStructure(c, a);
+    assert.deepEqual(s.groups.map((g) => g.refused), [why, "it reaches the graph output 'y'"]);
+    assert.deepEqual(s.refusals, { W1: `group 0: ${why}`, W2: "group 1: it reaches the graph output 'y'" });
+    const rows: PruneLayerReport[] = [];
+    const r = pruneOnnxNodes(c, c.weights, { method: 'node', ratio: 0.5 }, rows);
+    assert.deepEqual(r.groups.map((g) => [g.id, g.units, g.removed, g.refused]), [[0, 6, 0, why], [1, 0, 0, "it reaches the graph output 'y'"]]);
+    assert.deepEqual(rows.map((x) => x.reason), [`own outputs kept: group 0: ${why}`, "own outputs kept: group 1: it reaches the graph output 'y'"]);
+  } finally {
+    c.close();
+    tmp.cleanup();
   }
 });
