@@ -10,8 +10,10 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import type { Checkpoint } from '../../src/core/checkpoint.ts';
 import { openCheckpoint } from '../../src/core/formats/openCheckpoint.ts';
-import { analyseStructure } from '../../src/core/pruning/structured/pruneNodes.ts';
+import { analyseStructure, nodeEdits } from '../../src/core/pruning/structured/pruneNodes.ts';
 import { describeStructure } from '../../src/core/pruning/structured/describeStructure.ts';
+import { pruneOnnxNodes } from '../../src/core/pruning/onnxNodes.ts';
+import type { PruneLayerReport } from '../../src/core/pruning/types.ts';
 import type { StructureGroup } from '../../src/core/report/structure.ts';
 import { fixture, tempDir, writeTestGraph } from '../helpers.ts';
 
@@ -180,5 +182,63 @@ test('each tensor carries its stored element size, whether it is a parameter, an
     } finally {
       ck.close();
     }
+  }
+});
+
+test('graph bytes saved: the shape arithmetic a constant Reshape target replaces, byte for byte as protobuf encodes it', () => {
+  // x [B, 4] → MatMul(W1) → Relu → Reshape to [B, 2, 3] → Reshape to [B, 6] → MatMul(W2); both
+  // targets are computed (Shape → Gather(i0) → Concat with c23 / c6), so a cut (one head of 3
+  // units) makes them constants `rs1__pruned_shape` [3] and `rs2__pruned_shape` [2].
+  const tmp = tempDir();
+  const file = writeTestGraph(path.join(tmp.dir, 'heads.onnx'), {
+    inputs: [{ name: 'x', dims: ['B', 4] }],
+    outputs: [{ name: 'y', dims: ['B', 3] }],
+    nodes: [
+      { name: 'm1', opType: 'MatMul', inputs: ['x', 'W1'], outputs: ['h'] },
+      { name: 'relu', opType: 'Relu', inputs: ['h'], outputs: ['r'] },
+      { name: 's1', opType: 'Shape', inputs: ['r'], outputs: ['sr'] },
+      { name: 'g1', opType: 'Gather', inputs: ['sr', 'i0'], outputs: ['b1'] },
+      { name: 'c1', opType: 'Concat', inputs: ['b1', 'c23'], outputs: ['t1'], ints: { axis: 0 } },
+      { name: 'rs1', opType: 'Reshape', inputs: ['r', 't1'], outputs: ['r3'] },
+      { name: 's2', opType: 'Shape', inputs: ['r3'], outputs: ['sr3'] },
+      { name: 'g2', opType: 'Gather', inputs: ['sr3', 'i0'], outputs: ['b2'] },
+      { name: 'c2', opType: 'Concat', inputs: ['b2', 'c6'], outputs: ['t2'], ints: { axis: 0 } },
+      { name: 'rs2', opType: 'Reshape', inputs: ['r3', 't2'], outputs: ['r6'] },
+      { name: 'm2', opType: 'MatMul', inputs: ['r6', 'W2'], outputs: ['y'] },
+    ],
+    weights: { W1: [4, 6], W2: [6, 3] },
+    ints: { i0: [0], c23: [2, 3], c6: [6] },
+  });
+  const ck = openCheckpoint(file);
+  try {
+    const a = analyseStructure(ck);
+    assert.deepEqual(a.planned.map((p) => [p.id, p.classes]), [[0, 2]]);
+    // A string field is tag + length + bytes; a NodeProto in the graph adds tag + length (2).
+    const str = (s: string) => 2 + s.length;
+    const axis = 2 + (str('axis') + 2 + 3); // attribute: name, i = 0, type INT (field 20: a 2-byte tag)
+    const nodes = [
+      str('r') + str('sr') + str('s1') + str('Shape'),
+      str('sr') + str('i0') + str('b1') + str('g1') + str('Gather'),
+      str('b1') + str('c23') + str('t1') + str('c1') + str('Concat') + axis,
+      str('r3') + str('sr3') + str('s2') + str('Shape'),
+      str('sr3') + str('i0') + str('b2') + str('g2') + str('Gather'),
+      str('b2') + str('c6') + str('t2') + str('c2') + str('Concat') + axis,
+    ].reduce((s, n) => s + n + 2, 0);
+    // A 1-D int64 initializer: dims (2), data_type (2), name, raw_data (2 + 8 per value), and its own tag + length (2).
+    const int64 = (name: string, n: number) => 2 + 2 + str(name) + 2 + 8 * n + 2;
+    const dropped = int64('i0', 1) + int64('c23', 2) + int64('c6', 1);
+    const added = int64('rs1__pruned_shape', 3) + int64('rs2__pruned_shape', 2);
+    assert.equal(a.graphBytesSaved, nodes + dropped - added);
+    assert.equal(a.graphBytesSaved, 149);
+    // Two heads are two classes: a group to cut, not one tied together.
+    const rows: PruneLayerReport[] = [];
+    const r = pruneOnnxNodes(ck, ck.weights, { method: 'node', ratio: 0.5 }, rows);
+    assert.deepEqual(r.groups.map((g) => [g.id, g.units, g.removed, g.refused ?? null]), [[0, 2, 1, null], [1, 0, 0, "it reaches the graph output 'y'"]]);
+    const cut = nodeEdits(a, [{ group: a.planned[0]!.group, remove: [0] }]).edits;
+    assert.deepEqual([...cut.add.keys()].sort(), ['rs1__pruned_shape', 'rs2__pruned_shape']);
+    assert.deepEqual([...cut.dropStored].sort(), ['c23', 'c6', 'i0']);
+  } finally {
+    ck.close();
+    tmp.cleanup();
   }
 });
