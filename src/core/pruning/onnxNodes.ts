@@ -88,8 +88,8 @@ export function sizeAfter(e: GraphEdits, name: string, before: number): number {
   const r = e.replace.get(name);
   if (r) return r.dims.reduce((x, y) => x * y, 1);
   // Per-use copies are `<name>__pruned_<node>_<input>` (graph/pruneGroups.ts); shape and split operands, named after nodes, are not.
-  const copy = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}__pruned_\\d+_\\d+$`);
-  const copies = [...e.add].filter(([k]) => copy.test(k)).reduce((s, [, t]) => s + t.dims.reduce((x, y) => x * y, 1), 0);
+  const prefix = `${name}__pruned_`;
+  const copies = [...e.add].filter(([k]) => k.startsWith(prefix) && /^\d+_\d+$/.test(k.slice(prefix.length))).reduce((s, [, t]) => s + t.dims.reduce((x, y) => x * y, 1), 0);
   return copies + (e.dropStored.has(name) ? 0 : before);
 }
 
