@@ -7,6 +7,10 @@
 // its results are merged back file by file. A full pass over the configured set is hours of CPU on
 // 2 cores, so it can be spread over several runs. `--scores` only prints the per-file table;
 // `--survivors` lists the surviving and uncovered mutants of the given files (line, mutator, code).
+// `--unit-only` runs only the direct tests (test/unit/ and the numpy-reference file
+// test/integration/pipelineReference.test.ts) with a time limit of 5 s plus their own time, so a
+// kernel's loop-bound mutants stop in seconds, not minutes: its score is a lower bound (a mutant
+// only an onnxruntime test would kill counts as surviving).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -21,7 +25,9 @@ const survivors = args.includes('--survivors');
 const scoresOnly = survivors || args.includes('--scores');
 // Source files are the arguments ending in .ts; other arguments (e.g. --concurrency 1) go to Stryker.
 const files = args.filter((a) => a.endsWith('.ts'));
-const passOn = args.filter((a) => !a.endsWith('.ts') && a !== '--scores' && a !== '--survivors');
+const unitOnly = args.includes('--unit-only');
+const passOn = args.filter((a) => !a.endsWith('.ts') && !['--scores', '--survivors', '--unit-only'].includes(a));
+const UNIT_FILES = /^test\/unit\/|^test\/integration\/pipelineReference\.test\.ts$/;
 
 const read = (f) => (existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : undefined);
 
@@ -31,7 +37,17 @@ if (!scoresOnly) {
   if (before) writeFileSync(scratch, JSON.stringify(before));
   const stryker = path.join(root, 'node_modules/.bin/stryker');
   const own = ['--incrementalFile', scratch, '--tempDirName', `.stryker-tmp/${process.pid}`];
+  if (unitOnly) {
+    // A config beside the stock one, with the direct test files only and a time limit of 5 s + 1× their time.
+    const config = JSON.parse(readFileSync(path.join(root, 'stryker.config.json'), 'utf8'));
+    config.tap.testFiles = config.tap.testFiles.flatMap((f) => (f.includes('*') ? [f] : UNIT_FILES.test(f) ? [f] : []));
+    config.timeoutFactor = 1;
+    const file = path.join(root, `reports/stryker.unit-${process.pid}.json`);
+    writeFileSync(file, JSON.stringify(config));
+    own.unshift(path.relative(root, file));
+  }
   const run = spawnSync(stryker, ['run', ...own, ...passOn, ...(files.length ? ['--mutate', files.join(',')] : [])], { cwd: root, stdio: 'inherit' });
+  if (unitOnly) rmSync(path.join(root, own[0]));
   if (run.status !== 0) process.exit(run.status ?? 1);
   const after = read(scratch);
   rmSync(scratch);
