@@ -40,7 +40,7 @@ if (!scoresOnly) {
   if (unitOnly) {
     // A config beside the stock one, with the direct test files only and a time limit of 5 s + 1× their time.
     const config = JSON.parse(readFileSync(path.join(root, 'stryker.config.json'), 'utf8'));
-    config.tap.testFiles = config.tap.testFiles.flatMap((f) => (f.includes('*') ? [f] : UNIT_FILES.test(f) ? [f] : []));
+    config.tap.testFiles = config.tap.testFiles.filter((f) => UNIT_FILES.test(f));
     config.timeoutFactor = 1;
     const file = path.join(root, `reports/stryker.unit-${process.pid}.json`);
     writeFileSync(file, JSON.stringify(config));

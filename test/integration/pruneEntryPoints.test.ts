@@ -53,7 +53,9 @@ test("prune refuses to write a TF.js model into the original's folder (the shard
   // A safetensors output may sit beside its source (one file, no shards).
   fs.copyFileSync(fixture('safetensors', 'model.safetensors'), path.join(dir, 'model.safetensors'));
   const r = await pruneModel(path.join(dir, 'model.safetensors'), path.join(dir, 'half.safetensors'), { method: 'magnitude', ratio: 0.5 });
-  assert.ok(r.layers.length > 0 && fs.existsSync(path.join(dir, 'half.safetensors')));
+  const written = countWeights(path.join(dir, 'half.safetensors'));
+  for (const l of r.layers) assert.equal(written.zeros.get(l.name), l.paramsBefore - l.paramsAfter, l.name);
+  assert.deepEqual(fs.readFileSync(path.join(dir, 'model.safetensors')), fs.readFileSync(fixture('safetensors', 'model.safetensors')));
 });
 
 test('safetensors, magnitude: each row and the totals equal the zeros counted in the written file', async () => {
