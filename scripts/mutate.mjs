@@ -31,10 +31,32 @@ const UNIT_FILES = /^test\/unit\/|^test\/integration\/pipelineReference\.test\.t
 
 const read = (f) => (existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : undefined);
 
+/**
+ * Stryker numbers the tests of each run afresh; results merged from several runs need one naming,
+ * so every test id (in testFiles, coveredBy and killedBy) becomes its test file's name.
+ */
+function byTestName(report) {
+  const name = new Map();
+  for (const t of Object.values(report.testFiles ?? {})) for (const x of t.tests) name.set(x.id, x.name);
+  const rename = (ids) => ids?.map((id) => name.get(id) ?? id);
+  for (const t of Object.values(report.testFiles ?? {})) t.tests = t.tests.map((x) => ({ ...x, id: x.name }));
+  for (const f of Object.values(report.files)) f.mutants = f.mutants.map((m) => ({ ...m, ...(m.coveredBy ? { coveredBy: rename(m.coveredBy) } : {}), ...(m.killedBy ? { killedBy: rename(m.killedBy) } : {}) }));
+  return report;
+}
+
 if (!scoresOnly) {
   const before = read(committed);
   mkdirSync(path.dirname(scratch), { recursive: true });
-  if (before) writeFileSync(scratch, JSON.stringify(before));
+  if (before) {
+    // Stryker reuses a surviving mutant's result when the tests covering it look unchanged, but a
+    // TAP test (a whole file) has no location, so an edited test file looks unchanged: the named
+    // files' survivors are always re-tested. Killed and timed-out results are reused.
+    for (const f of files) {
+      const entry = before.files[f];
+      if (entry) entry.mutants = entry.mutants.filter((m) => m.status === 'Killed' || m.status === 'Timeout');
+    }
+    writeFileSync(scratch, JSON.stringify(before));
+  }
   const stryker = path.join(root, 'node_modules/.bin/stryker');
   const own = ['--incrementalFile', scratch, '--tempDirName', `.stryker-tmp/${process.pid}`];
   if (unitOnly) {
@@ -49,7 +71,7 @@ if (!scoresOnly) {
   const run = spawnSync(stryker, ['run', ...own, ...passOn, ...(files.length ? ['--mutate', files.join(',')] : [])], { cwd: root, stdio: 'inherit' });
   if (unitOnly) rmSync(path.join(root, own[0]));
   if (run.status !== 0) process.exit(run.status ?? 1);
-  const after = read(scratch);
+  const after = byTestName(read(scratch));
   rmSync(scratch);
   const now = read(committed);
   const merged = now ? { ...after, files: { ...now.files, ...after.files }, testFiles: { ...now.testFiles, ...after.testFiles } } : after;

@@ -74,6 +74,33 @@ test('safetensors, magnitude: each row and the totals equal the zeros counted in
   assert.equal(r.paramsBefore, src.params);
   assert.equal(r.paramsAfter, src.params - removed);
   assert.ok(removed > 0);
+  assert.deepEqual(r.notes, []);
+});
+
+test('safetensors, global magnitude: one threshold over every layer, read from the written file', async () => {
+  const r = await pruneModel(fixture('safetensors', 'model.safetensors'), out('g.safetensors'), { method: 'magnitude', ratio: 0.5, global: true });
+  const a = openCheckpoint(fixture('safetensors', 'model.safetensors'));
+  const b = openCheckpoint(out('g.safetensors'));
+  let maxPruned = 0;
+  let minKept = Infinity;
+  let zeroed = 0;
+  let total = 0;
+  for (const l of r.layers) {
+    const w = a.weights.find((x) => x.name === l.name)!.read();
+    const p = b.weights.find((x) => x.name === l.name)!.read();
+    total += w.length;
+    for (let i = 0; i < w.length; i++) {
+      if (p[i] === 0 && w[i] !== 0) {
+        maxPruned = Math.max(maxPruned, Math.abs(w[i]!));
+        zeroed++;
+      } else if (w[i] !== 0) minKept = Math.min(minKept, Math.abs(w[i]!));
+    }
+  }
+  a.close();
+  b.close();
+  assert.equal(zeroed, Math.floor(0.5 * total));
+  assert.ok(maxPruned <= minKept, `a weight of magnitude ${maxPruned} was pruned while ${minKept} was kept`);
+  assert.equal(new Set(r.layers.map((l) => l.ratio)).size > 1, true); // the layers' shares differ under one threshold
 });
 
 test('safetensors, singular: the ratio is the share of singular values dropped, and the parameter count does not change', async () => {
@@ -101,4 +128,17 @@ test('TF.js layers-model, node pruning: the totals equal the parameters read bac
   assert.equal(r.paramsBefore, src.params);
   assert.equal(r.paramsAfter, written.params);
   assert.ok(written.params < src.params);
+  assert.deepEqual(r.notes, []);
+});
+
+test('a TF.js model with a non-float weight is refused (the writer would drop it), and nothing is written', async () => {
+  const dir = out('int-bias');
+  fs.cpSync(fixture('tfjs', 'cnn'), dir, { recursive: true });
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+  json.weightsManifest[0].weights.find((w: { name: string }) => w.name === 'conv/bias').dtype = 'int32';
+  fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
+  await assert.rejects(pruneModel(path.join(dir, 'model.json'), out('int-bias-out/model.json'), { method: 'magnitude', ratio: 0.5 }), {
+    message: 'the model has non-float weights, which the TF.js writer does not carry over yet',
+  });
+  assert.equal(fs.existsSync(out('int-bias-out')), false);
 });

@@ -63,3 +63,19 @@ test('TF.js spectral pruning that would keep every unit is refused, and writes n
   await assert.rejects(pruneModel(TFJS, out, { method: 'spectral', ratio: 0, data: CALIB, float32: true }), /spectral pruning would remove nothing, so nothing was written/);
   assert.equal(fs.existsSync(path.dirname(out)), false);
 });
+
+test('TF.js spectral pruning to an error target ε keeps the units the ONNX path keeps, and its plan holds the ratios it cut', async () => {
+  const t = await pruneModel(TFJS, path.join(tmp.dir, 'eps', 'model.json'), { method: 'spectral', eps: 0.1, data: CALIB, float32: true });
+  const o = await pruneModel(ONNX, path.join(tmp.dir, 'eps.onnx'), { method: 'spectral', eps: 0.1, data: CALIB });
+  assert.deepEqual(t.layers.map((l) => l.ratio), o.layers.map((l) => l.ratio));
+  assert.ok(t.layers[0]!.ratio > 0.5, `fc1 cut ${t.layers[0]!.ratio}`);
+  assert.equal(t.paramsAfter, o.paramsAfter);
+  // The plan written for the run is what was cut (1 − kept/units per layer), so replaying it repeats the prune.
+  assert.deepEqual(t.plan.layers, t.layers.map((l) => ({ name: l.name, ratio: l.ratio })));
+  assert.deepEqual(t.notes, []);
+});
+
+test('TF.js spectral pruning says which layers had fewer calibration samples than units (64 samples: fc1 with 128 units, not fc2 with 64)', async () => {
+  const t = await pruneModel(TFJS, path.join(tmp.dir, 's64', 'model.json'), { method: 'spectral', ratio: 0.5, samples: 64, data: CALIB, float32: true });
+  assert.deepEqual(t.notes, ['fc1/kernel: 64 calibration samples for 128 units: Σ̂ is rank-deficient; use more samples']);
+});

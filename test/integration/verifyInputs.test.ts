@@ -60,6 +60,9 @@ test('an original that cannot run on the generated inputs is reported as such, a
 test('--input-shape sets the dims; 32 samples by default; one value per row: no top-1, and units that feed nothing leave the outputs exactly as they were', async () => {
   const r = await pruneModel(MODEL, out('b.onnx'), { method: 'node', ratio: 0.5, verify: true, inputShapes: [{ name: 'x', dims: [1, 32] }] });
   assert.equal(r.layers.find((l) => l.name === 'w1')!.ratio, 0.5);
+  // Multiply-adds per sample at the given dims, before and after (by hand: 4 frames × (8·16 + 16·1), then 8 units).
+  assert.deepEqual(r.multiplyAdds, { before: 4 * (8 * 16 + 16), after: 4 * (8 * 8 + 8), unknownLayers: [] });
+  assert.equal(r.notes.some((n) => n.includes('dynamic input dims chosen')), false, r.notes.join('; '));
   const v = r.verify!;
   assert.equal(v.samples, 32);
   assert.equal(v.inputs, 'x [1, 32]');

@@ -36,7 +36,7 @@ export async function pruneSafetensorsModel(ck: Checkpoint, input: string, tx: O
   const newValues = new Map<string, ArrayLike<number>>();
   let removed = 0;
   if (o.method === 'magnitude') {
-    const pruned = o.global ? pruneMagnitudeGlobal(kept.map((w) => w.read()), o.ratio!, o.centre ?? 'none') : kept.map((w) => pruneMagnitude(w.read(), { ratio: ratio(w.name) }, o.centre ?? 'none'));
+    const pruned = o.global ? pruneMagnitudeGlobal(kept.map((w) => w.read()), o.ratio!, o.centre) : kept.map((w) => pruneMagnitude(w.read(), { ratio: ratio(w.name) }, o.centre));
     kept.forEach((w, i) => {
       const p = pruned[i]!;
       newValues.set(w.name, p.values);
@@ -48,7 +48,7 @@ export async function pruneSafetensorsModel(ck: Checkpoint, input: string, tx: O
       const shape = canonicalShape(w.layer.layout, w.shape);
       const m = shape[0]!;
       const n = w.size / m;
-      const f = pruneSingular(readCanonical(w), m, n, ratio(w.name), o.centre ?? 'none');
+      const f = pruneSingular(readCanonical(w), m, n, ratio(w.name), o.centre);
       newValues.set(w.name, fromCanonical(w.layer.layout, w.shape, reconstruct(f, m, n)));
       layers.push({ name: w.name, method: o.method, ratio: 1 - f.keep / Math.min(m, n), paramsBefore: w.size, paramsAfter: w.size, relErr: f.relErr, skipped: false, reason: `dense rank-${f.rank} reconstruction (safetensors has no graph to factorise into)` });
     }
@@ -58,6 +58,7 @@ export async function pruneSafetensorsModel(ck: Checkpoint, input: string, tx: O
       const values = newValues.get(w.name);
       return { name: w.name, dtype: w.dtype, shape: w.shape, bytes: values ? encodeFloats(values, w.dtype as 'float32') : w.readBytes() };
     }),
+    // Stryker disable next-line ArrayDeclaration: the safetensors reader always sets `carried` (non-float tensors)
     ...(ck.carried ?? []).map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.readBytes() })),
   ];
   refuseNothingRemoved(o, layers);
