@@ -98,7 +98,7 @@ export function planTfjsPruning(
         for (let i = 0; i < kernel.length; i++) norms[i % units] += kernel[i]! ** 2;
         const k = Math.floor(ratioOf(w.name) * units + 1e-9);
         if (k >= units) throw new Error(`pruning '${w.name}' would remove all ${units} units; refused`);
-        const byScore = Array.from(norms.keys()).sort((a, b) => norms[a]! - norms[b]! || a - b);
+        const byScore = Array.from(norms.keys()).sort((a, b) => norms[a]! - norms[b]!); // stable: ties keep index order
         const chosen = spectral?.get(w.name);
         if (o.method === 'spectral' && !chosen) {
           refuse('its activations were not captured');
@@ -165,6 +165,8 @@ export function planTfjsPruning(
         }
       }
     }
+    // A kernel also loses the input rows of units its producer dropped: each row counts what is written.
+    if (o.method !== 'singular') for (const row of layers) row.paramsAfter = values.get(row.name)?.values.length ?? row.paramsAfter;
   }
   const byName = new Map(ck.weights.map((w) => [w.name, w]));
   const weights = order.map((name) => {
