@@ -84,3 +84,14 @@ test('TF.js MLP: removing units whose incoming and outgoing weights were zeroed 
   const v = await verifyTfjs(out('zeroed'), out('zeroed-pruned'));
   assert.ok(v.maxAbs < 1e-5, `max |Δ| ${v.maxAbs}`);
 });
+
+test('TF.js quantized MLP, node pruning: each written tensor keeps its source\'s quantization (uint8, uint16, float16), and --float32 drops it', async () => {
+  const dtypes = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')).weightsManifest.flatMap((g: { weights: Array<{ name: string; quantization?: { dtype: string } }> }) => g.weights.map((w) => [w.name, w.quantization?.dtype ?? null]));
+  const source = dtypes(fixture('tfjs', 'quantized', 'model.json'));
+  assert.deepEqual(source.map((d: [string, string]) => d[1]), ['uint8', 'uint8', 'uint16', 'uint16', 'float16', 'float16']);
+  const r = await pruneModel(fixture('tfjs', 'quantized', 'model.json'), out('q-node/model.json'), { method: 'node', ratio: 0.25 });
+  assert.ok(r.paramsAfter < r.paramsBefore);
+  assert.deepEqual(dtypes(out('q-node/model.json')), source);
+  await pruneModel(fixture('tfjs', 'quantized', 'model.json'), out('q-node32/model.json'), { method: 'node', ratio: 0.25, float32: true });
+  assert.deepEqual(dtypes(out('q-node32/model.json')), source.map(([n]: [string]) => [n, null]));
+});
